@@ -1,0 +1,141 @@
+/**
+ * The `Account` record: every msmtp 1.8.23 setting with its typed value. msmtprc and
+ * TOML both become these records; everything downstream sees only an `Account`.
+ *
+ * A setting is *set* when its key is present in a {@linkcode PartialSettings} record;
+ * `null` means "explicitly unset" (msmtp's empty argument), which still overrides an
+ * inherited value. This is msmtp's per-field mask, expressed with object keys.
+ *
+ * @module
+ */
+
+/** `auth`: off, on (choose automatically), or one method, upper case (`PLAIN`). */
+export type AuthSetting = "off" | "on" | string;
+
+/** Every setting of an account, in the order `--pretend` prints them. */
+export interface Settings {
+  host: string | null;
+  /** 0 while not set; the default (25, 465) is filled in by post-processing. */
+  port: number;
+  source_ip: string | null;
+  proxy_host: string | null;
+  /** 0 while not set; 1080 when a proxy host is set. */
+  proxy_port: number;
+  socket: string | null;
+  /** Seconds; 0 = off. */
+  timeout: number;
+  protocol: "smtp" | "lmtp";
+  domain: string;
+  auth: AuthSetting;
+  user: string | null;
+  password: string | null;
+  passwordeval: string | null;
+  ntlmdomain: string | null;
+  tls: boolean;
+  tls_starttls: boolean;
+  /** A path, `system`, or null for "no trust file". */
+  tls_trust_file: string | null;
+  tls_crl_file: string | null;
+  /** Upper-case hex bytes separated by `:`. */
+  tls_fingerprint: string | null;
+  tls_key_file: string | null;
+  tls_cert_file: string | null;
+  tls_certcheck: boolean;
+  tls_min_dh_prime_bits: number | null;
+  tls_priorities: string | null;
+  tls_host_override: string | null;
+  auto_from: boolean;
+  maildomain: string | null;
+  from: string | null;
+  allow_from_override: boolean;
+  set_from_header: "auto" | "on" | "off";
+  set_date_header: "auto" | "off";
+  set_msgid_header: "auto" | "off";
+  remove_bcc_headers: boolean;
+  undisclosed_recipients: boolean;
+  /** `never`, or upper-case conditions joined by `,` (`FAILURE,DELAY`); null = off. */
+  dsn_notify: string | null;
+  /** `HDRS` or `FULL`; null = off. */
+  dsn_return: "HDRS" | "FULL" | null;
+  logfile: string | null;
+  logfile_time_format: string | null;
+  /** A syslog facility name (`LOG_USER`); null = off. */
+  syslog: string | null;
+  aliases: string | null;
+}
+
+/** The name of one setting. */
+export type SettingName = keyof Settings;
+
+/** Settings that were explicitly given; absent keys were never set. */
+export type PartialSettings = { -readonly [K in SettingName]?: Settings[K] };
+
+/** An account: a name, where it was defined, and its settings. */
+export interface Account {
+  /** The account name (`default` for the implicit one). */
+  name: string;
+  /** The file it comes from; undefined for `--host` and environment accounts. */
+  file: string | undefined;
+  /** What was explicitly set (defaults, parents, own commands, command line). */
+  set: PartialSettings;
+  /** The effective values, defaults filled in. */
+  settings: Settings;
+}
+
+/** The values msmtp 1.8.23 uses for settings that were never given. */
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
+  host: null,
+  port: 0,
+  source_ip: null,
+  proxy_host: null,
+  proxy_port: 0,
+  socket: null,
+  timeout: 0,
+  protocol: "smtp",
+  domain: "localhost",
+  auth: "off",
+  user: null,
+  password: null,
+  passwordeval: null,
+  ntlmdomain: null,
+  tls: false,
+  tls_starttls: true,
+  tls_trust_file: null,
+  tls_crl_file: null,
+  tls_fingerprint: null,
+  tls_key_file: null,
+  tls_cert_file: null,
+  tls_certcheck: true,
+  tls_min_dh_prime_bits: null,
+  tls_priorities: null,
+  tls_host_override: null,
+  auto_from: false,
+  maildomain: null,
+  from: null,
+  allow_from_override: true,
+  set_from_header: "auto",
+  set_date_header: "auto",
+  set_msgid_header: "auto",
+  remove_bcc_headers: true,
+  undisclosed_recipients: false,
+  dsn_notify: null,
+  dsn_return: null,
+  logfile: null,
+  logfile_time_format: null,
+  syslog: null,
+  aliases: null,
+});
+
+/**
+ * Overlays `top` on `base`: every key present in `top` wins, `null` included.
+ *
+ * @example Usage
+ * ```ts
+ * import { overlay } from "./account.ts";
+ * const merged = overlay({ host: "a", port: 25 }, { port: 587, user: null });
+ * console.log(merged); // { host: "a", port: 587, user: null }
+ * ```
+ */
+export function overlay(base: PartialSettings, top: PartialSettings): PartialSettings {
+  return { ...base, ...top };
+}

@@ -1,0 +1,79 @@
+/**
+ * The error hierarchy. Every failure that reaches the user is a {@linkcode PostieError}
+ * carrying its sysexits code; only `main.ts` turns one into printed lines and an exit.
+ *
+ * @module
+ */
+
+import { ExitCode } from "./exit.ts";
+
+/** Options shared by every postie error. */
+export interface PostieErrorOptions {
+  /** The error that caused this one. */
+  cause?: unknown;
+  /**
+   * Further lines printed after the message, each with the program-name prefix
+   * (msmtp's `server message: …` lines).
+   */
+  details?: string[];
+}
+
+/**
+ * Base class: a message in msmtp's words and the exit code msmtp uses for it.
+ *
+ * @example Usage
+ * ```ts
+ * import { PostieError } from "./errors.ts";
+ * import { ExitCode } from "./exit.ts";
+ * const e = new PostieError("no recipients found", ExitCode.USAGE);
+ * console.log(e.exitCode); // 64
+ * ```
+ */
+export class PostieError extends Error {
+  /** The sysexits.h code the process ends with. */
+  readonly exitCode: ExitCode;
+  /** Lines printed after the message (server replies and hints). */
+  readonly details: string[];
+
+  constructor(message: string, exitCode: ExitCode, options: PostieErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "PostieError";
+    this.exitCode = exitCode;
+    this.details = options.details ?? [];
+  }
+}
+
+/** A command-line usage error (EX_USAGE). */
+export class UsageError extends PostieError {
+  constructor(message: string, options?: PostieErrorOptions) {
+    super(message, ExitCode.USAGE, options);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * A configuration error (EX_CONFIG unless given). When `file` and `line` are known the
+ * message reads as msmtp's: `FILE: line N: MESSAGE`.
+ */
+export class ConfigError extends PostieError {
+  /** The configuration file, when the error is located in one. */
+  readonly file: string | undefined;
+  /** The 1-based line number, when known. */
+  readonly line: number | undefined;
+
+  constructor(
+    message: string,
+    location: { file?: string; line?: number; exitCode?: ExitCode } = {},
+    options?: PostieErrorOptions,
+  ) {
+    const prefix = location.file === undefined
+      ? ""
+      : location.line === undefined
+      ? `${location.file}: `
+      : `${location.file}: line ${location.line}: `;
+    super(prefix + message, location.exitCode ?? ExitCode.CONFIG, options);
+    this.name = "ConfigError";
+    this.file = location.file;
+    this.line = location.line;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Runs Debian's msmtp and postie side by side with the same arguments, environment and
+ * standard input, so tests can compare their output byte for byte.
+ */
+
+import { fromFileUrl } from "node:url";
+
+/** The repository root. */
+export const ROOT: string = fromFileUrl(new URL("../../", import.meta.url)).replace(/\/$/, "");
+/** The wrapper that runs main.ts with the compiled binary's permissions. */
+export const POSTIE: string = `${ROOT}/scripts/postie`;
+
+/** What a program printed and how it ended. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** How to run a program. */
+export interface RunOptions {
+  /** Extra environment (merged over a minimal base with HOME and PATH). */
+  env?: Record<string, string>;
+  /** Working directory. */
+  cwd?: string;
+  /** Standard input; the empty string when absent. */
+  stdin?: string | Uint8Array;
+  /** Replace the whole environment instead of the minimal base. */
+  bareEnv?: boolean;
+}
+
+/** Whether Debian's msmtp is installed here. */
+export function haveMsmtp(): boolean {
+  try {
+    return Deno.statSync("/usr/bin/msmtp").isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs one program and collects its output. */
+export async function run(
+  program: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const base: Record<string, string> = options.bareEnv ? {} : {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: options.env?.HOME ?? "/nonexistent",
+    LANG: "C",
+    LC_ALL: "C",
+  };
+  const child = new Deno.Command(program, {
+    args,
+    cwd: options.cwd,
+    env: { ...base, ...options.env },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const input = options.stdin ?? "";
+  await writer.write(typeof input === "string" ? new TextEncoder().encode(input) : input)
+    .catch(() => {});
+  await writer.close().catch(() => {});
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Runs postie through scripts/postie (the compiled binary's permissions). */
+export function runPostie(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return run(POSTIE, args, options);
+}
+
+/** Runs msmtp and rewrites its program name to postie's, so outputs compare directly. */
+export async function runMsmtp(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const result = await run("/usr/bin/msmtp", args, options);
+  const rename = (text: string) => text.replace(/^msmtp: /gm, "postie: ");
+  return { ...result, stdout: rename(result.stdout), stderr: rename(result.stderr) };
+}
