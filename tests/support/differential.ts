@@ -3,10 +3,10 @@
  * standard input, so tests can compare their output byte for byte.
  */
 
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 
 /** The repository root. */
-export const ROOT: string = fromFileUrl(new URL("../../", import.meta.url)).replace(/\/$/, "");
+export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 /** The wrapper that runs main.ts with the compiled binary's permissions. */
 export const POSTIE: string = `${ROOT}/scripts/postie`;
 
