@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what postie's tests need on a fresh Debian machine: Deno 2 from the npm registry
+# (globally: a package.json in the repository would make `deno test` type-check `node:`
+# imports against a missing @types/node) and the Debian packages the tests talk to.
+set -euo pipefail
+
+if ! command -v deno >/dev/null 2>&1; then
+  echo "installing Deno 2 from the npm registry"
+  npm install -g --no-fund --no-audit deno@2 >/dev/null
+fi
+
+packages=(msmtp openssl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+deno --version | head -1
