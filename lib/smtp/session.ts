@@ -1,0 +1,601 @@
+/**
+ * One SMTP or LMTP dialogue over a {@linkcode Transport}, with msmtp's replies checks,
+ * messages and exit codes. The session never opens sockets or prints; the debug
+ * transcript goes to a callback.
+ *
+ * The sendmail flow calls, in order: {@linkcode SmtpSession.greet},
+ * {@linkcode SmtpSession.ehlo}, [{@linkcode SmtpSession.startTls}],
+ * [{@linkcode SmtpSession.checkDsn}], [{@linkcode SmtpSession.authenticate}],
+ * {@linkcode SmtpSession.send}, {@linkcode SmtpSession.quit}, {@linkcode SmtpSession.close}.
+ *
+ * @module
+ */
+
+import { PostieError } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
+import type { TlsInfo, TlsOptions, Transport } from "../net/transport.ts";
+import { describeOsError } from "../os_error.ts";
+import { type Capabilities, noCapabilities, parseCapabilities } from "./capabilities.ts";
+import { checkCommandLength, type DsnOptions, envelopeCommands } from "./command.ts";
+import {
+  LmtpDeliveryError,
+  type LmtpFailure,
+  SmtpAuthError,
+  SmtpCommandError,
+  SmtpIoError,
+  SmtpProtocolError,
+  SmtpReplyError,
+  type SmtpStage,
+  SmtpUnsupportedError,
+} from "./errors.ts";
+import { type Reply, ReplyReader } from "./reply.ts";
+
+/** msmtp's bound on commands sent before their replies are read (SMTP_PIPELINE_LIMIT). */
+export const SMTP_PIPELINE_LIMIT = 100;
+
+/** A SASL mechanism as the session drives it (RFC 4954). Mechanisms live in `smtp/auth/`. */
+export interface Authenticator {
+  /** The mechanism name, upper case, e.g. `PLAIN`. */
+  readonly mechanism: string;
+  /**
+   * The initial response sent on the AUTH line (raw bytes; the session encodes base64 and
+   * sends `=` for an empty one), or null to wait for the server's first challenge.
+   */
+  initialResponse(): Uint8Array | null | Promise<Uint8Array | null>;
+  /** Answers a `334` challenge (decoded from base64) with raw response bytes. */
+  onChallenge(challenge: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** Called after `235`, e.g. to insist that the server proved itself (SCRAM). */
+  onSuccess?(): void | Promise<void>;
+}
+
+/** The envelope of one mail. */
+export interface Envelope {
+  /** The envelope sender; `""`, `<>` or MAILER-DAEMON send `MAIL FROM:<>`. */
+  from: string;
+  /** The envelope recipients, in order. */
+  recipients: readonly string[];
+  /** DSN parameters (`dsn_notify`, `dsn_return`); they require the DSN capability. */
+  dsn?: DsnOptions;
+}
+
+/** How a mail ended when the server took it. */
+export interface SendResult {
+  /**
+   * The final SMTP reply (250), for the log line's smtpstatus/smtpmsg. Undefined for
+   * LMTP, where msmtp logs no reply.
+   */
+  reply: Reply | undefined;
+  /** LMTP: each recipient's reply after the data, in envelope order. Empty for SMTP. */
+  recipients: { recipient: string; reply: Reply }[];
+  /** Bytes of mail data written, the final `.` line excluded. */
+  dataBytes: number;
+}
+
+/** Options of {@linkcode SmtpSession}. */
+export interface SmtpSessionOptions {
+  /**
+   * Receives the debug transcript line by line exactly as msmtp prints it: `--> ` or
+   * `<-- `, the line, and its line ending. AUTH data is shown as `***`.
+   */
+  debug?: (line: string) => void;
+  /**
+   * The most commands sent before reading replies when the server offers PIPELINING.
+   * @default {100}
+   */
+  pipelineLimit?: number;
+}
+
+/** Options of {@linkcode SmtpSession.startTls}. */
+export interface StartTlsOptions {
+  /** Called after the handshake, before EHLO is repeated (msmtp prints TLS details here). */
+  onHandshake?: (info: TlsInfo) => void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const LF = 0x0a;
+const MAIL_LINE_CHUNK = 1023;
+const MAX_AUTH_ROUNDS = 32;
+
+/**
+ * An SMTP/LMTP client dialogue with msmtp's semantics.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { SmtpSession } from "./session.ts";
+ * const session = new SmtpSession(transport, { debug: (l) => Deno.stdout.writeSync(enc(l)) });
+ * await session.greet();
+ * await session.ehlo("localhost", false);
+ * const result = await session.send({ from: "a@example.org", recipients: ["b@example.org"] }, body);
+ * await session.quit();
+ * session.close();
+ * ```
+ */
+export class SmtpSession {
+  #transport: Transport;
+  #reader: ReplyReader;
+  #debug: ((line: string) => void) | undefined;
+  #pipelineLimit: number;
+  #caps: Capabilities = noCapabilities();
+  #domain: string | undefined;
+  #lmtp = false;
+
+  /** A session over a connected transport; nothing is sent until a method is called. */
+  constructor(transport: Transport, options: SmtpSessionOptions = {}) {
+    this.#transport = transport;
+    this.#debug = options.debug;
+    this.#reader = new ReplyReader({ onLine: options.debug });
+    this.#pipelineLimit = Math.max(1, options.pipelineLimit ?? SMTP_PIPELINE_LIMIT);
+  }
+
+  /** The capabilities of the last EHLO/LHLO (none after HELO or before EHLO). */
+  get capabilities(): Capabilities {
+    return this.#caps;
+  }
+
+  /** Whether the dialogue is LMTP (set by {@linkcode SmtpSession.ehlo}). */
+  get lmtp(): boolean {
+    return this.#lmtp;
+  }
+
+  /**
+   * Reads the greeting; it must be 220.
+   *
+   * @throws {SmtpReplyError} `cannot get initial OK message from server`: EX_TEMPFAIL for
+   * 4xx (postie; msmtp gives EX_PROTOCOL), EX_PROTOCOL otherwise.
+   * @throws {SmtpProtocolError} `the server sent an empty reply` / `… invalid reply`.
+   */
+  async greet(): Promise<Reply> {
+    const reply = await this.#read("greeting");
+    if (reply.code !== 220) {
+      throw new SmtpReplyError("cannot get initial OK message from server", transient(reply), {
+        stage: "greeting",
+        reply,
+      });
+    }
+    return reply;
+  }
+
+  /**
+   * `EHLO domain`, falling back to `HELO domain` (no capabilities) when EHLO is not
+   * answered with 250; with `lmtp`, `LHLO domain` only.
+   *
+   * @throws {SmtpReplyError} `SMTP server does not accept EHLO or HELO commands` or
+   * `command LHLO failed`: EX_TEMPFAIL for 4xx, EX_PROTOCOL otherwise.
+   */
+  async ehlo(domain: string, lmtp = false): Promise<Capabilities> {
+    this.#domain = domain;
+    this.#lmtp = lmtp;
+    this.#caps = noCapabilities();
+    if (lmtp) {
+      const reply = await this.#command(`LHLO ${domain}`, "lhlo");
+      if (reply.code !== 250) {
+        throw new SmtpReplyError("command LHLO failed", transient(reply), {
+          stage: "lhlo",
+          reply,
+        });
+      }
+      this.#caps = parseCapabilities(reply);
+      return this.#caps;
+    }
+    const ehlo = await this.#command(`EHLO ${domain}`, "ehlo");
+    if (ehlo.code === 250) {
+      this.#caps = parseCapabilities(ehlo);
+      return this.#caps;
+    }
+    // 421 means the server is closing the channel: HELO would only meet end of stream
+    // and turn a temporary refusal into a protocol error.
+    const reply = ehlo.code === 421 ? ehlo : await this.#command(`HELO ${domain}`, "helo");
+    if (reply.code !== 250) {
+      throw new SmtpReplyError(
+        "SMTP server does not accept EHLO or HELO commands",
+        transient(reply),
+        {
+          stage: reply === ehlo ? "ehlo" : "helo",
+          reply,
+        },
+      );
+    }
+    return this.#caps;
+  }
+
+  /**
+   * STARTTLS (RFC 3207): requires the capability and a 220, drops unparsed any bytes the
+   * server sent after the 220 (command injection), upgrades the transport, and repeats
+   * EHLO/LHLO with the same domain.
+   *
+   * @throws {SmtpUnsupportedError} `the server does not support TLS via the STARTTLS command`
+   * @throws {SmtpReplyError} `command STARTTLS failed`: EX_TEMPFAIL for 4xx, else EX_PROTOCOL.
+   */
+  async startTls(tls: TlsOptions, options: StartTlsOptions = {}): Promise<TlsInfo> {
+    if (!this.#caps.starttls) {
+      throw new SmtpUnsupportedError(
+        "the server does not support TLS via the STARTTLS command",
+        "starttls",
+      );
+    }
+    const reply = await this.#command("STARTTLS", "starttls");
+    if (reply.code !== 220) {
+      throw new SmtpReplyError("command STARTTLS failed", transient(reply), {
+        stage: "starttls",
+        reply,
+      });
+    }
+    this.#reader.discard();
+    let info: TlsInfo;
+    try {
+      info = await this.#transport.startTls(tls);
+    } catch (e) {
+      if (e instanceof PostieError) throw e;
+      throw new SmtpProtocolError(`TLS handshake failed: ${describeOsError(e)}`, {
+        stage: "starttls",
+        cause: e,
+      });
+    }
+    options.onHandshake?.(info);
+    await this.ehlo(this.#domain ?? "localhost", this.#lmtp);
+    return info;
+  }
+
+  /**
+   * Requires the DSN capability when DSN parameters are set (msmtp checks this before
+   * authenticating).
+   *
+   * @throws {SmtpUnsupportedError} `the server does not support DSN`
+   */
+  checkDsn(dsn: DsnOptions | undefined): void {
+    if ((dsn?.notify || dsn?.ret) && !this.#caps.dsn) {
+      throw new SmtpUnsupportedError("the server does not support DSN", "mail");
+    }
+  }
+
+  /**
+   * Requires the ETRN capability (msmtp checks this before authenticating).
+   *
+   * @throws {SmtpUnsupportedError} `the server does not support Remote Message Queue Starting`
+   */
+  checkEtrn(): void {
+    if (!this.#caps.etrn) {
+      throw new SmtpUnsupportedError(
+        "the server does not support Remote Message Queue Starting",
+        "etrn",
+      );
+    }
+  }
+
+  /**
+   * Runs a SASL exchange. The transcript shows `AUTH MECH ***` and `***` for every
+   * response.
+   *
+   * @throws {SmtpUnsupportedError} `the server does not support authentication` /
+   * `the server does not support authentication method X`.
+   * @throws {SmtpAuthError} `authentication failed (method X)` for any reply other than
+   * 334 or 235 (EX_NOPERM), as msmtp's GNU SASL build does.
+   * @throws {SmtpProtocolError} `authentication method X: server sent invalid challenge`.
+   */
+  async authenticate(auth: Authenticator): Promise<Reply> {
+    const mech = auth.mechanism.toUpperCase();
+    if (!this.#caps.authAdvertised) {
+      throw new SmtpUnsupportedError("the server does not support authentication", "auth");
+    }
+    if (!this.#caps.auth.has(mech)) {
+      throw new SmtpUnsupportedError(
+        `the server does not support authentication method ${mech}`,
+        "auth",
+      );
+    }
+    const initial = await auth.initialResponse();
+    const line = initial === null
+      ? `AUTH ${mech}`
+      : `AUTH ${mech} ${initial.length === 0 ? "=" : encodeBase64(initial)}`;
+    await this.#write([checkCommandLength(line, "auth")], "auth", [
+      initial === null ? line : `AUTH ${mech} ***`,
+    ]);
+    for (let round = 0;; round++) {
+      const reply = await this.#read("auth");
+      if (reply.code === 235) {
+        await auth.onSuccess?.();
+        return reply;
+      }
+      if (reply.code !== 334 || round >= MAX_AUTH_ROUNDS) throw new SmtpAuthError(mech, reply);
+      let challenge: Uint8Array;
+      try {
+        challenge = decodeBase64(reply.lines[0].trim());
+      } catch {
+        throw new SmtpProtocolError(
+          `authentication method ${mech}: server sent invalid challenge`,
+          { stage: "auth", reply },
+        );
+      }
+      const response = await auth.onChallenge(challenge);
+      await this.#write([checkCommandLength(encodeBase64(response), "auth")], "auth", ["***"]);
+    }
+  }
+
+  /**
+   * Sends one mail: MAIL, RCPT per recipient and DATA — pipelined in batches of at most
+   * 100 commands when the server offers PIPELINING, in lock-step otherwise — then the
+   * data and the final `.`. A single refused recipient aborts the mail, as in msmtp.
+   *
+   * `data` is the dot-stuffed CRLF payload without the final `.` line.
+   *
+   * @throws {SmtpUnsupportedError} `the server does not support DSN`.
+   * @throws {SmtpCommandError} an address with a control character; a command too long.
+   * @throws {SmtpReplyError} `envelope from address A not accepted by the server`,
+   * `recipient address A not accepted by the server`, `the server does not accept mail
+   * data` (EX_UNAVAILABLE for 4xx, EX_DATAERR otherwise); `the server did not accept the
+   * mail` (EX_UNAVAILABLE).
+   * @throws {LmtpDeliveryError} LMTP: some recipients refused after the data.
+   */
+  async send(envelope: Envelope, data: ReadableStream<Uint8Array>): Promise<SendResult> {
+    this.checkDsn(envelope.dsn);
+    const commands = envelopeCommands(
+      envelope.from,
+      envelope.recipients,
+      envelope.dsn ?? {},
+      this.#caps.smtputf8,
+    );
+    const pipeline = new EnvelopePipeline(
+      commands,
+      envelope.from,
+      envelope.recipients,
+      this.#caps.pipelining ? this.#pipelineLimit : 1,
+    );
+    for (let batch = pipeline.nextBatch(); batch.length > 0; batch = pipeline.nextBatch()) {
+      await this.#write(batch, "mail");
+      for (let i = 0; i < batch.length; i++) pipeline.onReply(await this.#read(pipeline.stage));
+    }
+    const dataBytes = await this.#sendData(data);
+    if (!this.#lmtp) {
+      const reply = await this.#read("end-of-data");
+      if (reply.code !== 250) {
+        throw new SmtpReplyError("the server did not accept the mail", ExitCode.UNAVAILABLE, {
+          stage: "end-of-data",
+          reply,
+        });
+      }
+      return { reply, recipients: [], dataBytes };
+    }
+    const results: { recipient: string; reply: Reply }[] = [];
+    for (const recipient of envelope.recipients) {
+      results.push({ recipient, reply: await this.#read("end-of-data") });
+    }
+    const failures: LmtpFailure[] = results.filter((r) => r.reply.code !== 250);
+    if (failures.length > 0) {
+      const delivered = results.filter((r) => r.reply.code === 250).map((r) => r.recipient);
+      throw new LmtpDeliveryError(failures, delivered);
+    }
+    return { reply: undefined, recipients: results, dataBytes };
+  }
+
+  /**
+   * `ETRN arg` (RFC 1985) for `--rmqs`: 250–253 succeed.
+   *
+   * @throws {SmtpUnsupportedError} without the ETRN capability.
+   * @throws {SmtpReplyError} 458/459 `the server is unable to fulfill the request`
+   * (EX_UNAVAILABLE); 500/501 `invalid argument for Remote Message Queue Starting`
+   * (EX_DATAERR); otherwise `command ETRN failed` (EX_PROTOCOL).
+   */
+  async etrn(argument: string): Promise<Reply> {
+    this.checkEtrn();
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(argument)) {
+      throw new SmtpCommandError("invalid argument for Remote Message Queue Starting", "etrn");
+    }
+    const reply = await this.#command(`ETRN ${argument}`, "etrn");
+    if (reply.code >= 250 && reply.code <= 253) return reply;
+    const [message, code] = reply.code === 458 || reply.code === 459
+      ? ["the server is unable to fulfill the request", ExitCode.UNAVAILABLE]
+      : reply.code === 500 || reply.code === 501
+      ? ["invalid argument for Remote Message Queue Starting", ExitCode.DATAERR]
+      : ["command ETRN failed", ExitCode.PROTOCOL];
+    throw new SmtpReplyError(message, code, { stage: "etrn", reply });
+  }
+
+  /** Sends QUIT and reads the reply; like msmtp, nothing that happens here is an error. */
+  async quit(): Promise<Reply | undefined> {
+    try {
+      return await this.#command("QUIT", "quit");
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Closes the transport. */
+  close(): void {
+    this.#transport.close();
+  }
+
+  async #command(line: string, stage: SmtpStage): Promise<Reply> {
+    await this.#write([checkCommandLength(line, stage)], stage);
+    return await this.#read(stage);
+  }
+
+  /** Writes lines, each with CRLF, in one write; the transcript may show masked text. */
+  async #write(lines: string[], stage: SmtpStage, shown: string[] = lines): Promise<void> {
+    await this.#writeBytes(encoder.encode(lines.map((l) => l + "\r\n").join("")), stage);
+    for (const line of shown) this.#debug?.(`--> ${line}\r\n`);
+  }
+
+  async #writeBytes(bytes: Uint8Array, stage: SmtpStage): Promise<void> {
+    try {
+      await this.#transport.write(bytes);
+    } catch (e) {
+      if (e instanceof PostieError) throw e;
+      throw new SmtpIoError(`network write error: ${describeOsError(e)}`, { stage, cause: e });
+    }
+  }
+
+  async #read(stage: SmtpStage): Promise<Reply> {
+    while (true) {
+      const reply = this.#reader.next(stage);
+      if (reply) return reply;
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await this.#transport.read();
+      } catch (e) {
+        if (e instanceof PostieError) throw e;
+        throw new SmtpIoError(`network read error: ${describeOsError(e)}`, { stage, cause: e });
+      }
+      if (chunk === null) this.#reader.end(stage);
+      this.#reader.push(chunk);
+    }
+  }
+
+  async #sendData(data: ReadableStream<Uint8Array>): Promise<number> {
+    const transcript = this.#debug ? new DataTranscript(this.#debug) : undefined;
+    let bytes = 0;
+    let last2 = [0x0d, 0x0a];
+    for await (const chunk of data) {
+      if (chunk.length === 0) continue;
+      await this.#writeBytes(chunk, "data");
+      transcript?.add(chunk);
+      bytes += chunk.length;
+      last2 = chunk.length >= 2
+        ? [chunk[chunk.length - 2], chunk[chunk.length - 1]]
+        : [last2[1], chunk[0]];
+    }
+    // The payload should end with CRLF; if it does not, end the line so that the final
+    // dot stands on a line of its own and cannot be read as data.
+    const endsWithCrlf = last2[0] === 0x0d && last2[1] === 0x0a;
+    const tail = endsWithCrlf ? ".\r\n" : "\r\n.\r\n";
+    if (!endsWithCrlf) transcript?.add(encoder.encode("\r\n"));
+    await this.#writeBytes(encoder.encode(tail), "end-of-data");
+    this.#debug?.("--> .\r\n");
+    return bytes;
+  }
+}
+
+/**
+ * The envelope as msmtp's `smtp_send_envelope()` sends it: explicit send and receive
+ * cursors, at most `limit` commands in flight, every reply of a batch read before the
+ * next batch goes out. Sans-I/O: it only says what to send and judges replies.
+ *
+ * @example Usage
+ * ```ts
+ * import { EnvelopePipeline } from "./session.ts";
+ * const p = new EnvelopePipeline(["MAIL FROM:<a@x>", "RCPT TO:<b@y>", "DATA"], "a@x", ["b@y"], 100);
+ * console.log(p.nextBatch()); // all three commands
+ * p.onReply({ code: 250, lines: ["ok"], raw: ["250 ok"] });
+ * console.log(p.stage); // "rcpt"
+ * ```
+ */
+export class EnvelopePipeline {
+  #commands: readonly string[];
+  #from: string;
+  #recipients: readonly string[];
+  #limit: number;
+  #sent = 0;
+  #received = 0;
+
+  /** The envelope commands, the addresses they carry, and the pipeline bound. */
+  constructor(
+    commands: readonly string[],
+    from: string,
+    recipients: readonly string[],
+    limit: number,
+  ) {
+    this.#commands = commands;
+    this.#from = from;
+    this.#recipients = recipients;
+    this.#limit = Math.max(1, limit);
+  }
+
+  /** Whether the DATA command was answered with 354. */
+  get done(): boolean {
+    return this.#received === this.#commands.length;
+  }
+
+  /** The stage of the next reply expected. */
+  get stage(): SmtpStage {
+    if (this.#received === 0) return "mail";
+    return this.#received < this.#commands.length - 1 ? "rcpt" : "data";
+  }
+
+  /** The commands to send now; empty while replies are outstanding or when done. */
+  nextBatch(): string[] {
+    if (this.#sent !== this.#received) return [];
+    const batch = this.#commands.slice(this.#sent, this.#sent + this.#limit);
+    this.#sent += batch.length;
+    return [...batch];
+  }
+
+  /**
+   * Judges the reply to the oldest outstanding command.
+   *
+   * @throws {SmtpReplyError} with msmtp's message; EX_UNAVAILABLE for 4xx, EX_DATAERR
+   * otherwise.
+   */
+  onReply(reply: Reply): void {
+    const stage = this.stage;
+    const index = this.#received++;
+    const ok = stage === "mail"
+      ? reply.code === 250
+      : stage === "rcpt"
+      ? reply.code === 250 || reply.code === 251
+      : reply.code === 354;
+    if (ok) return;
+    const message = stage === "mail"
+      ? `envelope from address ${this.#from} not accepted by the server`
+      : stage === "rcpt"
+      ? `recipient address ${this.#recipients[index - 1]} not accepted by the server`
+      : "the server does not accept mail data";
+    const code = reply.code >= 400 && reply.code <= 499 ? ExitCode.UNAVAILABLE : ExitCode.DATAERR;
+    throw new SmtpReplyError(message, code, { stage, reply });
+  }
+}
+
+/** Splits the data into msmtp's `--> line` transcript entries. */
+class DataTranscript {
+  #emit: (line: string) => void;
+  #pending: Uint8Array[] = [];
+  #pendingLength = 0;
+
+  constructor(emit: (line: string) => void) {
+    this.#emit = emit;
+  }
+
+  add(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const lf = chunk.indexOf(LF, start);
+      const end = lf < 0 ? chunk.length : lf + 1;
+      // msmtp copies data in pieces of at most 1023 bytes and prints each piece.
+      const room = MAIL_LINE_CHUNK - this.#pendingLength;
+      const take = Math.min(end - start, room);
+      this.#pending.push(chunk.subarray(start, start + take));
+      this.#pendingLength += take;
+      start += take;
+      if ((lf >= 0 && start === lf + 1) || this.#pendingLength >= MAIL_LINE_CHUNK) this.#flush();
+    }
+  }
+
+  #flush(): void {
+    const all = new Uint8Array(this.#pendingLength);
+    let offset = 0;
+    for (const part of this.#pending) {
+      all.set(part, offset);
+      offset += part.length;
+    }
+    this.#pending = [];
+    this.#pendingLength = 0;
+    this.#emit("--> " + decoder.decode(all));
+  }
+}
+
+function transient(reply: Reply): ExitCode {
+  return reply.code >= 400 && reply.code <= 499 ? ExitCode.TEMPFAIL : ExitCode.PROTOCOL;
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
