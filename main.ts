@@ -1,2 +1,9 @@
-import process from "node:process";
-console.log(process.argv0, Deno.args);
+/**
+ * postie's entry point: argv in, exit code out.
+ *
+ * @module
+ */
+
+import { denoIo, run } from "./lib/cli/run.ts";
+
+Deno.exit(await run(Deno.args, denoIo()));

@@ -1,0 +1,497 @@
+/**
+ * msmtp's command line, parsed the way GNU `getopt_long` parses it: grouped short flags
+ * (`-ti`), glued values (`-oem`, `-FCronDaemon`, `-d0.1`), optional values only after `=`
+ * (`--tls`, `--tls=off`), unambiguous prefixes of long options (`--pre`), `--`, and
+ * permutation (options after recipients) unless `POSIXLY_CORRECT` is set. The messages are
+ * glibc's and msmtp's, word for word, so scripts that match them keep working.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import type { CliOverride, Invocation } from "./invocation.ts";
+import { checkOverride } from "./overrides.ts";
+
+/** msmtp 1.8.23's short-option string, as given to getopt_long. */
+export const SHORT_OPTIONS = "Pd::SC:a:f:N:R:X:tA:B:b:F:Gh:iL:mnO:o:v";
+
+/** Whether a long option takes no argument, needs one, or accepts one after `=`. */
+export type ArgumentKind = "none" | "required" | "optional";
+
+/** One long option. */
+export interface LongOption {
+  /** The name without the leading `--`. */
+  name: string;
+  /** Whether it takes an argument. */
+  argument: ArgumentKind;
+  /**
+   * What the option does. Two options with the same key are one option for glibc's
+   * ambiguity rule (`--timeout` and its old alias `--connect-timeout`).
+   */
+  key: string;
+}
+
+/**
+ * msmtp 1.8.23's long options in the order of its option table (glibc lists the
+ * candidates of an ambiguous prefix in this order), then postie's own.
+ */
+export const LONG_OPTIONS: readonly LongOption[] = [
+  ["version", "none"],
+  ["help", "none"],
+  ["configure", "required"],
+  ["pretend", "none", "P"],
+  ["debug", "optional", "d"],
+  ["serverinfo", "none", "S"],
+  ["rmqs", "required"],
+  ["file", "required", "C"],
+  ["account", "required", "a"],
+  ["host", "required"],
+  ["port", "required"],
+  ["timeout", "required"],
+  ["connect-timeout", "required", "timeout"],
+  ["auto-from", "optional"],
+  ["from", "required", "f"],
+  ["maildomain", "required"],
+  ["auth", "optional"],
+  ["user", "required"],
+  ["passwordeval", "required"],
+  ["tls", "optional"],
+  ["tls-starttls", "optional"],
+  ["tls-trust-file", "required"],
+  ["tls-crl-file", "required"],
+  ["tls-fingerprint", "required"],
+  ["tls-key-file", "required"],
+  ["tls-cert-file", "required"],
+  ["tls-certcheck", "optional"],
+  ["tls-force-sslv3", "optional"],
+  ["tls-min-dh-prime-bits", "required"],
+  ["tls-priorities", "required"],
+  ["tls-host-override", "required"],
+  ["dsn-notify", "required", "N"],
+  ["dsn-return", "required", "R"],
+  ["protocol", "required"],
+  ["domain", "required"],
+  ["logfile", "required", "X"],
+  ["logfile-time-format", "required"],
+  ["syslog", "optional"],
+  ["aliases", "required"],
+  ["proxy-host", "required"],
+  ["proxy-port", "required"],
+  ["add-missing-from-header", "optional"],
+  ["add-missing-date-header", "optional"],
+  ["set-from-header", "optional"],
+  ["set-date-header", "optional"],
+  ["set-msgid-header", "optional"],
+  ["remove-bcc-headers", "optional"],
+  ["undisclosed-recipients", "optional"],
+  ["source-ip", "required"],
+  ["socket", "required"],
+  ["keepbcc", "optional"],
+  ["read-recipients", "none", "t"],
+  ["read-envelope-from", "none"],
+  // postie's own; long options only, so no sendmail caller can trip over them
+  ["env-file", "required"],
+  ["config-format", "required"],
+  ["convert-to-toml", "none"],
+].map(([name, argument, key]) => ({
+  name,
+  argument: argument as ArgumentKind,
+  key: key ?? name,
+}));
+
+/**
+ * A getopt diagnostic. glibc prefixes these with `argv[0]` exactly as invoked (a full
+ * path stays a full path), unlike msmtp's own messages, which use the base name.
+ *
+ * @example Usage
+ * ```ts
+ * import { GetoptError } from "./args.ts";
+ * const e = new GetoptError("invalid option -- 'r'");
+ * console.log(e.exitCode); // 64
+ * ```
+ */
+export class GetoptError extends UsageError {
+  /** Makes an error with glibc's message, without the program-name prefix. */
+  constructor(message: string) {
+    super(message);
+    this.name = "GetoptError";
+  }
+}
+
+/** One word (or part of a word) of the command line, as getopt sees it. */
+export type GetoptItem =
+  /** An option: the short letter or the long option's key, and its argument if any. */
+  | { kind: "option"; key: string; arg: string | undefined }
+  /** A word that is no option (a recipient). */
+  | { kind: "operand"; word: string };
+
+function shortSpec(spec: string): Map<string, ArgumentKind> {
+  const result = new Map<string, ArgumentKind>();
+  for (let i = 0; i < spec.length; i++) {
+    const letter = spec[i];
+    let kind: ArgumentKind = "none";
+    if (spec[i + 1] === ":") {
+      kind = spec[i + 2] === ":" ? "optional" : "required";
+      i += kind === "optional" ? 2 : 1;
+    }
+    result.set(letter, kind);
+  }
+  return result;
+}
+
+function findLong(text: string, longs: readonly LongOption[]): LongOption {
+  const eq = text.indexOf("=");
+  const name = eq < 0 ? text : text.slice(0, eq);
+  const exact = longs.find((o) => o.name === name);
+  if (exact) return exact;
+  const matches = longs.filter((o) => o.name.startsWith(name));
+  if (matches.length === 0) throw new GetoptError(`unrecognized option '--${text}'`);
+  // glibc only calls a prefix ambiguous when the candidates differ from the first one
+  const first = matches[0];
+  const listed = matches.filter((o, i) =>
+    i === 0 || o.argument !== first.argument || o.key !== first.key
+  );
+  if (listed.length > 1) {
+    const names = listed.map((o) => ` '--${o.name}'`).join("");
+    throw new GetoptError(`option '--${text}' is ambiguous; possibilities:${names}`);
+  }
+  return first;
+}
+
+/**
+ * GNU `getopt_long` over an argument vector, one item at a time, so a caller can stop at
+ * its own first error before getopt sees later words (as msmtp does). Throws
+ * {@linkcode GetoptError} at a malformed option, with glibc's message. Operands come in
+ * their original order; without `posixlyCorrect` options may follow them (permutation).
+ *
+ * @example Usage
+ * ```ts
+ * import { getoptLong, LONG_OPTIONS, SHORT_OPTIONS } from "./args.ts";
+ * const items = [...getoptLong(["root", "-oem", "--tls"], SHORT_OPTIONS, LONG_OPTIONS)];
+ * console.log(items.length); // 3: operand root, option o "em", option tls
+ * ```
+ */
+export function* getoptLong(
+  argv: readonly string[],
+  shortOptions: string,
+  longOptions: readonly LongOption[],
+  posixlyCorrect = false,
+): Generator<GetoptItem, void, undefined> {
+  const shorts = shortSpec(shortOptions);
+  const operand = (word: string): GetoptItem => ({ kind: "operand", word });
+  const option = (key: string, arg: string | undefined): GetoptItem => ({
+    kind: "option",
+    key,
+    arg,
+  });
+  let i = 0;
+  while (i < argv.length) {
+    const word = argv[i++];
+    if (word === "--") {
+      yield* argv.slice(i).map(operand);
+      return;
+    }
+    if (!word.startsWith("-") || word === "-") {
+      yield operand(word);
+      if (posixlyCorrect) {
+        yield* argv.slice(i).map(operand);
+        return;
+      }
+      continue;
+    }
+    if (word.startsWith("--")) {
+      const text = word.slice(2);
+      const long = findLong(text, longOptions);
+      const eq = text.indexOf("=");
+      let arg: string | undefined = eq < 0 ? undefined : text.slice(eq + 1);
+      if (long.argument === "none" && arg !== undefined) {
+        throw new GetoptError(`option '--${long.name}' doesn't allow an argument`);
+      }
+      if (long.argument === "required" && arg === undefined) {
+        if (i >= argv.length) {
+          throw new GetoptError(`option '--${long.name}' requires an argument`);
+        }
+        arg = argv[i++];
+      }
+      yield option(long.key, arg);
+      continue;
+    }
+    for (let j = 1; j < word.length; j++) {
+      const letter = word[j];
+      const kind = shorts.get(letter);
+      if (kind === undefined || letter === ":") {
+        throw new GetoptError(`invalid option -- '${letter}'`);
+      }
+      const rest = word.slice(j + 1);
+      if (kind === "none") {
+        yield option(letter, undefined);
+        continue;
+      }
+      if (rest !== "") {
+        yield option(letter, rest);
+      } else if (kind === "optional") {
+        yield option(letter, undefined);
+      } else if (i < argv.length) {
+        yield option(letter, argv[i++]);
+      } else {
+        throw new GetoptError(`option requires an argument -- '${letter}'`);
+      }
+      break;
+    }
+  }
+}
+
+/**
+ * Options that set a configuration command: the option's name in messages, the
+ * command, and the value implied when an optional argument is left out.
+ */
+const SETTING_OPTIONS: Record<string, { option: string; name: string; implied?: string }> = {
+  port: { option: "--port", name: "port" },
+  timeout: { option: "--timeout", name: "timeout" },
+  "auto-from": { option: "--auto-from", name: "auto_from", implied: "on" },
+  maildomain: { option: "--maildomain", name: "maildomain" },
+  auth: { option: "--auth", name: "auth", implied: "on" },
+  user: { option: "--user", name: "user" },
+  passwordeval: { option: "--passwordeval", name: "passwordeval" },
+  tls: { option: "--tls", name: "tls", implied: "on" },
+  "tls-starttls": { option: "--tls-starttls", name: "tls_starttls", implied: "on" },
+  "tls-trust-file": { option: "--tls-trust-file", name: "tls_trust_file" },
+  "tls-crl-file": { option: "--tls-crl-file", name: "tls_crl_file" },
+  "tls-fingerprint": { option: "--tls-fingerprint", name: "tls_fingerprint" },
+  "tls-key-file": { option: "--tls-key-file", name: "tls_key_file" },
+  "tls-cert-file": { option: "--tls-cert-file", name: "tls_cert_file" },
+  "tls-certcheck": { option: "--tls-certcheck", name: "tls_certcheck", implied: "on" },
+  "tls-min-dh-prime-bits": { option: "--tls-min-dh-prime-bits", name: "tls_min_dh_prime_bits" },
+  "tls-priorities": { option: "--tls-priorities", name: "tls_priorities" },
+  "tls-host-override": { option: "--tls-host-override", name: "tls_host_override" },
+  N: { option: "--dsn-notify", name: "dsn_notify" },
+  R: { option: "--dsn-return", name: "dsn_return" },
+  protocol: { option: "--protocol", name: "protocol" },
+  domain: { option: "--domain", name: "domain" },
+  X: { option: "--logfile", name: "logfile" },
+  "logfile-time-format": { option: "--logfile-time-format", name: "logfile_time_format" },
+  syslog: { option: "--syslog", name: "syslog", implied: "on" },
+  aliases: { option: "--aliases", name: "aliases" },
+  "proxy-host": { option: "--proxy-host", name: "proxy_host" },
+  "proxy-port": { option: "--proxy-port", name: "proxy_port" },
+  "set-from-header": { option: "--set-from-header", name: "set_from_header", implied: "auto" },
+  "set-date-header": { option: "--set-date-header", name: "set_date_header", implied: "auto" },
+  "set-msgid-header": { option: "--set-msgid-header", name: "set_msgid_header", implied: "auto" },
+  "remove-bcc-headers": {
+    option: "--remove-bcc-headers",
+    name: "remove_bcc_headers",
+    implied: "on",
+  },
+  "undisclosed-recipients": {
+    option: "--undisclosed-recipients",
+    name: "undisclosed_recipients",
+    implied: "on",
+  },
+  "source-ip": { option: "--source-ip", name: "source_ip" },
+  socket: { option: "--socket", name: "socket" },
+};
+
+/**
+ * Compatibility options that msmtp maps onto a newer command; only `on` and `off` are
+ * accepted, and each maps to the newer command's value.
+ */
+const COMPAT_OPTIONS: Record<string, { name: string; on: string; off: string }> = {
+  keepbcc: { name: "remove_bcc_headers", on: "off", off: "on" },
+  "add-missing-from-header": { name: "set_from_header", on: "auto", off: "off" },
+  "add-missing-date-header": { name: "set_date_header", on: "auto", off: "off" },
+};
+
+/** A parsed command line, with what msmtp also records but the contract leaves out. */
+export interface ParsedArgs extends Invocation {
+  /** `--help` was given (with `--version` or `-d0.1`, both texts are printed). */
+  printHelp: boolean;
+}
+
+function invalid(arg: string, option: string): UsageError {
+  return new UsageError(`invalid argument ${arg} for ${option}`);
+}
+
+/** An explicit argument, or the one implied by leaving it out. */
+function settingOverride(key: string, arg: string | undefined): CliOverride {
+  const spec = SETTING_OPTIONS[key];
+  if (arg === undefined) return { option: spec.option, name: spec.name, arg: spec.implied ?? "" };
+  // On the command line an empty `=` is no shorthand for `on`, unlike in a config file;
+  // only --auth= means "choose a method", as in msmtp.
+  if (arg === "" && spec.implied !== undefined) {
+    if (key === "auth") return { option: spec.option, name: spec.name, arg: "on" };
+    throw invalid(arg, spec.option);
+  }
+  // `hdrs` (sendmail's word) is accepted on the command line only; the file says `headers`
+  if (key === "R" && arg === "hdrs") {
+    return { option: spec.option, name: spec.name, arg: "headers" };
+  }
+  return { option: spec.option, name: spec.name, arg };
+}
+
+/**
+ * Parses a command line as msmtp 1.8.23 does, checking every setting's value in order,
+ * so the first problem on the line is the one reported.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * const inv = parseArgs(["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"]);
+ * console.log(inv.mode, inv.fullName, inv.recipients); // sendmail CronDaemon ["root"]
+ * ```
+ *
+ * @throws {UsageError} for every usage error msmtp reports with exit code 64.
+ */
+export function parseArgs(
+  argv: readonly string[],
+  env: { readonly POSIXLY_CORRECT?: string } = {},
+): ParsedArgs {
+  const inv: ParsedArgs = {
+    mode: "sendmail",
+    pretend: false,
+    debug: false,
+    printVersion: false,
+    printHelp: false,
+    configFile: undefined,
+    account: undefined,
+    host: undefined,
+    from: undefined,
+    readEnvelopeFrom: false,
+    readRecipients: false,
+    fullName: undefined,
+    overrides: [],
+    recipients: [],
+    rmqsArgument: undefined,
+    configureAddress: undefined,
+    envFile: undefined,
+    configFormat: undefined,
+  };
+  let serverinfo = false;
+  let rmqs = false;
+  let convert = false;
+  const posixlyCorrect = env.POSIXLY_CORRECT !== undefined;
+  for (const item of getoptLong(argv, SHORT_OPTIONS, LONG_OPTIONS, posixlyCorrect)) {
+    if (item.kind === "operand") {
+      inv.recipients.push(item.word);
+      continue;
+    }
+    const { key, arg } = item;
+    // getopt guarantees an argument for these; the fallback only satisfies the types
+    const value = arg ?? "";
+    if (key in SETTING_OPTIONS) {
+      const override = settingOverride(key, arg);
+      checkOverride(override, arg ?? override.arg);
+      inv.overrides.push(override);
+      continue;
+    }
+    if (key in COMPAT_OPTIONS) {
+      const compat = COMPAT_OPTIONS[key];
+      const given = arg ?? "on";
+      if (given !== "on" && given !== "off") throw invalid(given, `--${key}`);
+      inv.overrides.push({ option: `--${key}`, name: compat.name, arg: compat[given] });
+      continue;
+    }
+    switch (key) {
+      case "version":
+        inv.printVersion = true;
+        break;
+      case "help":
+        inv.printHelp = true;
+        break;
+      case "configure":
+        inv.configureAddress = value;
+        break;
+      case "P":
+        inv.pretend = true;
+        break;
+      case "d":
+      case "v":
+        inv.debug = true;
+        // sendmail documents `-d0.1` alone: it prints the version
+        if (arg === "0.1") inv.printVersion = true;
+        break;
+      case "S":
+        if (rmqs) throw new UsageError("cannot use both --serverinfo and --rmqs");
+        serverinfo = true;
+        break;
+      case "rmqs":
+        if (serverinfo) throw new UsageError("cannot use both --serverinfo and --rmqs");
+        rmqs = true;
+        inv.rmqsArgument = value;
+        break;
+      case "C":
+        inv.configFile = value;
+        break;
+      case "a":
+        if (inv.host !== undefined) throw new UsageError("cannot use both --host and --account");
+        inv.account = value;
+        break;
+      case "host":
+        if (inv.account !== undefined) {
+          throw new UsageError("cannot use both --host and --account");
+        }
+        inv.host = value;
+        break;
+      case "f":
+        if (inv.readEnvelopeFrom) {
+          throw new UsageError("cannot use both --from and --read-envelope-from");
+        }
+        // `<>` is the null sender (Debian bug 612679)
+        inv.from = value === "<>" ? "" : value;
+        break;
+      case "read-envelope-from":
+        if (inv.from !== undefined) {
+          throw new UsageError("cannot use both --from and --read-envelope-from");
+        }
+        inv.readEnvelopeFrom = true;
+        break;
+      case "t":
+        inv.readRecipients = true;
+        break;
+      case "F":
+        inv.fullName = value;
+        break;
+      case "b":
+        // only -bm (deliver mail, the default) makes sense for msmtp
+        if (value !== "m") throw new UsageError(`unsupported operation mode b${value}`);
+        break;
+      case "tls-force-sslv3":
+        // accepted with any argument and ignored, as msmtp does since SSLv3 went away
+        break;
+      case "env-file":
+        inv.envFile = value;
+        break;
+      case "config-format":
+        if (value !== "msmtprc" && value !== "toml") throw invalid(value, "--config-format");
+        inv.configFormat = value;
+        break;
+      case "convert-to-toml":
+        convert = true;
+        break;
+      default:
+        // sendmail's -A -B -G -h -i -L -m -n -O -o: accepted and ignored
+        break;
+    }
+  }
+  if (convert && (serverinfo || rmqs)) {
+    throw new UsageError(
+      `cannot use both --convert-to-toml and ${serverinfo ? "--serverinfo" : "--rmqs"}`,
+    );
+  }
+  inv.mode = inv.configureAddress !== undefined
+    ? "configure"
+    : inv.printHelp
+    ? "help"
+    : inv.printVersion
+    ? "version"
+    : convert
+    ? "convert-toml"
+    : serverinfo
+    ? "serverinfo"
+    : rmqs
+    ? "rmqs"
+    : "sendmail";
+  const takesNoWords = inv.mode === "serverinfo" || inv.mode === "rmqs" ||
+    inv.mode === "convert-toml";
+  if (takesNoWords && inv.recipients.length > 0) throw new UsageError("too many arguments");
+  return inv;
+}

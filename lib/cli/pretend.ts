@@ -1,0 +1,99 @@
+/**
+ * The configuration dump `--pretend` and `--debug` print: msmtp's `key = value` lines,
+ * in msmtp's order, with every secret shown as `*`.
+ *
+ * @module
+ */
+
+import type { Account } from "../config/account.ts";
+import type { Invocation } from "./invocation.ts";
+
+const NOT_SET = "(not set)";
+
+function text(value: string | null): string {
+  return value === null ? NOT_SET : value;
+}
+
+function onOff(value: boolean): string {
+  return value ? "on" : "off";
+}
+
+function timeout(seconds: number): string {
+  if (seconds === 0) return "off";
+  return seconds === 1 ? "1 second" : `${seconds} seconds`;
+}
+
+function auth(value: string): string {
+  if (value === "off") return "none";
+  return value === "on" ? "choose" : value;
+}
+
+/**
+ * The lines msmtp prints for an account with `-P`/`-d` (without line ends). The sendmail
+ * lines appear only in sendmail mode; `--rmqs` adds its argument. `password` is `*`.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatSettings } from "./pretend.ts";
+ * import { parseArgs } from "./args.ts";
+ * import { DEFAULT_SETTINGS } from "../config/account.ts";
+ * const account = { name: "a", file: "rc", set: {}, settings: { ...DEFAULT_SETTINGS, port: 25 } };
+ * console.log(formatSettings(account, parseArgs(["-P"]))[1]); // "port = 25"
+ * ```
+ */
+export function formatSettings(account: Account, inv: Invocation): string[] {
+  const s = account.settings;
+  const lines = [
+    `host = ${text(s.host)}`,
+    `port = ${s.port}`,
+    `source ip = ${text(s.source_ip)}`,
+    `proxy host = ${text(s.proxy_host)}`,
+    `proxy port = ${s.proxy_port}`,
+    `socket = ${text(s.socket)}`,
+    `timeout = ${timeout(s.timeout)}`,
+    `protocol = ${s.protocol}`,
+    `domain = ${s.domain}`,
+    `auth = ${auth(s.auth)}`,
+    `user = ${text(s.user)}`,
+    `password = ${s.password === null ? NOT_SET : "*"}`,
+    `passwordeval = ${text(s.passwordeval)}`,
+    `ntlmdomain = ${text(s.ntlmdomain)}`,
+    `tls = ${onOff(s.tls)}`,
+    `tls_starttls = ${onOff(s.tls_starttls)}`,
+    `tls_trust_file = ${text(s.tls_trust_file)}`,
+    `tls_crl_file = ${text(s.tls_crl_file)}`,
+    `tls_fingerprint = ${text(s.tls_fingerprint)}`,
+    `tls_key_file = ${text(s.tls_key_file)}`,
+    `tls_cert_file = ${text(s.tls_cert_file)}`,
+    `tls_certcheck = ${onOff(s.tls_certcheck)}`,
+    `tls_min_dh_prime_bits = ${
+      s.tls_min_dh_prime_bits === null ? NOT_SET : s.tls_min_dh_prime_bits
+    }`,
+    `tls_priorities = ${text(s.tls_priorities)}`,
+    `tls_host_override = ${text(s.tls_host_override)}`,
+  ];
+  if (inv.mode === "sendmail") {
+    lines.push(
+      `auto_from = ${onOff(s.auto_from)}`,
+      `maildomain = ${text(s.maildomain)}`,
+      `from = ${text(s.from)}`,
+      `allow_from_override = ${onOff(s.allow_from_override)}`,
+      `set_from_header = ${s.set_from_header}`,
+      `set_date_header = ${s.set_date_header}`,
+      `remove_bcc_headers = ${onOff(s.remove_bcc_headers)}`,
+      `undisclosed_recipients = ${onOff(s.undisclosed_recipients)}`,
+      `dsn_notify = ${text(s.dsn_notify)}`,
+      `dsn_return = ${text(s.dsn_return)}`,
+      `logfile = ${text(s.logfile)}`,
+      `logfile_time_format = ${text(s.logfile_time_format)}`,
+      `syslog = ${text(s.syslog)}`,
+      `aliases = ${text(s.aliases)}`,
+      inv.readRecipients
+        ? "reading recipients from the command line and the mail"
+        : "reading recipients from the command line",
+    );
+  } else if (inv.mode === "rmqs") {
+    lines.push(`RMQS argument = ${inv.rmqsArgument ?? ""}`);
+  }
+  return lines;
+}

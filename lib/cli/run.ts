@@ -1,0 +1,219 @@
+/**
+ * The command-line program as a function: argv and an I/O bundle in, an exit code out.
+ * It prints, but never exits; `main.ts` does that, so tests can drive every path.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { PostieError } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
+import { GetoptError, parseArgs, type ParsedArgs } from "./args.ts";
+import { systemConfigPath, userConfigPath } from "../config/paths.ts";
+import { type Env, errorPreamble, loadAccount, realEnv } from "../config/resolve.ts";
+import { buildEnvelope } from "../message/envelope.ts";
+import { readHeaderBlock } from "../message/read.ts";
+import { parseRecipientArguments } from "../message/addresses.ts";
+import { formatSettings } from "./pretend.ts";
+import { helpText, processPathEnv, versionText } from "./help.ts";
+
+/** What the program reads and writes. */
+export interface RunIo {
+  /** `argv[0]` as invoked (`postie`, `/usr/sbin/sendmail`, …). */
+  argv0: string;
+  /** The environment. */
+  env: Readonly<Record<string, string>>;
+  /** What account resolution reads from the machine (files, uid, host name, eval). */
+  configEnv: Env;
+  /** Standard input (the mail). */
+  stdin: ReadableStream<Uint8Array>;
+  /** Writes text to standard output. */
+  stdout(text: string): Promise<void>;
+  /** Writes text to standard error. */
+  stderr(text: string): Promise<void>;
+}
+
+async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promise<void> {
+  const writer = stream.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(text));
+  } finally {
+    writer.releaseLock();
+  }
+}
+
+/**
+ * The process's own I/O: Deno's standard streams, the environment and `process.argv0`.
+ *
+ * @example Usage
+ * ```ts
+ * import { denoIo, run } from "./run.ts";
+ * const code = await run(["--version"], denoIo());
+ * console.log(code); // 0
+ * ```
+ */
+export function denoIo(): RunIo {
+  return {
+    argv0: process.argv0,
+    env: Deno.env.toObject(),
+    configEnv: realEnv(),
+    stdin: Deno.stdin.readable,
+    stdout: (text) => writeAll(Deno.stdout.writable, text),
+    stderr: (text) => writeAll(Deno.stderr.writable, text),
+  };
+}
+
+/**
+ * The name error lines start with, as msmtp's: the base name of argv[0], so a symlink
+ * named `sendmail` says `sendmail: …`. Run straight from `deno run`, argv[0] is the Deno
+ * binary, which would only confuse; postie's own name is used then.
+ *
+ * @example Usage
+ * ```ts
+ * import { programName } from "./run.ts";
+ * console.log(programName("/usr/sbin/sendmail"), programName("deno")); // sendmail postie
+ * ```
+ */
+export function programName(argv0: string): string {
+  const base = argv0.slice(argv0.lastIndexOf("/") + 1);
+  return base === "" || base === "deno" ? "postie" : base;
+}
+
+/** getopt's own messages use argv[0] exactly as invoked, path and all. */
+function invocationName(argv0: string): string {
+  const base = argv0.slice(argv0.lastIndexOf("/") + 1);
+  return base === "" || base === "deno" ? "postie" : argv0;
+}
+
+async function drain(stdin: ReadableStream<Uint8Array>): Promise<void> {
+  // msmtp reads the whole mail even when it only pretends; a writer never sees EPIPE
+  for await (const _chunk of stdin) {
+    // discarded
+  }
+}
+
+/** What sendmail mode learns before it picks an account. */
+interface SendmailInput {
+  /** Every recipient: the command line's, then the mail's with `-t`. */
+  recipients: string[];
+  /** With `--read-envelope-from`: the From address of the mail, null when there is none. */
+  fromHeader: string | null | undefined;
+  /** The rest of the mail after what was read here. */
+  rest: ReadableStream<Uint8Array>;
+}
+
+/**
+ * The recipients and, when asked for, the From address of the mail. The header block is
+ * read only for `-t` and `--read-envelope-from`, as msmtp needs it before the account.
+ */
+async function sendmailInput(inv: ParsedArgs, io: RunIo): Promise<SendmailInput> {
+  if (!inv.readRecipients && !inv.readEnvelopeFrom) {
+    const recipients = parseRecipientArguments(inv.recipients);
+    return { recipients, fromHeader: undefined, rest: io.stdin };
+  }
+  const block = await readHeaderBlock(io.stdin);
+  const envelope = buildEnvelope({
+    headerBlock: block.header,
+    hasSeparator: block.hasSeparator,
+    cliRecipients: inv.recipients,
+    readRecipients: inv.readRecipients,
+  });
+  return {
+    recipients: envelope.recipients,
+    fromHeader: inv.readEnvelopeFrom ? envelope.fromHeaderAddress : undefined,
+    rest: block.body,
+  };
+}
+
+async function report(error: unknown, io: RunIo): Promise<number> {
+  if (error instanceof PostieError) {
+    const name = error instanceof GetoptError ? invocationName(io.argv0) : programName(io.argv0);
+    const lines = [error.message, ...error.details].map((line) => `${name}: ${line}\n`);
+    await io.stderr(lines.join(""));
+    return error.exitCode;
+  }
+  const name = programName(io.argv0);
+  const message = error instanceof Error ? error.message : String(error);
+  let text = `${name}: internal error: ${message}\n`;
+  if (io.env.POSTIE_DEBUG_STACK !== undefined && error instanceof Error && error.stack) {
+    text += `${error.stack}\n`;
+  }
+  await io.stderr(text);
+  return ExitCode.SOFTWARE;
+}
+
+/**
+ * Chooses the account and, with `-P`/`-d`, prints how it was found and its settings; the
+ * lines due before a failure are printed before the error, as msmtp does.
+ */
+async function printConfiguration(
+  inv: ParsedArgs,
+  io: RunIo,
+  fromHeader: string | null | undefined,
+): Promise<void> {
+  const lines: string[] = [];
+  if (fromHeader !== undefined) {
+    lines.push(`envelope from address extracted from mail: ${fromHeader ?? "(null)"}`);
+  }
+  try {
+    const loaded = await loadAccount(inv, io.configEnv, {
+      envelopeFrom: fromHeader ?? undefined,
+    });
+    lines.push(...loaded.preamble, ...formatSettings(loaded.account, inv));
+  } catch (error) {
+    lines.push(...errorPreamble(error));
+    await io.stdout(lines.map((line) => line + "\n").join(""));
+    throw error;
+  }
+  await io.stdout(lines.map((line) => line + "\n").join(""));
+}
+
+function notImplemented(what: string): PostieError {
+  return new PostieError(`${what} is not implemented yet`, ExitCode.SOFTWARE);
+}
+
+async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
+  const inv = parseArgs(argv, io.env);
+  if (inv.printVersion) {
+    const paths = processPathEnv(io.env);
+    await io.stdout(versionText(systemConfigPath(paths), userConfigPath(paths)));
+  }
+  if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
+  if (inv.mode === "configure") throw notImplemented("--configure");
+  if (inv.printVersion || inv.printHelp) return ExitCode.OK;
+  let fromHeader: string | null | undefined;
+  if (inv.mode === "sendmail") {
+    const input = await sendmailInput(inv, io);
+    // checked before any configuration file is read, as msmtp does
+    if (!inv.pretend && input.recipients.length === 0) {
+      throw new PostieError("no recipients found", ExitCode.USAGE);
+    }
+    fromHeader = input.fromHeader;
+    if (inv.pretend) await drain(input.rest);
+  }
+  if (inv.mode === "convert-toml") throw notImplemented("--convert-to-toml");
+  if (inv.pretend || inv.debug) await printConfiguration(inv, io, fromHeader);
+  if (inv.pretend) return ExitCode.OK;
+  if (inv.mode === "serverinfo") throw notImplemented("--serverinfo");
+  if (inv.mode === "rmqs") throw notImplemented("--rmqs");
+  throw notImplemented("sending");
+}
+
+/**
+ * Runs postie with the given arguments and returns the exit code. Every error becomes
+ * `NAME: message` lines on standard error; nothing here exits the process.
+ *
+ * @example Usage
+ * ```ts
+ * import { denoIo, run } from "./run.ts";
+ * const code = await run(["--bogus"], denoIo());
+ * console.log(code); // 64, after "postie: unrecognized option '--bogus'"
+ * ```
+ */
+export async function run(argv: readonly string[], io: RunIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    return await report(error, io);
+  }
+}

@@ -1,0 +1,506 @@
+/**
+ * Chooses the account a run uses, exactly as msmtp 1.8.23 does: read the system and user
+ * files (or `-C`), pick the account (`-a`, `--host`, the envelope-from, `default`, the
+ * EMAIL/SMTPSERVER environment), lay the command line over it and post-process it (port
+ * defaults, `system` trust, `%H %C %M %U`, `auto_from`, the consistency checks).
+ *
+ * @module
+ */
+
+import { ConfigError, UsageError } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
+import type { Invocation } from "../cli/invocation.ts";
+import {
+  type Account,
+  DEFAULT_SETTINGS,
+  overlay,
+  type PartialSettings,
+  type Settings,
+} from "./account.ts";
+import { buildAccounts, type BuiltAccount, toAccount } from "./build.ts";
+import { MsmtprcSyntaxError, parseMsmtprc } from "./msmtprc.ts";
+import { mailnamePath, type PathEnv, systemConfigPath, userConfigPath } from "./paths.ts";
+import { applyCommand, SettingValueError } from "./values.ts";
+import { evalPassword, runEvalCommand } from "../secrets/eval.ts";
+import { fnmatch } from "./fnmatch.ts";
+
+/** Owner and permission bits of a file. */
+export interface FileStat {
+  uid: number | null;
+  mode: number | null;
+}
+
+/** Everything account resolution needs from the outside world (injected for tests). */
+export interface Env extends PathEnv {
+  /** The host name for `%H`: $HOSTNAME, else gethostname(). */
+  hostname(): string;
+  /** The canonical name of a host for `%C`; the name itself when it cannot be found. */
+  canonicalHostname(host: string): string;
+  /** The login name for `%U`: $USER, else $LOGNAME, else the password database's. */
+  loginName(): string;
+  /** The effective user id (0 skips the secret-file check). */
+  uid(): number;
+  /** Reads a whole file; throws Deno's errors (NotFound, PermissionDenied, …). */
+  readTextFile(path: string): Promise<string>;
+  /** The owner and mode of a file. */
+  stat(path: string): Promise<FileStat>;
+  /** Runs an `eval`/`passwordeval` command: its first output line, or undefined. */
+  evalCommand(command: string): Promise<string | undefined>;
+}
+
+/** The account chosen for a run and the lines `--pretend`/`--debug` print before it. */
+export interface LoadedAccount {
+  account: Account;
+  /** `loaded user configuration file …`, `falling back to default account`, … */
+  preamble: string[];
+}
+
+/** Extra inputs the command line alone does not carry. */
+export interface LoadOptions {
+  /** The envelope-from read from the mail's From header (`--read-envelope-from`). */
+  envelopeFrom?: string;
+}
+
+/**
+ * The preamble lines that were due before an error was thrown: msmtp prints them
+ * (with `-P`/`-d`) before the error message.
+ *
+ * @example Usage
+ * ```ts
+ * import { errorPreamble } from "./resolve.ts";
+ * console.log(errorPreamble(new Error("x"))); // []
+ * ```
+ */
+export function errorPreamble(error: unknown): string[] {
+  const lines = (error as { preamble?: unknown } | null)?.preamble;
+  return Array.isArray(lines) ? lines as string[] : [];
+}
+
+/** A configuration file that was read, with its accounts. */
+interface LoadedFile {
+  path: string;
+  accounts: BuiltAccount[];
+}
+
+const NAMED_ERRORS: Record<string, string> = {
+  NotFound: "No such file or directory",
+  PermissionDenied: "Permission denied",
+};
+
+/** Why a file could not be opened, in strerror's words; undefined for read errors. */
+function openFailure(error: unknown): string | undefined {
+  if (error instanceof Error && error.name in NAMED_ERRORS) return NAMED_ERRORS[error.name];
+  return undefined;
+}
+
+/**
+ * Reads and builds one configuration file; `undefined` when it cannot be opened (with
+ * the reason). Checks that a file holding a password is private, unless `checkSecrets`
+ * is false (the system file, or running as root).
+ */
+async function readConfigFile(
+  path: string,
+  env: Env,
+  checkSecrets: boolean,
+): Promise<LoadedFile | { failure: string }> {
+  let text: string;
+  try {
+    text = await env.readTextFile(path);
+  } catch (e) {
+    const failure = openFailure(e);
+    if (failure !== undefined) return { failure };
+    throw new ConfigError("input error", { file: path, exitCode: ExitCode.IOERR }, { cause: e });
+  }
+  const context = { home: env.home() };
+  let accounts: BuiltAccount[];
+  try {
+    const source = await parseMsmtprc(text, path, { evalCommand: (c) => env.evalCommand(c) });
+    accounts = buildAccounts(source, context);
+    if (checkSecrets && source.holdsPassword) await checkSecretFile(path, env);
+  } catch (e) {
+    // A grammar error comes after anything wrong earlier in the file: report in file order.
+    if (e instanceof MsmtprcSyntaxError) buildAccounts(e.partial, context);
+    throw e;
+  }
+  return { path, accounts };
+}
+
+async function checkSecretFile(path: string, env: Env): Promise<void> {
+  const { uid, mode } = await env.stat(path);
+  if (uid !== null && uid !== env.uid()) {
+    throw new ConfigError("contains secrets and therefore must be owned by you", { file: path });
+  }
+  // No execute bit for the owner, nothing at all for group and others.
+  if (mode !== null && (mode & 0o177) !== 0) {
+    throw new ConfigError(
+      "contains secrets and therefore must have no more than user read/write permissions",
+      { file: path },
+    );
+  }
+}
+
+/**
+ * Whether an account's `from` selects it for an envelope-from address: sub-addresses
+ * (`joe+tag@x` matches `joe@x`), fnmatch globs, else case-insensitive equality.
+ *
+ * @example Usage
+ * ```ts
+ * import { fromMatches } from "./resolve.ts";
+ * console.log(fromMatches("joe@example.com", "JOE+lists@example.com")); // true
+ * console.log(fromMatches("*@wild.example", "a@wild.example")); // true
+ * ```
+ */
+export function fromMatches(accountFrom: string, address: string): boolean {
+  const plus = address.indexOf("+");
+  const at = address.indexOf("@", plus + 1);
+  if (plus !== -1 && at !== -1 && !accountFrom.includes("+")) {
+    // msmtp 1.8.23 compares the stripped address literally here, never as a glob.
+    const stripped = address.slice(0, plus) + address.slice(at);
+    return stripped.toLowerCase() === accountFrom.toLowerCase();
+  }
+  if (/[?*[]/.test(accountFrom)) return fnmatch(accountFrom, address);
+  return accountFrom.toLowerCase() === address.toLowerCase();
+}
+
+/** The settings the command line gives, checked with the config file's value rules. */
+function commandLineSettings(inv: Invocation, env: Env): PartialSettings {
+  const set: PartialSettings = {};
+  for (const o of inv.overrides) {
+    try {
+      applyCommand(set, o.name, o.arg, { home: env.home() });
+    } catch (e) {
+      if (e instanceof SettingValueError) {
+        throw new UsageError(`invalid argument ${o.arg} for ${o.option}`, { cause: e });
+      }
+      throw e;
+    }
+    // --maildomain= unsets, where the file's `maildomain` with no argument is "".
+    if (o.name === "maildomain" && o.arg === "") set.maildomain = null;
+  }
+  return set;
+}
+
+/** The effective envelope-from given by the command line or the mail, if any. */
+function givenFrom(inv: Invocation, options: LoadOptions): string | undefined {
+  const from = inv.from ?? options.envelopeFrom;
+  return from === "<>" ? "" : from;
+}
+
+/**
+ * Loads the account for a run, as msmtp does. Throws PostieErrors
+ * worded as msmtp's; {@linkcode errorPreamble} gives the lines due before the error.
+ *
+ * @example Usage
+ * ```ts
+ * import { loadAccount, realEnv } from "./resolve.ts";
+ * import { parseArgs } from "../cli/args.ts";
+ * const { account, preamble } = await loadAccount(parseArgs(["--host=mx", "-P"]), realEnv());
+ * console.log(preamble, account.settings.port); // ["using account specified on command line"] 25
+ * ```
+ */
+export async function loadAccount(
+  inv: Invocation,
+  env: Env,
+  options: LoadOptions = {},
+): Promise<LoadedAccount> {
+  const preamble: string[] = [];
+  try {
+    return await resolve(inv, env, options, preamble);
+  } catch (e) {
+    if (e instanceof Error) Object.assign(e, { preamble: [...preamble] });
+    throw e;
+  }
+}
+
+async function resolve(
+  inv: Invocation,
+  env: Env,
+  options: LoadOptions,
+  preamble: string[],
+): Promise<LoadedAccount> {
+  const cli = commandLineSettings(inv, env);
+  const from = givenFrom(inv, options);
+  const sendmail = inv.mode === "sendmail";
+  let account: Account;
+  let usingLine: string | undefined;
+
+  if (inv.host !== undefined) {
+    preamble.push("using account specified on command line");
+    const set: PartialSettings = { host: inv.host };
+    account = {
+      name: "cmdline",
+      file: undefined,
+      set,
+      settings: { ...DEFAULT_SETTINGS, host: inv.host },
+    };
+  } else {
+    const files = await readFiles(inv, env, preamble);
+    const all = files.flatMap((f) => f.accounts);
+    let chosen: BuiltAccount | undefined;
+    if (inv.account !== undefined) {
+      chosen = all.find((a) => a.name === inv.account);
+      if (chosen === undefined) throw new ConfigError(notFound(inv.account, files));
+    } else {
+      if (from !== undefined) {
+        chosen = all.find((a) => {
+          const accountFrom = toAccount(a).settings.from;
+          return accountFrom !== null && fromMatches(accountFrom, from);
+        });
+        if (chosen !== undefined) {
+          preamble.push(`account chosen by envelope from address ${from}: ${chosen.name}`);
+        }
+      }
+      if (chosen === undefined) {
+        preamble.push("falling back to default account");
+        chosen = all.find((a) => a.name === "default");
+      }
+    }
+    if (chosen !== undefined) {
+      account = toAccount(chosen);
+      usingLine = `using account ${chosen.name} from ${chosen.file}`;
+    } else {
+      const server = env.getenv("SMTPSERVER");
+      const email = env.getenv("EMAIL");
+      if (server === undefined || (email === undefined && from === undefined)) {
+        throw new ConfigError(notFound("default", files));
+      }
+      preamble.push("using environment variables EMAIL and SMTPSERVER");
+      const set: PartialSettings = { host: server };
+      if (email !== undefined) set.from = email;
+      account = {
+        name: "default",
+        file: undefined,
+        set,
+        settings: { ...DEFAULT_SETTINGS, ...set },
+      };
+    }
+  }
+
+  account = applyCommandLine(account, cli, from);
+  await postProcess(account, env, sendmail, inv.pretend);
+  if (usingLine !== undefined) preamble.push(usingLine);
+  return { account, preamble };
+}
+
+/** Reads the system file and the user (or `-C`) file, noting each in the preamble. */
+async function readFiles(inv: Invocation, env: Env, preamble: string[]): Promise<LoadedFile[]> {
+  const files: LoadedFile[] = [];
+  const systemPath = systemConfigPath(env);
+  const system = await readConfigFile(systemPath, env, false);
+  if ("failure" in system) {
+    preamble.push(`ignoring system configuration file ${systemPath}: ${system.failure}`);
+  } else {
+    preamble.push(`loaded system configuration file ${systemPath}`);
+  }
+  const userPath = inv.configFile ?? userConfigPath(env);
+  const user = await readConfigFile(userPath, env, env.uid() !== 0);
+  if ("failure" in user) {
+    if (inv.configFile !== undefined) {
+      throw new ConfigError(user.failure, { file: userPath, exitCode: ExitCode.IOERR });
+    }
+    preamble.push(`ignoring user configuration file ${userPath}: ${user.failure}`);
+  } else {
+    preamble.push(`loaded user configuration file ${userPath}`);
+    files.push(user);
+  }
+  if (!("failure" in system)) {
+    // User accounts first; a system account of the same name is replaced wholesale.
+    const names = new Set(files.flatMap((f) => f.accounts.map((a) => a.name)));
+    files.push({ ...system, accounts: system.accounts.filter((a) => !names.has(a.name)) });
+  }
+  return files;
+}
+
+function notFound(name: string, files: LoadedFile[]): string {
+  // msmtp names the system file first.
+  const paths = files.map((f) => f.path).reverse();
+  if (paths.length === 0) return `account ${name} not found: no configuration file available`;
+  return `account ${name} not found in ${paths.join(" and ")}`;
+}
+
+/** Lays the command-line settings over the account; `-f` only when the account allows it. */
+function applyCommandLine(
+  account: Account,
+  cli: PartialSettings,
+  from: string | undefined,
+): Account {
+  const set = overlay(account.set, cli);
+  const settings = { ...account.settings, ...cli };
+  if (from !== undefined && settings.allow_from_override) {
+    set.from = from;
+    settings.from = from;
+  }
+  return { ...account, set, settings };
+}
+
+/** msmtp's post-processing of the chosen account, in msmtp's order. */
+async function postProcess(
+  account: Account,
+  env: Env,
+  sendmail: boolean,
+  pretend: boolean,
+): Promise<void> {
+  const s = account.settings;
+  if (s.auth !== "off" && s.password === null && s.passwordeval !== null) {
+    s.password = await evalPassword(s.passwordeval, (c) => env.evalCommand(c));
+  }
+  if (s.port === 0 && s.protocol === "smtp") s.port = s.tls && !s.tls_starttls ? 465 : 25;
+  if (s.tls_trust_file === null && !("tls_trust_file" in account.set)) s.tls_trust_file = "system";
+  if (s.proxy_host !== null && s.proxy_port === 0) s.proxy_port = 1080;
+  s.domain = await expandPercent(s.domain, "HCM", env);
+  if (sendmail && s.from !== null) s.from = await expandPercent(s.from, "UHCM", env);
+  if (sendmail && s.auto_from) {
+    const user = env.loginName();
+    s.from = s.maildomain === null || s.maildomain === "" ? user : `${user}@${s.maildomain}`;
+  }
+  const problem = checkAccount(s, sendmail && !pretend);
+  if (problem !== undefined) {
+    const where = account.file === undefined
+      ? ""
+      : `account ${account.name} from ${account.file}: `;
+    throw new ConfigError(where + problem);
+  }
+}
+
+/**
+ * Replaces `%U %H %C %M` (those listed in `which`) one kind after another, as msmtp's
+ * plain string replacement does (`%%U` becomes `%` and the user name).
+ */
+async function expandPercent(text: string, which: string, env: Env): Promise<string> {
+  let out = text;
+  if (which.includes("U") && out.includes("%U")) out = out.replaceAll("%U", env.loginName());
+  if (which.includes("H") && out.includes("%H")) out = out.replaceAll("%H", env.hostname());
+  if (which.includes("C") && out.includes("%C")) {
+    out = out.replaceAll("%C", env.canonicalHostname(env.hostname()));
+  }
+  if (which.includes("M") && out.includes("%M")) out = out.replaceAll("%M", await mailname(env));
+  return out;
+}
+
+async function mailname(env: Env): Promise<string> {
+  const path = mailnamePath(env);
+  let text: string;
+  try {
+    text = await env.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(openFailure(e) ?? "input error", { file: path }, { cause: e });
+  }
+  const nl = text.indexOf("\n");
+  return nl === -1 ? text : text.slice(0, nl);
+}
+
+/**
+ * msmtp's check_account(): the first problem, in msmtp's words, or undefined.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkAccount } from "./resolve.ts";
+ * import { DEFAULT_SETTINGS } from "./account.ts";
+ * console.log(checkAccount({ ...DEFAULT_SETTINGS }, false)); // "host not set"
+ * ```
+ */
+export function checkAccount(
+  s: Readonly<Settings>,
+  needFrom: boolean,
+): string | undefined {
+  if (s.host === null && s.socket === null) return "host not set";
+  if (s.port === 0 && s.socket === null) return "port not set";
+  if (needFrom && s.from === null) return "envelope-from address is missing";
+  if (s.tls && s.host === null && s.tls_host_override === null) return "host not set";
+  if (s.tls_key_file !== null && s.tls_cert_file === null) {
+    return "tls_key_file requires tls_cert_file";
+  }
+  if (s.tls_key_file === null && s.tls_cert_file !== null) {
+    return "tls_cert_file requires tls_key_file";
+  }
+  if (
+    s.tls && s.tls_certcheck && s.tls_trust_file === null && s.tls_fingerprint === null
+  ) {
+    return "tls requires either tls_trust_file (highly recommended) or tls_fingerprint " +
+      "or a disabled tls_certcheck";
+  }
+  if (s.tls_crl_file !== null && s.tls_trust_file === null) {
+    return "tls_crl_file requires tls_trust_file";
+  }
+  return undefined;
+}
+
+/** Reads /etc/passwd for the entry of a uid: [login name, home directory]. */
+function passwdEntry(uid: number): [string, string] | undefined {
+  try {
+    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 6 && Number(f[2]) === uid) return [f[0], f[5]];
+    }
+  } catch {
+    // No password database: callers fall back to empty strings.
+  }
+  return undefined;
+}
+
+/** The canonical name /etc/hosts gives a host (its first name on the line), else the host. */
+function canonicalFromHosts(host: string): string {
+  try {
+    for (const raw of Deno.readTextFileSync("/etc/hosts").split("\n")) {
+      const names = raw.replace(/#.*/, "").trim().split(/\s+/).slice(1);
+      if (names.includes(host)) return names[0];
+    }
+  } catch {
+    // No hosts file: the name stays as it is.
+  }
+  return host;
+}
+
+/**
+ * The effective uid. /proc/self belongs to it, and reading it needs only the read
+ * permission the binary already has (Deno.uid() would need --allow-sys=uid).
+ */
+function effectiveUid(): number {
+  try {
+    const uid = Deno.statSync("/proc/self").uid;
+    if (uid !== null) return uid;
+  } catch {
+    // No procfs: ask Deno, which needs the sys permission.
+  }
+  try {
+    return Deno.uid() ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The real environment: Deno's env, file system, uid and `sh -c` for eval.
+ *
+ * @example Usage
+ * ```ts
+ * import { realEnv } from "./resolve.ts";
+ * console.log(realEnv().home());
+ * ```
+ */
+export function realEnv(): Env {
+  const getenv = (name: string): string | undefined => Deno.env.get(name);
+  const uid = effectiveUid;
+  return {
+    getenv,
+    home: () => getenv("HOME") ?? passwdEntry(uid())?.[1] ?? "",
+    exists: (path) => {
+      try {
+        Deno.statSync(path);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    hostname: () => getenv("HOSTNAME") ?? Deno.hostname(),
+    canonicalHostname: canonicalFromHosts,
+    loginName: () => getenv("USER") ?? getenv("LOGNAME") ?? passwdEntry(uid())?.[0] ?? "",
+    uid,
+    readTextFile: (path) => Deno.readTextFile(path),
+    stat: async (path) => {
+      const info = await Deno.stat(path);
+      return { uid: info.uid, mode: info.mode };
+    },
+    evalCommand: (command) => runEvalCommand(command),
+  };
+}

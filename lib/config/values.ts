@@ -1,0 +1,451 @@
+/**
+ * The value rules of every msmtp 1.8.23 configuration command: one argument string in,
+ * one typed setting out. The msmtprc reader, the TOML reader and the command-line
+ * options all go through {@linkcode applyCommand}, so `port 99999` in a file and
+ * `--port=99999` on the command line are refused by the same rule.
+ *
+ * @module
+ */
+
+import type { PartialSettings } from "./account.ts";
+
+/** Why a command was refused. */
+export type SettingValueReason = "unknown" | "invalid" | "missing";
+
+/**
+ * A command or its argument was refused. `message` is msmtp's configuration-file
+ * wording without the `FILE: line N: ` prefix (`invalid argument 99999 for command port`);
+ * command-line code words its own message from `reason`.
+ *
+ * @example Usage
+ * ```ts
+ * import { SettingValueError } from "./values.ts";
+ * const e = new SettingValueError("invalid", "port", "0");
+ * console.log(e.message); // "invalid argument 0 for command port"
+ * ```
+ */
+export class SettingValueError extends Error {
+  /** `unknown` command, `invalid` argument, or `missing` argument. */
+  readonly reason: SettingValueReason;
+  /** The command as written. */
+  readonly command: string;
+  /** The refused argument as written. */
+  readonly arg: string;
+
+  constructor(reason: SettingValueReason, command: string, arg: string, message?: string) {
+    super(message ?? defaultMessage(reason, command, arg));
+    this.name = "SettingValueError";
+    this.reason = reason;
+    this.command = command;
+    this.arg = arg;
+  }
+}
+
+function defaultMessage(reason: SettingValueReason, command: string, arg: string): string {
+  switch (reason) {
+    case "unknown":
+      return `unknown command ${command}`;
+    case "missing":
+      return `command ${command} needs an argument`;
+    case "invalid":
+      return `invalid argument ${arg} for command ${command}`;
+  }
+}
+
+/** What value rules need from the outside world. */
+export interface ValueContext {
+  /** The home directory `~` expands to; defaults to `$HOME`. */
+  home?: string;
+}
+
+/** The authentication methods msmtp 1.8.23 accepts, as written in a config file. */
+export const AUTH_METHODS: readonly string[] = Object.freeze([
+  "plain",
+  "scram-sha-1",
+  "scram-sha-256",
+  "external",
+  "gssapi",
+  "cram-md5",
+  "digest-md5",
+  "login",
+  "ntlm",
+  "oauthbearer",
+  "xoauth2",
+]);
+
+/** Every command name {@linkcode applyCommand} knows (`account`, `defaults`, `eval` are grammar). */
+export const COMMAND_NAMES: readonly string[] = Object.freeze([
+  "host",
+  "port",
+  "source_ip",
+  "proxy_host",
+  "proxy_port",
+  "socket",
+  "timeout",
+  "connect_timeout",
+  "protocol",
+  "domain",
+  "auth",
+  "user",
+  "password",
+  "passwordeval",
+  "ntlmdomain",
+  "tls",
+  "tls_starttls",
+  "tls_trust_file",
+  "tls_crl_file",
+  "tls_fingerprint",
+  "tls_key_file",
+  "tls_cert_file",
+  "tls_certcheck",
+  "tls_min_dh_prime_bits",
+  "tls_priorities",
+  "tls_host_override",
+  "tls_nocertcheck",
+  "tls_nostarttls",
+  "tls_force_sslv3",
+  "auto_from",
+  "maildomain",
+  "from",
+  "allow_from_override",
+  "set_from_header",
+  "set_date_header",
+  "set_msgid_header",
+  "remove_bcc_headers",
+  "undisclosed_recipients",
+  "add_missing_from_header",
+  "add_missing_date_header",
+  "keepbcc",
+  "dsn_notify",
+  "dsn_return",
+  "logfile",
+  "logfile_time_format",
+  "syslog",
+  "aliases",
+]);
+
+/**
+ * Parses one command's argument exactly as msmtp 1.8.23's conf.c does and stores the
+ * typed value in `set` (`null` for an explicit unset). Throws {@linkcode SettingValueError}.
+ *
+ * @example Usage
+ * ```ts
+ * import { applyCommand } from "./values.ts";
+ * const set = {};
+ * applyCommand(set, "auth", "plain");
+ * applyCommand(set, "tls_trust_file", "~/ca.pem", { home: "/home/joe" });
+ * console.log(set); // { auth: "PLAIN", tls_trust_file: "/home/joe/ca.pem" }
+ * ```
+ */
+export function applyCommand(
+  set: PartialSettings,
+  name: string,
+  arg: string,
+  context: ValueContext = {},
+): void {
+  const bad = (): SettingValueError => new SettingValueError("invalid", name, arg);
+  const need = (): void => {
+    if (arg === "") throw new SettingValueError("missing", name, arg);
+  };
+  const onOff = (): boolean => {
+    // An empty argument means "on" for every on/off command except allow_from_override.
+    if (arg === "" || arg === "on") return true;
+    if (arg === "off") return false;
+    throw bad();
+  };
+  const text = (): string | null => arg === "" ? null : arg;
+  const file = (): string | null => arg === "" ? null : expandTilde(arg, context);
+  const noArg = (): void => {
+    if (arg !== "") {
+      throw new SettingValueError(
+        "invalid",
+        name,
+        arg,
+        `command ${name} does not take an argument`,
+      );
+    }
+  };
+
+  switch (name) {
+    case "host":
+      need();
+      set.host = arg;
+      return;
+    case "port":
+      need();
+      set.port = portNumber(arg) ?? throwError(bad());
+      return;
+    case "source_ip":
+      set.source_ip = text();
+      return;
+    case "proxy_host":
+      set.proxy_host = text();
+      return;
+    case "proxy_port":
+      set.proxy_port = arg === "" ? 0 : portNumber(arg) ?? throwError(bad());
+      return;
+    case "socket":
+      set.socket = text();
+      return;
+    case "timeout":
+    case "connect_timeout":
+      need();
+      set.timeout = arg === "off" ? 0 : positiveInt(arg) ?? throwError(bad());
+      return;
+    case "protocol":
+      need();
+      if (arg !== "smtp" && arg !== "lmtp") throw bad();
+      set.protocol = arg;
+      return;
+    case "domain":
+      set.domain = arg;
+      return;
+    case "auth":
+      set.auth = authValue(arg) ?? throwError(bad());
+      return;
+    case "user":
+      set.user = text();
+      return;
+    case "password":
+      set.password = text();
+      return;
+    case "passwordeval":
+      set.passwordeval = text();
+      return;
+    case "ntlmdomain":
+      set.ntlmdomain = text();
+      return;
+    case "tls":
+      set.tls = onOff();
+      return;
+    case "tls_starttls":
+      set.tls_starttls = onOff();
+      return;
+    case "tls_trust_file":
+      set.tls_trust_file = file();
+      return;
+    case "tls_crl_file":
+      set.tls_crl_file = file();
+      return;
+    case "tls_fingerprint":
+      set.tls_fingerprint = arg === "" ? null : fingerprint(arg) ?? throwError(bad());
+      return;
+    case "tls_key_file":
+      set.tls_key_file = file();
+      return;
+    case "tls_cert_file":
+      set.tls_cert_file = file();
+      return;
+    case "tls_certcheck":
+      set.tls_certcheck = onOff();
+      return;
+    case "tls_min_dh_prime_bits":
+      set.tls_min_dh_prime_bits = arg === "" ? null : positiveInt(arg) ?? throwError(bad());
+      return;
+    case "tls_priorities":
+      set.tls_priorities = text();
+      return;
+    case "tls_host_override":
+      set.tls_host_override = text();
+      return;
+    case "tls_nocertcheck":
+      noArg();
+      set.tls_certcheck = false;
+      return;
+    case "tls_nostarttls":
+      noArg();
+      set.tls_starttls = false;
+      return;
+    case "tls_force_sslv3":
+      // Accepted with any argument and ignored, for configs written for msmtp <= 1.4.32.
+      return;
+    case "auto_from":
+      set.auto_from = onOff();
+      return;
+    case "maildomain":
+      set.maildomain = arg;
+      return;
+    case "from":
+      set.from = arg;
+      return;
+    case "allow_from_override":
+      if (arg !== "on" && arg !== "off") throw bad();
+      set.allow_from_override = arg === "on";
+      return;
+    case "set_from_header":
+      if (arg === "" || arg === "auto") set.set_from_header = "auto";
+      else if (arg === "on" || arg === "off") set.set_from_header = arg;
+      else throw bad();
+      return;
+    case "set_date_header":
+      set.set_date_header = autoOff(arg) ?? throwError(bad());
+      return;
+    case "set_msgid_header":
+      set.set_msgid_header = autoOff(arg) ?? throwError(bad());
+      return;
+    case "remove_bcc_headers":
+      set.remove_bcc_headers = onOff();
+      return;
+    case "undisclosed_recipients":
+      set.undisclosed_recipients = onOff();
+      return;
+    case "add_missing_from_header":
+      set.set_from_header = onOff() ? "auto" : "off";
+      return;
+    case "add_missing_date_header":
+      set.set_date_header = onOff() ? "auto" : "off";
+      return;
+    case "keepbcc":
+      set.remove_bcc_headers = !onOff();
+      return;
+    case "dsn_notify":
+      need();
+      set.dsn_notify = arg === "off" ? null : dsnNotify(arg) ?? throwError(bad());
+      return;
+    case "dsn_return":
+      need();
+      if (arg === "off") set.dsn_return = null;
+      else if (arg === "headers") set.dsn_return = "HDRS";
+      else if (arg === "full") set.dsn_return = "FULL";
+      else throw bad();
+      return;
+    case "logfile":
+      set.logfile = file();
+      return;
+    case "logfile_time_format":
+      set.logfile_time_format = text();
+      return;
+    case "syslog":
+      if (arg === "" || arg === "on") set.syslog = "LOG_USER";
+      else if (arg === "off") set.syslog = null;
+      else if (isSyslogFacility(arg)) set.syslog = arg;
+      else throw bad();
+      return;
+    case "aliases":
+      set.aliases = file();
+      return;
+    default:
+      throw new SettingValueError("unknown", name, arg);
+  }
+}
+
+function throwError(error: Error): never {
+  throw error;
+}
+
+/**
+ * msmtp's get_pos_int(): C strtol with base 0 (so `0x19` and octal `031` work), the
+ * whole string consumed, result in 1..INT_MAX; otherwise undefined.
+ *
+ * @example Usage
+ * ```ts
+ * import { positiveInt } from "./values.ts";
+ * console.log(positiveInt("0x10"), positiveInt("010"), positiveInt("08")); // 16 8 undefined
+ * ```
+ */
+export function positiveInt(s: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
+  if (m === null) return undefined;
+  const digits = m[1];
+  const value = /^0[xX]/.test(digits)
+    ? parseInt(digits.slice(2), 16)
+    : digits.startsWith("0")
+    ? parseInt(digits, 8)
+    : parseInt(digits, 10);
+  return value >= 1 && value <= 2147483647 ? value : undefined;
+}
+
+function portNumber(s: string): number | undefined {
+  const n = positiveInt(s);
+  return n !== undefined && n <= 65535 ? n : undefined;
+}
+
+function authValue(arg: string): string | undefined {
+  if (arg === "" || arg === "on") return "on";
+  if (arg === "off") return "off";
+  return AUTH_METHODS.includes(arg) ? arg.toUpperCase() : undefined;
+}
+
+function autoOff(arg: string): "auto" | "off" | undefined {
+  if (arg === "" || arg === "auto") return "auto";
+  return arg === "off" ? "off" : undefined;
+}
+
+/**
+ * msmtp's check_dsn_notify_arg(), reproduced literally (substring counts and length, not
+ * a split), so the odd strings it lets through are let through here too.
+ */
+function dsnNotify(arg: string): string | undefined {
+  if (arg !== "never") {
+    let length = 0;
+    let count = 0;
+    for (const word of ["failure", "delay", "success"]) {
+      if (arg.includes(word)) {
+        count++;
+        length += word.length;
+      }
+    }
+    const commas = arg.split(",").length - 1;
+    if (
+      count === 0 || arg.length !== length + count - 1 || (count === 2 && commas < 1) ||
+      (count === 3 && commas < 2)
+    ) {
+      return undefined;
+    }
+  }
+  return arg.toUpperCase();
+}
+
+/**
+ * A SHA-256, SHA-1 or MD5 fingerprint: hex byte pairs separated by `:` or a space,
+ * normalised to upper case with `:`.
+ *
+ * @example Usage
+ * ```ts
+ * import { fingerprint } from "./values.ts";
+ * console.log(fingerprint("00 11 22 33 44 55 66 77 88 99 aa bb cc dd ee ff")?.slice(0, 8));
+ * // "00:11:22"
+ * ```
+ */
+export function fingerprint(arg: string): string | undefined {
+  for (const bytes of [32, 20, 16]) {
+    if (arg.length !== 3 * bytes - 1) continue;
+    const pairs: string[] = [];
+    for (let i = 0; i < bytes; i++) {
+      const pair = arg.slice(3 * i, 3 * i + 2);
+      if (!/^[0-9a-fA-F]{2}$/.test(pair)) return undefined;
+      const sep = arg[3 * i + 2];
+      if (i < bytes - 1 && sep !== ":" && sep !== " ") return undefined;
+      pairs.push(pair.toUpperCase());
+    }
+    return pairs.join(":");
+  }
+  return undefined;
+}
+
+function isSyslogFacility(arg: string): boolean {
+  return arg === "LOG_USER" || arg === "LOG_MAIL" || /^LOG_LOCAL[0-7]$/.test(arg);
+}
+
+/**
+ * Replaces a leading `~` by the home directory, as msmtp does for file arguments
+ * (`~x` becomes `$HOMEx`: msmtp does not look up other users).
+ *
+ * @example Usage
+ * ```ts
+ * import { expandTilde } from "./values.ts";
+ * console.log(expandTilde("~/log", { home: "/home/joe" })); // "/home/joe/log"
+ * ```
+ */
+export function expandTilde(path: string, context: ValueContext = {}): string {
+  if (!path.startsWith("~")) return path;
+  return (context.home ?? homeFromEnv()) + path.slice(1);
+}
+
+function homeFromEnv(): string {
+  try {
+    return Deno.env.get("HOME") ?? "";
+  } catch {
+    return "";
+  }
+}
