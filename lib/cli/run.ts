@@ -10,10 +10,16 @@ import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { GetoptError, parseArgs, type ParsedArgs } from "./args.ts";
 import { systemConfigPath, userConfigPath } from "../config/paths.ts";
-import { type Env, errorPreamble, loadAccount, realEnv } from "../config/resolve.ts";
+import {
+  type Env,
+  errorPreamble,
+  loadAccount,
+  type LoadedAccount,
+  realEnv,
+} from "../config/resolve.ts";
+import { type IncomingMail, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
-import { parseRecipientArguments } from "../message/addresses.ts";
 import { formatSettings } from "./pretend.ts";
 import { helpText, processPathEnv, versionText } from "./help.ts";
 
@@ -92,25 +98,12 @@ async function drain(stdin: ReadableStream<Uint8Array>): Promise<void> {
   }
 }
 
-/** What sendmail mode learns before it picks an account. */
-interface SendmailInput {
-  /** Every recipient: the command line's, then the mail's with `-t`. */
-  recipients: string[];
-  /** With `--read-envelope-from`: the From address of the mail, null when there is none. */
-  fromHeader: string | null | undefined;
-  /** The rest of the mail after what was read here. */
-  rest: ReadableStream<Uint8Array>;
-}
-
 /**
- * The recipients and, when asked for, the From address of the mail. The header block is
- * read only for `-t` and `--read-envelope-from`, as msmtp needs it before the account.
+ * Reads the mail's header block (the body stays on standard input, streamed later) and
+ * works out the recipients and, with `--read-envelope-from`, the From address: msmtp
+ * needs both before it picks an account.
  */
-async function sendmailInput(inv: ParsedArgs, io: RunIo): Promise<SendmailInput> {
-  if (!inv.readRecipients && !inv.readEnvelopeFrom) {
-    const recipients = parseRecipientArguments(inv.recipients);
-    return { recipients, fromHeader: undefined, rest: io.stdin };
-  }
+async function readMail(inv: ParsedArgs, io: RunIo): Promise<IncomingMail> {
   const block = await readHeaderBlock(io.stdin);
   const envelope = buildEnvelope({
     headerBlock: block.header,
@@ -118,11 +111,7 @@ async function sendmailInput(inv: ParsedArgs, io: RunIo): Promise<SendmailInput>
     cliRecipients: inv.recipients,
     readRecipients: inv.readRecipients,
   });
-  return {
-    recipients: envelope.recipients,
-    fromHeader: inv.readEnvelopeFrom ? envelope.fromHeaderAddress : undefined,
-    rest: block.body,
-  };
+  return { block, envelope };
 }
 
 async function report(error: unknown, io: RunIo): Promise<number> {
@@ -146,19 +135,20 @@ async function report(error: unknown, io: RunIo): Promise<number> {
  * Chooses the account and, with `-P`/`-d`, prints how it was found and its settings; the
  * lines due before a failure are printed before the error, as msmtp does.
  */
-async function printConfiguration(
+async function chooseAccount(
   inv: ParsedArgs,
   io: RunIo,
   fromHeader: string | null | undefined,
-): Promise<void> {
+): Promise<LoadedAccount> {
+  const options = { envelopeFrom: fromHeader ?? undefined };
+  if (!inv.pretend && !inv.debug) return await loadAccount(inv, io.configEnv, options);
   const lines: string[] = [];
   if (fromHeader !== undefined) {
     lines.push(`envelope from address extracted from mail: ${fromHeader ?? "(null)"}`);
   }
+  let loaded: LoadedAccount;
   try {
-    const loaded = await loadAccount(inv, io.configEnv, {
-      envelopeFrom: fromHeader ?? undefined,
-    });
+    loaded = await loadAccount(inv, io.configEnv, options);
     lines.push(...loaded.preamble, ...formatSettings(loaded.account, inv));
   } catch (error) {
     lines.push(...errorPreamble(error));
@@ -166,6 +156,7 @@ async function printConfiguration(
     throw error;
   }
   await io.stdout(lines.map((line) => line + "\n").join(""));
+  return loaded;
 }
 
 function notImplemented(what: string): PostieError {
@@ -181,22 +172,28 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
   if (inv.mode === "configure") throw notImplemented("--configure");
   if (inv.printVersion || inv.printHelp) return ExitCode.OK;
-  let fromHeader: string | null | undefined;
+  if (inv.mode === "convert-toml") throw notImplemented("--convert-to-toml");
+  let mail: IncomingMail | undefined;
   if (inv.mode === "sendmail") {
-    const input = await sendmailInput(inv, io);
+    mail = await readMail(inv, io);
     // checked before any configuration file is read, as msmtp does
-    if (!inv.pretend && input.recipients.length === 0) {
+    if (!inv.pretend && mail.envelope.recipients.length === 0) {
       throw new PostieError("no recipients found", ExitCode.USAGE);
     }
-    fromHeader = input.fromHeader;
-    if (inv.pretend) await drain(input.rest);
+    if (inv.pretend) await drain(mail.block.body);
   }
-  if (inv.mode === "convert-toml") throw notImplemented("--convert-to-toml");
-  if (inv.pretend || inv.debug) await printConfiguration(inv, io, fromHeader);
+  const fromHeader = inv.readEnvelopeFrom ? mail?.envelope.fromHeaderAddress : undefined;
+  const { account } = await chooseAccount(inv, io, fromHeader);
   if (inv.pretend) return ExitCode.OK;
   if (inv.mode === "serverinfo") throw notImplemented("--serverinfo");
   if (inv.mode === "rmqs") throw notImplemented("--rmqs");
-  throw notImplemented("sending");
+  return await sendMail(inv, account, mail!, {
+    name: programName(io.argv0),
+    stdout: io.stdout,
+    stderr: io.stderr,
+    hostname: () => io.configEnv.hostname(),
+    env: io.env,
+  });
 }
 
 /**

@@ -1,0 +1,172 @@
+/**
+ * Sendmail mode after the account is chosen: aliases, header rewriting, the SMTP/LMTP
+ * dialogue with the body streamed from standard input, the log line and the exit code.
+ *
+ * @module
+ */
+
+import type { Account } from "../config/account.ts";
+import { PostieError } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
+import { formatLogLine } from "../log/log_line.ts";
+import { appendLogLine, LogError } from "../log/logfile.ts";
+import { logToSyslog } from "../log/syslog.ts";
+import { applyAliases } from "../message/aliases.ts";
+import { dataPayload } from "../message/data.ts";
+import type { Envelope as MailEnvelope } from "../message/envelope.ts";
+import type { HeaderBlock } from "../message/read.ts";
+import { rewriteHeaders } from "../message/rewrite.ts";
+import { LmtpDeliveryError, SmtpError } from "../smtp/errors.ts";
+import type { Reply } from "../smtp/reply.ts";
+import type { ParsedArgs } from "./args.ts";
+import { type OpenSession, openSession } from "./session.ts";
+
+/** The mail as read from standard input: the header block and the streamed rest. */
+export interface IncomingMail {
+  block: HeaderBlock;
+  envelope: MailEnvelope;
+}
+
+/** What sending needs from the outside world. */
+export interface SendIo {
+  /** The program name for error lines (`postie`, `sendmail`). */
+  name: string;
+  stdout(text: string): Promise<void>;
+  stderr(text: string): Promise<void>;
+  /** The host name, for Message-IDs of senders without a domain. */
+  hostname(): string;
+  /** Whether a terminal is there to prompt for a password on. */
+  env: Readonly<Record<string, string>>;
+}
+
+/** How a delivery attempt ended, for the log line. */
+interface Outcome {
+  exitCode: number;
+  reply?: Reply;
+  error?: string;
+  mailsize?: number;
+}
+
+/** msmtp's last line after a failed delivery. */
+function couldNotSend(account: Account, lmtp: boolean): string {
+  const what = lmtp ? "could not send mail to all recipients" : "could not send mail";
+  return account.file === undefined
+    ? what
+    : `${what} (account ${account.name} from ${account.file})`;
+}
+
+/**
+ * Sends the mail with the account's settings and returns the exit code. Errors are printed
+ * (msmtp's lines, then `could not send mail …`) and logged; nothing is thrown for a failed
+ * delivery.
+ */
+export async function sendMail(
+  inv: ParsedArgs,
+  account: Account,
+  mail: IncomingMail,
+  io: SendIo,
+): Promise<number> {
+  const s = account.settings;
+  const from = s.from ?? "";
+  const recipients = s.aliases
+    ? await applyAliases(s.aliases, mail.envelope.recipients)
+    : mail.envelope.recipients;
+
+  const header = rewriteHeaders(mail.block.header, {
+    envelopeFrom: from,
+    ...(inv.fullName === undefined ? {} : { fullName: inv.fullName }),
+    setFromHeader: s.set_from_header,
+    setDateHeader: s.set_date_header,
+    setMsgidHeader: s.set_msgid_header,
+    removeBcc: s.remove_bcc_headers,
+    undisclosedRecipients: s.undisclosed_recipients,
+    hasFrom: mail.envelope.hasFrom,
+    hasDate: mail.envelope.hasDate,
+    hasMsgid: mail.envelope.hasMsgid,
+    hostname: io.hostname(),
+  });
+  const payload = dataPayload(header, mail.block.hasSeparator, mail.block.body);
+
+  // --debug lines are buffered per call and written in order with the rest of stdout.
+  let pending = Promise.resolve();
+  const debug = inv.debug
+    ? (text: string) => void (pending = pending.then(() => io.stdout(text)))
+    : undefined;
+
+  const outcome: Outcome = { exitCode: ExitCode.OK };
+  let open: OpenSession | undefined;
+  let lmtpFailure = false;
+  try {
+    open = await openSession(s, { debug });
+    const dsn = {
+      notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
+      ret: s.dsn_return,
+    };
+    open.session.checkDsn(dsn);
+    if (s.auth !== "off") {
+      // SASL code and password sources load only for accounts that authenticate
+      const { authenticate } = await import("./auth.ts");
+      await authenticate(s, open, io.env);
+    }
+    const result = await open.session.send({ from, recipients, dsn }, payload.stream);
+    outcome.reply = result.reply;
+    outcome.mailsize = payload.stuffer.mailsize;
+    await open.session.quit();
+  } catch (error) {
+    if (!(error instanceof PostieError)) throw error;
+    if (open && error instanceof SmtpError && error.quitAllowed) await open.session.quit();
+    lmtpFailure = error instanceof LmtpDeliveryError;
+    outcome.exitCode = error.exitCode;
+    outcome.error = error instanceof LmtpDeliveryError ? error.logMessage : error.message;
+    if (error instanceof SmtpError && error.reply && !lmtpFailure) outcome.reply = error.reply;
+    await pending;
+    await io.stderr(
+      [error.message, ...error.details, couldNotSend(account, lmtpFailure)]
+        .map((line) => `${io.name}: ${line}\n`).join(""),
+    );
+  } finally {
+    open?.session.close();
+    await pending;
+  }
+  await log(account, from, recipients, outcome, io);
+  return outcome.exitCode;
+}
+
+/** Writes the delivery record to the log file and syslog, as configured. */
+async function log(
+  account: Account,
+  from: string,
+  recipients: string[],
+  outcome: Outcome,
+  io: SendIo,
+): Promise<void> {
+  const s = account.settings;
+  if (!s.logfile && !s.syslog) return;
+  const line = formatLogLine({
+    host: s.host ?? undefined,
+    socket: s.socket ?? undefined,
+    tls: s.tls,
+    auth: s.auth !== "off",
+    user: s.user,
+    from,
+    recipients,
+    ...(outcome.mailsize === undefined ? {} : { mailsize: outcome.mailsize }),
+    ...(outcome.reply ? { reply: { code: outcome.reply.code, raw: outcome.reply.raw } } : {}),
+    ...(outcome.error === undefined ? {} : { error: outcome.error }),
+    exitCode: outcome.exitCode,
+  });
+  if (s.logfile) {
+    try {
+      await appendLogLine(s.logfile, s.logfile_time_format, line, new Date(), {
+        write: (text) => io.stdout(text),
+      });
+    } catch (error) {
+      if (!(error instanceof LogError)) throw error;
+      await io.stderr(`${io.name}: ${error.message}\n${io.name}: log info was: ${line}\n`);
+    }
+  }
+  if (s.syslog) {
+    const failure = await logToSyslog(s.syslog, line, outcome.exitCode !== ExitCode.OK);
+    if (failure) await io.stderr(`${io.name}: cannot log to syslog: ${failure}\n`);
+  }
+}
