@@ -123,7 +123,7 @@ async function serve(conn: Deno.Conn, session: CapturedSession, options: Capture
     session.transcript.push(`C: ${line}`);
     const verb = line.split(" ", 1)[0].toUpperCase();
     if (verb === "EHLO" || verb === "LHLO") {
-      if (options.lmtp !== (verb === "LHLO")) {
+      if ((options.lmtp ?? false) !== (verb === "LHLO")) {
         await reply("500 5.5.1 Unknown command");
         continue;
       }

@@ -1,0 +1,163 @@
+/**
+ * A throw-away test PKI made with the `openssl` command: a CA, server certificates signed by
+ * it (good, expired, for another name), a client certificate and a second, untrusted CA.
+ *
+ * rustls (behind `Deno.startTls`) refuses a self-signed leaf used as its own CA, so every
+ * server certificate here is a leaf with SANs signed by a separate CA.
+ *
+ * @module
+ */
+
+/** A PEM certificate and its unencrypted PEM key, as files. */
+export interface CertFiles {
+  /** Path of the PEM certificate. */
+  cert: string;
+  /** Path of the PEM private key. */
+  key: string;
+}
+
+/** Every file of the test PKI. Call {@linkcode TestPki.remove} when done. */
+export interface TestPki {
+  /** The temporary directory holding every file. */
+  dir: string;
+  /** The trusted test CA (subject `CN=Postie Test CA,O=Test Org,C=DE`). */
+  ca: CertFiles;
+  /** A CA nobody trusts; its leaf is {@linkcode TestPki.untrusted}. */
+  otherCa: CertFiles;
+  /** Leaf for `DNS:localhost` and `IP:127.0.0.1` (subject `CN=localhost,O=Test Org,C=DE`). */
+  server: CertFiles;
+  /** Like {@linkcode TestPki.server} but expired a day before it became valid. */
+  expired: CertFiles;
+  /** Leaf for `DNS:mail.example.org` only, signed by the trusted CA. */
+  otherName: CertFiles;
+  /** Leaf for localhost signed by {@linkcode TestPki.otherCa}. */
+  untrusted: CertFiles;
+  /** A client certificate (`CN=postie client`) signed by the trusted CA. */
+  client: CertFiles;
+  /** Deletes the directory. */
+  remove(): Promise<void>;
+}
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    const stderr = new TextDecoder().decode(output.stderr);
+    throw new Error(`openssl ${args.join(" ")} failed: ${stderr}`);
+  }
+}
+
+/** EC keys keep generation fast; the TLS stacks under test handle them like RSA. */
+const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+async function makeCa(dir: string, name: string, cn: string): Promise<CertFiles> {
+  await openssl(dir, [
+    "req",
+    "-x509",
+    ...NEW_KEY,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.pem`,
+    "-days",
+    "3650",
+    "-subj",
+    `/C=DE/O=Test Org/CN=${cn}`,
+  ]);
+  return { cert: `${dir}/${name}.pem`, key: `${dir}/${name}.key` };
+}
+
+async function makeLeaf(
+  dir: string,
+  name: string,
+  ca: CertFiles,
+  options: { cn: string; san?: string; days: number; client?: boolean },
+): Promise<CertFiles> {
+  await openssl(dir, [
+    "req",
+    ...NEW_KEY,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/C=DE/O=Test Org/CN=${options.cn}`,
+  ]);
+  const extensions = [
+    "basicConstraints = critical, CA:FALSE",
+    "keyUsage = critical, digitalSignature, keyEncipherment",
+    `extendedKeyUsage = ${options.client ? "clientAuth" : "serverAuth"}`,
+  ];
+  if (options.san) extensions.push(`subjectAltName = ${options.san}`);
+  await Deno.writeTextFile(`${dir}/${name}.ext`, extensions.join("\n") + "\n");
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    ca.cert,
+    "-CAkey",
+    ca.key,
+    // Explicit serials: -CAcreateserial would race on one serial file across parallel calls.
+    "-set_serial",
+    String(Math.floor(Math.random() * 2 ** 48)),
+    // A negative count makes notAfter earlier than notBefore: expired from the start.
+    "-days",
+    String(options.days),
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.pem`,
+  ]);
+  return { cert: `${dir}/${name}.pem`, key: `${dir}/${name}.key` };
+}
+
+/**
+ * Generates the test PKI in a new temporary directory.
+ *
+ * @example Usage
+ * ```ts
+ * import { createTestPki } from "./pki.ts";
+ * const pki = await createTestPki();
+ * console.log(pki.server.cert);
+ * await pki.remove();
+ * ```
+ */
+export async function createTestPki(): Promise<TestPki> {
+  const dir = await Deno.makeTempDir({ prefix: "postie-pki-" });
+  try {
+    const ca = await makeCa(dir, "ca", "Postie Test CA");
+    const otherCa = await makeCa(dir, "other-ca", "Untrusted Test CA");
+    const local = "DNS:localhost, IP:127.0.0.1";
+    const [server, expired, otherName, untrusted, client] = await Promise.all([
+      makeLeaf(dir, "server", ca, { cn: "localhost", san: local, days: 365 }),
+      makeLeaf(dir, "expired", ca, { cn: "localhost", san: local, days: -1 }),
+      makeLeaf(dir, "other-name", ca, {
+        cn: "mail.example.org",
+        san: "DNS:mail.example.org",
+        days: 365,
+      }),
+      makeLeaf(dir, "untrusted", otherCa, { cn: "localhost", san: local, days: 365 }),
+      makeLeaf(dir, "client", ca, { cn: "postie client", days: 365, client: true }),
+    ]);
+    return {
+      dir,
+      ca,
+      otherCa,
+      server,
+      expired,
+      otherName,
+      untrusted,
+      client,
+      remove: () => Deno.remove(dir, { recursive: true }),
+    };
+  } catch (e) {
+    await Deno.remove(dir, { recursive: true });
+    throw e;
+  }
+}
