@@ -185,8 +185,17 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   const fromHeader = inv.readEnvelopeFrom ? mail?.envelope.fromHeaderAddress : undefined;
   const { account } = await chooseAccount(inv, io, fromHeader);
   if (inv.pretend) return ExitCode.OK;
-  if (inv.mode === "serverinfo") throw notImplemented("--serverinfo");
-  if (inv.mode === "rmqs") throw notImplemented("--rmqs");
+  const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
+  if (inv.mode === "serverinfo") {
+    const { serverInfo } = await import("./serverinfo.ts");
+    await io.stdout((await serverInfo(account, debug)).map((l) => l + "\n").join(""));
+    return ExitCode.OK;
+  }
+  if (inv.mode === "rmqs") {
+    const { remoteQueueStart } = await import("./serverinfo.ts");
+    await remoteQueueStart(account, inv.rmqsArgument ?? "", io.env, debug);
+    return ExitCode.OK;
+  }
   return await sendMail(inv, account, mail!, {
     name: programName(io.argv0),
     stdout: io.stdout,

@@ -21,6 +21,8 @@ export interface OpenSession {
   capabilities: Capabilities;
   /** The TLS session, when TLS is active. */
   tls: TlsInfo | null;
+  /** The capabilities of the EHLO before STARTTLS, when STARTTLS was used. */
+  startTlsCapabilities?: Capabilities;
 }
 
 /** How to open a session. */
@@ -85,13 +87,21 @@ export async function openSession(s: Settings, options: OpenOptions = {}): Promi
     const greeting = await session.greet();
     let capabilities = await session.ehlo(s.domain, s.protocol === "lmtp");
     let tlsInfo = transport.tlsInfo;
+    const before = capabilities;
     if (tls && !tls.implicit) {
       tlsInfo = await session.startTls(tls, {
         onHandshake: (info) => debug?.(tlsInfoLines(info).map((l) => l + "\n").join("")),
       });
       capabilities = session.capabilities;
     }
-    return { session, transport, greeting, capabilities, tls: tlsInfo };
+    return {
+      session,
+      transport,
+      greeting,
+      capabilities,
+      tls: tlsInfo,
+      ...(tls && !tls.implicit ? { startTlsCapabilities: before } : {}),
+    };
   } catch (error) {
     session.close();
     throw error;

@@ -52,6 +52,8 @@ export interface ConnectOptions {
 export interface NetTransport extends Transport {
   /** Set once TLS is active (implicitly or by `startTls`). */
   readonly tlsInfo: TlsInfo | null;
+  /** The server's IP address; null for unix sockets and through a proxy. */
+  readonly peerAddress: string | null;
 }
 
 class SocketTransport implements NetTransport {
@@ -62,6 +64,7 @@ class SocketTransport implements NetTransport {
   #pending: Uint8Array | null = null;
   #tlsInfo: TlsInfo | null = null;
   #closed = false;
+  readonly #peerAddress: string | null;
 
   constructor(
     stream: ByteStream,
@@ -73,6 +76,7 @@ class SocketTransport implements NetTransport {
     this.#timeoutMs = timeoutMs;
     this.#showCertificate = showCertificate;
     this.#prepared = prepared;
+    this.#peerAddress = stream.peerAddress ?? null;
   }
 
   get tls(): boolean {
@@ -81,6 +85,10 @@ class SocketTransport implements NetTransport {
 
   get tlsInfo(): TlsInfo | null {
     return this.#tlsInfo;
+  }
+
+  get peerAddress(): string | null {
+    return this.#peerAddress;
   }
 
   /** Bytes received ahead of their time (after a SOCKS5 reply) come first. */

@@ -40,6 +40,8 @@ export interface ByteStream {
   close(): void;
   /** The TCP connection, when Deno's native TLS can upgrade this stream. */
   readonly tcpConn?: Deno.TcpConn;
+  /** The peer's IP address, for TCP connections (`--serverinfo` prints it). */
+  readonly peerAddress?: string;
   /**
    * Hands the stream over to `node:tls` as a Duplex. The ByteStream must not be used after.
    */
@@ -106,6 +108,11 @@ export class DenoConnStream implements ByteStream {
   constructor(conn: Deno.Conn, upgradable = true) {
     this.#conn = conn;
     this.#upgradable = upgradable;
+  }
+
+  get peerAddress(): string | undefined {
+    const addr = this.#conn.remoteAddr;
+    return addr.transport === "tcp" ? addr.hostname : undefined;
   }
 
   get tcpConn(): Deno.TcpConn | undefined {
@@ -194,8 +201,12 @@ export class NodeSocketStream implements ByteStream {
   };
 
   /** Takes over reading from `socket` (a connected `node:net` or `node:tls` socket). */
+  /** The peer's IP address. */
+  readonly peerAddress: string | undefined;
+
   constructor(socket: Socket) {
     this.#socket = socket;
+    this.peerAddress = socket.remoteAddress;
     socket.on("data", this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("close", this.#onEnd);
