@@ -6,6 +6,8 @@
  * - `MAIL FROM:<badfrom@…>` → 553, `RCPT TO:<reject@…>` → 550, `<tempfail@…>` → 450
  * - a body containing `REJECTDATA` → 554 at end of data, `TEMPDATA` → 451
  * - LMTP: a recipient `lmtpbad@…` gets 552 after the data
+ * - options: `refuseEhlo` answers EHLO with 500 (HELO still works), `greetingReply`
+ *   replaces the 220 greeting line (e.g. with a 421)
  *
  * Run directly: `deno run --allow-net --allow-write scripts/capture_server.ts --port=2525
  * [--store=DIR] [--sessions=N] [--lmtp] [--minimal]`; it prints `listening on 127.0.0.1:PORT`.
@@ -38,6 +40,10 @@ export interface CaptureServerOptions {
   capabilities?: string[];
   /** Greeting text after `220 `. */
   greeting?: string;
+  /** The whole greeting line, code included (e.g. `421 4.3.2 busy`); overrides `greeting`. */
+  greetingReply?: string;
+  /** Answer EHLO with 500, so the client must fall back to HELO. */
+  refuseEhlo?: boolean;
 }
 
 /** A running server. */
@@ -113,7 +119,10 @@ async function serve(conn: Deno.Conn, session: CapturedSession, options: Capture
     for (const r of replies) session.transcript.push(`S: ${r}`);
     await writeAll(conn, encoder.encode(replies.map((r) => r + "\r\n").join("")));
   };
-  await reply(`220 ${options.greeting ?? "capture.test ESMTP postie capture server"}`);
+  await reply(
+    options.greetingReply ??
+      `220 ${options.greeting ?? "capture.test ESMTP postie capture server"}`,
+  );
   let from: string | undefined;
   let recipients: string[] = [];
   while (true) {

@@ -9,7 +9,9 @@ if ! command -v deno >/dev/null 2>&1; then
   npm install -g --no-fund --no-audit deno@2 >/dev/null
 fi
 
-packages=(msmtp openssl ca-certificates)
+# msmtp: the differential suites; postfix: the real-server tests; gnome-keyring,
+# libsecret-tools, dbus: the keyring tests; util-linux: `script` for the prompt tests.
+packages=(msmtp openssl ca-certificates postfix gnome-keyring libsecret-tools dbus util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -17,6 +19,8 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Postfix must not configure (or start) a system mail server: the tests run their own.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -28,7 +28,11 @@ export async function authenticate(
   const authenticator = await chooseAuthenticator({
     auth: s.auth,
     user: s.user,
-    password: () => lookupPassword({ settings: s, env }),
+    password: () =>
+      lookupPassword({
+        settings: s,
+        env: { getenv: (name) => env[name], home: () => env.HOME ?? "" },
+      }),
     host: s.host ?? s.socket ?? "",
     port: s.port,
     tlsActive: open.tls !== null,

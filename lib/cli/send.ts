@@ -16,6 +16,7 @@ import { dataPayload } from "../message/data.ts";
 import type { Envelope as MailEnvelope } from "../message/envelope.ts";
 import type { HeaderBlock } from "../message/read.ts";
 import { rewriteHeaders } from "../message/rewrite.ts";
+import { checkAddress } from "../smtp/command.ts";
 import { LmtpDeliveryError, SmtpError } from "../smtp/errors.ts";
 import type { Reply } from "../smtp/reply.ts";
 import type { ParsedArgs } from "./args.ts";
@@ -97,6 +98,9 @@ export async function sendMail(
   let open: OpenSession | undefined;
   let lmtpFailure = false;
   try {
+    // refused before connecting: such an address must never reach the wire
+    checkAddress(from, "mail");
+    for (const recipient of recipients) checkAddress(recipient, "rcpt");
     open = await openSession(s, { debug });
     const dsn = {
       notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),

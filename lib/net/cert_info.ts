@@ -144,8 +144,9 @@ function formatName(name: Der): string {
       return `${key}=${escapeValue(text)}`;
     }).join("+")
   );
-  // RFC 4514 (and GnuTLS since 3.5.7) lists the most specific RDN first.
-  return rdns.reverse().join(",");
+  // msmtp prints gnutls_x509_crt_get_dn(), which keeps the certificate's own RDN order
+  // (observed with msmtp 1.8.23 on GnuTLS 3.7: `C=DE,O=Test Org,CN=localhost`).
+  return rdns.join(",");
 }
 
 function decodeTime(element: Der): Date {

@@ -20,11 +20,11 @@ export interface CertFiles {
 export interface TestPki {
   /** The temporary directory holding every file. */
   dir: string;
-  /** The trusted test CA (subject `CN=Postie Test CA,O=Test Org,C=DE`). */
+  /** The trusted test CA (subject `C=DE,O=Test Org,CN=Postie Test CA`). */
   ca: CertFiles;
   /** A CA nobody trusts; its leaf is {@linkcode TestPki.untrusted}. */
   otherCa: CertFiles;
-  /** Leaf for `DNS:localhost` and `IP:127.0.0.1` (subject `CN=localhost,O=Test Org,C=DE`). */
+  /** Leaf for `DNS:localhost` and `IP:127.0.0.1` (subject `C=DE,O=Test Org,CN=localhost`). */
   server: CertFiles;
   /** Like {@linkcode TestPki.server} but expired a day before it became valid. */
   expired: CertFiles;

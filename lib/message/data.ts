@@ -1,0 +1,76 @@
+/**
+ * The whole DATA payload of a mail as one stream: the rewritten header block, the empty line
+ * (when the mail had one), then the body from standard input, all through the dot-stuffer.
+ *
+ * @module
+ */
+
+import { DotStuffer } from "./dot_stuff.ts";
+
+/** A mail ready for the DATA phase. */
+export interface DataPayload {
+  /** The DATA bytes, without the final `.\r\n`. */
+  stream: ReadableStream<Uint8Array>;
+  /** The transformer; its `mailsize` is msmtp's log value once `stream` has been read. */
+  stuffer: DotStuffer;
+}
+
+const EMPTY_LINE = Uint8Array.of(0x0d, 0x0a);
+
+/**
+ * Joins the rewritten headers, the separator and the body and dot-stuffs them, streaming.
+ * The header goes through the stuffer too: msmtp counts it in `mailsize` and stuffs a header
+ * line that starts with a dot.
+ *
+ * @example Usage
+ * ```ts
+ * import { dataPayload } from "./data.ts";
+ * const head = new TextEncoder().encode("Subject: x\r\n");
+ * const body = ReadableStream.from([new TextEncoder().encode(".hi\n")]);
+ * const { stream, stuffer } = dataPayload(head, true, body);
+ * console.log(await new Response(stream).text()); // "Subject: x\r\n\r\n..hi\r\n"
+ * console.log(stuffer.mailsize); // 16
+ * ```
+ */
+export function dataPayload(
+  header: Uint8Array,
+  hasSeparator: boolean,
+  body: ReadableStream<Uint8Array>,
+): DataPayload {
+  const stuffer = new DotStuffer();
+  const reader = body.getReader();
+  let started = false;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller): Promise<void> {
+      if (!started) {
+        started = true;
+        const head = new Uint8Array(header.length + (hasSeparator ? 2 : 0));
+        head.set(header);
+        if (hasSeparator) head.set(EMPTY_LINE, header.length);
+        const out = stuffer.push(head);
+        if (out.length > 0) {
+          controller.enqueue(out);
+          return;
+        }
+      }
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) {
+          const tail = stuffer.end();
+          if (tail.length > 0) controller.enqueue(tail);
+          controller.close();
+          return;
+        }
+        const out = stuffer.push(value);
+        if (out.length > 0) {
+          controller.enqueue(out);
+          return;
+        }
+      }
+    },
+    cancel(reason): Promise<void> {
+      return reader.cancel(reason);
+    },
+  });
+  return { stream, stuffer };
+}
