@@ -140,7 +140,7 @@ async function chooseAccount(
   io: RunIo,
   fromHeader: string | null | undefined,
 ): Promise<LoadedAccount> {
-  const options = { envelopeFrom: fromHeader ?? undefined };
+  const options = { envelopeFrom: fromHeader };
   if (!inv.pretend && !inv.debug) return await loadAccount(inv, io.configEnv, options);
   const lines: string[] = [];
   if (fromHeader !== undefined) {
@@ -172,7 +172,11 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
   if (inv.mode === "configure") throw notImplemented("--configure");
   if (inv.printVersion || inv.printHelp) return ExitCode.OK;
-  if (inv.mode === "convert-toml") throw notImplemented("--convert-to-toml");
+  if (inv.mode === "convert-toml") {
+    const { convertToToml } = await import("./convert.ts");
+    await io.stdout(await convertToToml(inv, io.configEnv));
+    return ExitCode.OK;
+  }
   let mail: IncomingMail | undefined;
   if (inv.mode === "sendmail") {
     mail = await readMail(inv, io);

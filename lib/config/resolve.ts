@@ -19,6 +19,7 @@ import {
 } from "./account.ts";
 import { buildAccounts, type BuiltAccount, toAccount } from "./build.ts";
 import { MsmtprcSyntaxError, parseMsmtprc } from "./msmtprc.ts";
+import type { ConfigSource } from "./source.ts";
 import { mailnamePath, type PathEnv, systemConfigPath, userConfigPath } from "./paths.ts";
 import { applyCommand, SettingValueError } from "./values.ts";
 import { evalPassword, runEvalCommand } from "../secrets/eval.ts";
@@ -57,8 +58,12 @@ export interface LoadedAccount {
 
 /** Extra inputs the command line alone does not carry. */
 export interface LoadOptions {
-  /** The envelope-from read from the mail's From header (`--read-envelope-from`). */
-  envelopeFrom?: string;
+  /**
+   * The envelope-from read from the mail's From header (`--read-envelope-from`); null when
+   * the mail has no From address, which leaves the account without one (msmtp then says
+   * "envelope-from address is missing").
+   */
+  envelopeFrom?: string | null;
 }
 
 /**
@@ -102,6 +107,8 @@ async function readConfigFile(
   path: string,
   env: Env,
   checkSecrets: boolean,
+  format: ConfigFormat = formatOf(path),
+  envFileVars: Readonly<Record<string, string>> = {},
 ): Promise<LoadedFile | { failure: string }> {
   let text: string;
   try {
@@ -114,7 +121,9 @@ async function readConfigFile(
   const context = { home: env.home() };
   let accounts: BuiltAccount[];
   try {
-    const source = await parseMsmtprc(text, path, { evalCommand: (c) => env.evalCommand(c) });
+    const source = format === "toml"
+      ? await parseToml(text, path, env, envFileVars)
+      : await parseMsmtprc(text, path, { evalCommand: (c) => env.evalCommand(c) });
     accounts = buildAccounts(source, context);
     if (checkSecrets && source.holdsPassword) await checkSecretFile(path, env);
   } catch (e) {
@@ -123,6 +132,42 @@ async function readConfigFile(
     throw e;
   }
   return { path, accounts };
+}
+
+/** The two configuration languages. */
+export type ConfigFormat = "msmtprc" | "toml";
+
+/** A file ending in `.toml` is TOML; everything else is msmtprc. */
+function formatOf(path: string): ConfigFormat {
+  return path.endsWith(".toml") ? "toml" : "msmtprc";
+}
+
+/**
+ * Reads a TOML configuration. Its `{ env = "NAME" }` values come from the environment, then
+ * from `--env-file`, then from the file's own `env_file`. The TOML code loads only here.
+ */
+async function parseToml(
+  text: string,
+  path: string,
+  env: Env,
+  envFileVars: Readonly<Record<string, string>>,
+): Promise<ConfigSource> {
+  const [{ parseTomlConfig }, { loadDotenv }] = await Promise.all([
+    import("./toml.ts"),
+    import("./dotenv.ts"),
+  ]);
+  return await parseTomlConfig(text, path, {
+    env: (name) => env.getenv(name) ?? envFileVars[name],
+    readEnvFile: (file) => loadDotenv(file, env),
+    home: env.home(),
+  });
+}
+
+/** The variables of `--env-file`, read once per run (never printed). */
+async function envFileVariables(inv: Invocation, env: Env): Promise<Record<string, string>> {
+  if (inv.envFile === undefined) return {};
+  const { loadDotenv } = await import("./dotenv.ts");
+  return await loadDotenv(inv.envFile, env);
 }
 
 async function checkSecretFile(path: string, env: Env): Promise<void> {
@@ -181,7 +226,7 @@ function commandLineSettings(inv: Invocation, env: Env): PartialSettings {
 }
 
 /** The effective envelope-from given by the command line or the mail, if any. */
-function givenFrom(inv: Invocation, options: LoadOptions): string | undefined {
+function givenFrom(inv: Invocation, options: LoadOptions): string | null | undefined {
   const from = inv.from ?? options.envelopeFrom;
   return from === "<>" ? "" : from;
 }
@@ -241,7 +286,7 @@ async function resolve(
       chosen = all.find((a) => a.name === inv.account);
       if (chosen === undefined) throw new ConfigError(notFound(inv.account, files));
     } else {
-      if (from !== undefined) {
+      if (from !== undefined && from !== null) {
         chosen = all.find((a) => {
           const accountFrom = toAccount(a).settings.from;
           return accountFrom !== null && fromMatches(accountFrom, from);
@@ -261,7 +306,7 @@ async function resolve(
     } else {
       const server = env.getenv("SMTPSERVER");
       const email = env.getenv("EMAIL");
-      if (server === undefined || (email === undefined && from === undefined)) {
+      if (server === undefined || (email === undefined && (from === undefined || from === null))) {
         throw new ConfigError(notFound("default", files));
       }
       preamble.push("using environment variables EMAIL and SMTPSERVER");
@@ -293,7 +338,13 @@ async function readFiles(inv: Invocation, env: Env, preamble: string[]): Promise
     preamble.push(`loaded system configuration file ${systemPath}`);
   }
   const userPath = inv.configFile ?? userConfigPath(env);
-  const user = await readConfigFile(userPath, env, env.uid() !== 0);
+  const user = await readConfigFile(
+    userPath,
+    env,
+    env.uid() !== 0,
+    inv.configFormat ?? formatOf(userPath),
+    await envFileVariables(inv, env),
+  );
   if ("failure" in user) {
     if (inv.configFile !== undefined) {
       throw new ConfigError(user.failure, { file: userPath, exitCode: ExitCode.IOERR });
@@ -322,7 +373,7 @@ function notFound(name: string, files: LoadedFile[]): string {
 function applyCommandLine(
   account: Account,
   cli: PartialSettings,
-  from: string | undefined,
+  from: string | null | undefined,
 ): Account {
   const set = overlay(account.set, cli);
   const settings = { ...account.settings, ...cli };

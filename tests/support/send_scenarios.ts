@@ -633,15 +633,11 @@ export const SCENARIOS: SendScenario[] = [
     stdin: "From: a@example.net, b@example.net\nSubject: x\n\nbody\n",
     code: 0,
   },
-  // DIFFERENCE (lib/config/resolve.ts, not fixed here): msmtp overrides the account's from
-  // with the missing From address and stops with "account default from RC:
-  // envelope-from address is missing" (78); postie keeps the configured from and sends.
   {
     name: "--read-envelope-from without a From header is a configuration error",
     args: ["--read-envelope-from", "rcpt@example.org"],
     server: "none",
     code: 78,
-    ignore: true,
   },
   {
     name: "--read-envelope-from chooses the account by the From address",
@@ -773,16 +769,12 @@ export const SCENARIOS: SendScenario[] = [
     stdin: `To: a@example.org\nX-Long: ${"z".repeat(2000)}\nSubject: x\n\nbody\n`,
     code: 0,
   },
-  // DIFFERENCE (lib/config/resolve.ts, not fixed here): a From header without an address
-  // before the empty line counts as no From; msmtp then stops with "envelope-from address is
-  // missing" (78), postie sends with the configured from.
   {
     name: "--read-envelope-from with an empty From before the body is a configuration error",
     args: ["--read-envelope-from", "rcpt@example.org"],
     stdin: "Subject: x\nFrom:\n\nbody\n",
     server: "none",
     code: 78,
-    ignore: true,
   },
   {
     name: "--read-envelope-from with an empty From at the end of the input",
