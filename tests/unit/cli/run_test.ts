@@ -122,8 +122,13 @@ Deno.test("--read-envelope-from prints the address it took from the mail", async
   assert.match(c.out(), /^from = joe@example\.org$/m);
 });
 
-Deno.test("a real send is not wired in yet: exit 70", async () => {
+Deno.test("a send to a host that does not exist ends with 68 and msmtp's lines", async () => {
   const c = fakeIo("postie", {}, "Subject: s\n\nbody\n");
-  assert.equal(await run(["--host=mx", "-f", "a@b.c", "rcpt@example.org"], c.io), 70);
-  assert.equal(c.err(), "postie: sending is not implemented yet\n");
+  const args = ["--host=nonexistent.invalid", "-f", "a@b.c", "rcpt@example.org"];
+  assert.equal(await run(args, c.io), 68);
+  assert.equal(
+    c.err(),
+    "postie: cannot locate host nonexistent.invalid: Name or service not known\n" +
+      "postie: could not send mail\n",
+  );
 });
