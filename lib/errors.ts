@@ -35,6 +35,7 @@ export class PostieError extends Error {
   /** Lines printed after the message (server replies and hints). */
   readonly details: string[];
 
+  /** An error with msmtp's `message` that ends the process with `exitCode`. */
   constructor(message: string, exitCode: ExitCode, options: PostieErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "PostieError";
@@ -45,6 +46,7 @@ export class PostieError extends Error {
 
 /** A command-line usage error (EX_USAGE). */
 export class UsageError extends PostieError {
+  /** A usage error with msmtp's message. */
   constructor(message: string, options?: PostieErrorOptions) {
     super(message, ExitCode.USAGE, options);
     this.name = "UsageError";
@@ -61,6 +63,7 @@ export class ConfigError extends PostieError {
   /** The 1-based line number, when known. */
   readonly line: number | undefined;
 
+  /** A configuration error, located in a file and line when they are known. */
   constructor(
     message: string,
     location: { file?: string; line?: number; exitCode?: ExitCode } = {},

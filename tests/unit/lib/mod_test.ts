@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { PostieError, send } from "../../../lib/mod.ts";
+import { startCaptureServer } from "../../../scripts/capture_server.ts";
+
+Deno.test("send() delivers a mail through the same path as the command line", async () => {
+  const server = startCaptureServer({});
+  try {
+    await send({
+      args: ["--host=127.0.0.1", `--port=${server.port}`],
+      from: "ci@example.com",
+      to: ["Team <team@example.org>, ops@example.org"],
+      message: "Subject: build\n\n.green\n",
+    });
+    await server.waitForSessions(1);
+    const [mail] = server.sessions[0].mails;
+    assert.equal(mail.from, "ci@example.com");
+    assert.deepEqual(mail.recipients, ["team@example.org", "ops@example.org"]);
+    assert.match(new TextDecoder().decode(mail.data), /\r\nSubject: build\r\n\r\n\.green\r\n$/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("send() rejects with msmtp's message and exit code when the server refuses", async () => {
+  const server = startCaptureServer({});
+  try {
+    await assert.rejects(
+      send({
+        args: ["--host=127.0.0.1", `--port=${server.port}`],
+        from: "ci@example.com",
+        to: ["reject@example.org"],
+        message: "Subject: x\n\ny\n",
+      }),
+      (e: unknown) =>
+        e instanceof PostieError && e.exitCode === 65 &&
+        e.message === "recipient address reject@example.org not accepted by the server" &&
+        e.details[0].startsWith("server message: 550 5.1.1"),
+    );
+  } finally {
+    await server.close();
+  }
+});
