@@ -460,13 +460,6 @@ export const SCENARIOS: SendScenario[] = [
     server: "closed",
     code: 75,
   },
-  {
-    name: "an unknown host gives EX_NOHOST",
-    config: ["host nonexistent.invalid"],
-    args: ["rcpt@example.org"],
-    server: "none",
-    code: 68,
-  },
   // ---- server kinds
   {
     name: "LMTP with every recipient accepted succeeds",
