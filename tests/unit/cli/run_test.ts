@@ -122,13 +122,16 @@ Deno.test("--read-envelope-from prints the address it took from the mail", async
   assert.match(c.out(), /^from = joe@example\.org$/m);
 });
 
-Deno.test("a send to a host that does not exist ends with 68 and msmtp's lines", async () => {
+Deno.test("a send to a host that does not exist ends with msmtp's lines", async () => {
   const c = fakeIo("postie", {}, "Subject: s\n\nbody\n");
   const args = ["--host=nonexistent.invalid", "-f", "a@b.c", "rcpt@example.org"];
-  assert.equal(await run(args, c.io), 68);
+  const code = await run(args, c.io);
+  // 75 when this machine's name server does not answer in time (a temporary failure)
+  const reason = code === 68 ? "Name or service not known" : "Temporary failure in name resolution";
+  assert.ok(code === 68 || code === 75, `exit code ${code}`);
   assert.equal(
     c.err(),
-    "postie: cannot locate host nonexistent.invalid: Name or service not known\n" +
+    `postie: cannot locate host nonexistent.invalid: ${reason}\n` +
       "postie: could not send mail\n",
   );
 });

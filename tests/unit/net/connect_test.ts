@@ -46,10 +46,17 @@ Deno.test("a refused connection gives msmtp's message and EX_TEMPFAIL", async ()
   );
 });
 
-Deno.test("an unknown host gives cannot locate host and EX_NOHOST", async () => {
+Deno.test("an unknown host gives cannot locate host: EX_NOHOST, or EX_TEMPFAIL when DNS is slow", async () => {
+  // Which of the two depends on whether this machine's name server answers in time.
   await assert.rejects(
     connect({ host: "nonexistent.invalid", port: 25, timeoutMs: 5000 }),
-    rejectsWith(/^cannot locate host nonexistent\.invalid: /, 68),
+    (e: unknown) =>
+      e instanceof PostieError &&
+      ((e.exitCode === 68 &&
+        e.message === "cannot locate host nonexistent.invalid: Name or service not known") ||
+        (e.exitCode === 75 &&
+          e.message ===
+            "cannot locate host nonexistent.invalid: Temporary failure in name resolution")),
   );
 });
 
