@@ -169,8 +169,6 @@ async function log(
       await io.stderr(`${io.name}: ${error.message}\n${io.name}: log info was: ${line}\n`);
     }
   }
-  if (s.syslog) {
-    const failure = await logToSyslog(s.syslog, line, outcome.exitCode !== ExitCode.OK);
-    if (failure) await io.stderr(`${io.name}: cannot log to syslog: ${failure}\n`);
-  }
+  // syslog(3) never reports a failure to msmtp, so a missing log daemon is silent here too
+  if (s.syslog) await logToSyslog(s.syslog, line, outcome.exitCode !== ExitCode.OK);
 }
