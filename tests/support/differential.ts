@@ -10,6 +10,10 @@ export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).re
 /** The wrapper that runs main.ts with the compiled binary's permissions. */
 export const POSTIE: string = `${ROOT}/scripts/postie`;
 
+/** Deno's module cache of the test process, passed on to every postie run. */
+const DENO_DIR: string = Deno.env.get("DENO_DIR") ??
+  `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`}/deno`;
+
 /** What a program printed and how it ended. */
 export interface RunResult {
   code: number;
@@ -49,6 +53,9 @@ export async function run(
     HOME: options.env?.HOME ?? "/nonexistent",
     LANG: "C",
     LC_ALL: "C",
+    // Deno finds its module cache through HOME; a test's own HOME must not hide it, or
+    // every run compiles postie again.
+    DENO_DIR: DENO_DIR,
   };
   const child = new Deno.Command(program, {
     args,

@@ -18,9 +18,14 @@
  * root, since Postfix's `master` refuses anything else; {@linkcode postfixUnavailable} tells
  * why a test should be skipped.
  *
+ * With `sasl`, SMTP AUTH is offered through a private Dovecot (see `dovecot.ts`, which
+ * {@linkcode saslUnavailable} checks as well) on `port` and on two more submission ports,
+ * listed in {@linkcode Postfix.sasl}.
+ *
  * @module
  */
 
+import { type Dovecot, dovecotUnavailable, type DovecotUser, startDovecot } from "./dovecot.ts";
 import { createTestPki } from "./pki.ts";
 
 /** The Postfix control program whose presence marks Postfix as installed. */
@@ -38,6 +43,35 @@ export interface PostfixOptions {
   tls?: boolean;
   /** How long to wait for the SMTP port to accept connections, in ms. Default 10000. */
   startTimeoutMs?: number;
+  /**
+   * Offer SMTP AUTH through a private Dovecot (`smtpd_sasl_type = dovecot`): `true` for the
+   * default account `alice` / `secret`, or the accounts to create. Default: no AUTH.
+   */
+  sasl?: boolean | PostfixSaslOptions;
+}
+
+/** The SASL part of {@linkcode PostfixOptions}. */
+export interface PostfixSaslOptions {
+  /** The accounts, `{PLAIN}` in Dovecot's passwd-file. Default `alice` / `secret`. */
+  users?: DovecotUser[];
+}
+
+/**
+ * Where a SASL-enabled instance offers AUTH. Every port offers STARTTLS when `tls` is on;
+ * failed logins are answered at once (no error sleep, no Dovecot failure delay).
+ */
+export interface PostfixSasl {
+  /**
+   * The main `port`: AUTH with every Dovecot mechanism (PLAIN, LOGIN, CRAM-MD5,
+   * SCRAM-SHA-1, SCRAM-SHA-256), with or without TLS (`smtpd_tls_auth_only = no`).
+   */
+  port: number;
+  /** AUTH only after STARTTLS (`smtpd_tls_auth_only = yes`); never without `tls`. */
+  tlsOnlyPort: number;
+  /** AUTH offering only PLAIN and LOGIN (`smtpd_sasl_mechanism_filter`), TLS or not. */
+  plainLoginPort: number;
+  /** The Dovecot behind them: its log records every AUTH request's mechanism. */
+  dovecot: Dovecot;
 }
 
 /** Options of {@linkcode Postfix.mailbox}. */
@@ -63,6 +97,8 @@ export interface Postfix {
   dir: string;
   /** Postfix's log (`maillog_file`), for debugging. */
   logFile: string;
+  /** The AUTH ports and the Dovecot behind them; only when started with `sasl`. */
+  sasl?: PostfixSasl;
   /**
    * Waits (bounded) for mail delivered to `address` and returns every such message's raw
    * text, oldest first, including the trace headers Postfix put on top (`Return-Path`,
@@ -95,6 +131,20 @@ export function postfixUnavailable(): string | undefined {
   }
   if (Deno.uid() !== 0) return "Postfix's master daemon must run as root";
   return undefined;
+}
+
+/**
+ * Tells why a Postfix with SASL (`startPostfix({ sasl: true })`) cannot run here, or
+ * `undefined` if it can: Postfix's and Dovecot's conditions together.
+ *
+ * @example Usage
+ * ```ts
+ * import { saslUnavailable } from "./postfix.ts";
+ * Deno.test({ name: "…", ignore: saslUnavailable() !== undefined, fn() {} });
+ * ```
+ */
+export function saslUnavailable(): string | undefined {
+  return postfixUnavailable() ?? dovecotUnavailable();
 }
 
 /**
@@ -171,7 +221,13 @@ function groupId(name: string): number {
   throw new Error(`the ${name} group does not exist`);
 }
 
-function mainCf(dir: string, tls: boolean, mailUid: number, mailGid: number): string {
+function mainCf(
+  dir: string,
+  tls: boolean,
+  mailUid: number,
+  mailGid: number,
+  authSocket?: string,
+): string {
   const lines = [
     "# Private Postfix instance of postie's tests; everything lives in this directory.",
     "compatibility_level = 3.6",
@@ -223,13 +279,35 @@ function mainCf(dir: string, tls: boolean, mailUid: number, mailGid: number): st
   } else {
     lines.push("smtpd_tls_security_level = none");
   }
+  if (authSocket !== undefined) {
+    lines.push(
+      "smtpd_sasl_type = dovecot",
+      `smtpd_sasl_path = ${authSocket}`,
+      "smtpd_sasl_auth_enable = yes",
+      "smtpd_tls_auth_only = no",
+      "smtpd_sasl_security_options = noanonymous",
+      // A failed AUTH is an error; answer the next command without the 1 s penalty.
+      "smtpd_error_sleep_time = 0",
+    );
+  }
   return lines.join("\n") + "\n";
 }
 
-function masterCf(port: number): string {
+/** Extra smtpd services of a SASL instance: `smtpd_tls_auth_only`, PLAIN/LOGIN only. */
+function saslServices(tlsOnlyPort: number, plainLoginPort: number): string[] {
+  return [
+    `127.0.0.1:${tlsOnlyPort} inet n - n - - smtpd`,
+    "  -o smtpd_tls_auth_only=yes",
+    `127.0.0.1:${plainLoginPort} inet n - n - - smtpd`,
+    "  -o smtpd_sasl_mechanism_filter=plain,login",
+  ];
+}
+
+function masterCf(port: number, extraServices: string[] = []): string {
   // No service is chrooted: the instance's files are not laid out for a chroot jail.
   const services = [
     `127.0.0.1:${port} inet n - n - - smtpd`,
+    ...extraServices,
     "pickup unix n - n 60 1 pickup",
     "cleanup unix n - n - 0 cleanup",
     "qmgr unix n - n 300 1 qmgr",
@@ -308,9 +386,15 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
   if (reason) throw new Error(`cannot start Postfix: ${reason}`);
   const tls = options.tls ?? true;
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
+  const saslOptions = options.sasl === true ? {} : options.sasl || undefined;
+  if (saslOptions !== undefined) {
+    const saslReason = dovecotUnavailable();
+    if (saslReason) throw new Error(`cannot start Postfix with SASL: ${saslReason}`);
+  }
 
   const dir = await Deno.makeTempDir({ prefix: "postie-postfix-" });
   let child: Deno.ChildProcess | undefined;
+  let dovecot: Dovecot | undefined;
   let unload: (() => void) | undefined;
   const logFile = `${dir}/maillog`;
   const readLog = async (): Promise<string> => {
@@ -350,6 +434,11 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
       const pgid = running.pid;
       for (let i = 0; i < 50 && (await processGroupAlive(pgid)); i++) await delay(20);
     }
+    if (dovecot) {
+      const running = dovecot;
+      dovecot = undefined;
+      await running.stop();
+    }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
 
@@ -373,8 +462,18 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     await Deno.chmod(`${dir}/tls/server.key`, 0o600);
 
     const port = freePort();
-    await Deno.writeTextFile(`${dir}/etc/main.cf`, mainCf(dir, tls, mailUid, mailGid));
-    await Deno.writeTextFile(`${dir}/etc/master.cf`, masterCf(port));
+    let sasl: PostfixSasl | undefined;
+    let extraServices: string[] = [];
+    if (saslOptions !== undefined) {
+      dovecot = await startDovecot({ dir: `${dir}/dovecot`, users: saslOptions.users });
+      sasl = { port, tlsOnlyPort: freePort(), plainLoginPort: freePort(), dovecot };
+      extraServices = saslServices(sasl.tlsOnlyPort, sasl.plainLoginPort);
+    }
+    await Deno.writeTextFile(
+      `${dir}/etc/main.cf`,
+      mainCf(dir, tls, mailUid, mailGid, dovecot?.authSocket),
+    );
+    await Deno.writeTextFile(`${dir}/etc/master.cf`, masterCf(port, extraServices));
     await Deno.writeTextFile(`${dir}/etc/recipient_access`, RECIPIENT_ACCESS);
     // Postfix re-reads a configuration file until its mtime is over a second old (it may
     // still be being written), which would cost two seconds here: date them back.
@@ -473,6 +572,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
       caFile: `${dir}/tls/ca.pem`,
       dir,
       logFile,
+      ...(sasl ? { sasl } : {}),
       mailbox,
       log: readLog,
       stop,
