@@ -11,7 +11,9 @@ fi
 
 # msmtp: the differential suites; postfix: the real-server tests; gnome-keyring,
 # libsecret-tools, dbus: the keyring tests; util-linux: `script` for the prompt tests.
-packages=(msmtp openssl ca-certificates postfix gnome-keyring libsecret-tools dbus util-linux)
+# dovecot-core: SASL behind the test Postfix.
+packages=(msmtp openssl ca-certificates postfix dovecot-core gnome-keyring libsecret-tools dbus
+  util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -21,7 +23,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   # Postfix must not configure (or start) a system mail server: the tests run their own.
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  # Package scripts must not start system daemons: the tests start their own instances.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=false
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=true
+  fi
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if $own_policy; then rm -f "$policy"; fi
 fi
 deno --version | head -1
