@@ -93,6 +93,7 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   ["env-file", "required"],
   ["config-format", "required"],
   ["convert-to-toml", "none"],
+  ["store-password", "none"],
 ].map(([name, argument, key]) => ({
   name,
   argument: argument as ArgumentKind,
@@ -305,6 +306,11 @@ const COMPAT_OPTIONS: Record<string, { name: string; on: string; off: string }> 
 export interface ParsedArgs extends Invocation {
   /** `--help` was given (with `--version` or `-d0.1`, both texts are printed). */
   printHelp: boolean;
+  /**
+   * `--store-password` (postie): read a password and store it in the keyring for the
+   * chosen account. `mode` stays what the other options make it (`sendmail`).
+   */
+  storePassword: boolean;
 }
 
 function invalid(arg: string, option: string): UsageError {
@@ -351,6 +357,7 @@ export function parseArgs(
     debug: false,
     printVersion: false,
     printHelp: false,
+    storePassword: false,
     configFile: undefined,
     account: undefined,
     host: undefined,
@@ -467,10 +474,17 @@ export function parseArgs(
       case "convert-to-toml":
         convert = true;
         break;
+      case "store-password":
+        inv.storePassword = true;
+        break;
       default:
         // sendmail's -A -B -G -h -i -L -m -n -O -o: accepted and ignored
         break;
     }
+  }
+  if (inv.storePassword && (serverinfo || rmqs || convert)) {
+    const other = serverinfo ? "--serverinfo" : rmqs ? "--rmqs" : "--convert-to-toml";
+    throw new UsageError(`cannot use both --store-password and ${other}`);
   }
   if (convert && (serverinfo || rmqs)) {
     throw new UsageError(
@@ -491,7 +505,7 @@ export function parseArgs(
     ? "rmqs"
     : "sendmail";
   const takesNoWords = inv.mode === "serverinfo" || inv.mode === "rmqs" ||
-    inv.mode === "convert-toml";
+    inv.mode === "convert-toml" || inv.storePassword;
   if (takesNoWords && inv.recipients.length > 0) throw new UsageError("too many arguments");
   return inv;
 }

@@ -3,12 +3,18 @@
  * when the mechanism needs one (keyring, netrc and the prompt are asked at AUTH time, as
  * msmtp asks them), then run the SASL exchange.
  *
+ * With `oauth2_token_endpoint` set, XOAUTH2 and OAUTHBEARER take their token from
+ * postie's OAuth 2.0 refresh instead (cached between runs); when the server refuses a
+ * cached token, postie refreshes it and authenticates once more on the same connection
+ * (RFC 4954 allows a new AUTH after a failed one).
+ *
  * @module
  */
 
 import type { Settings } from "../config/account.ts";
 import { lookupPassword } from "../secrets/password.ts";
-import { chooseAuthenticator } from "../smtp/auth/select.ts";
+import { SmtpAuthError } from "../smtp/errors.ts";
+import { type Authenticator, chooseAuthenticator } from "../smtp/auth/select.ts";
 import type { OpenSession } from "./session.ts";
 
 /**
@@ -25,19 +31,38 @@ export async function authenticate(
   open: OpenSession,
   env: Readonly<Record<string, string>>,
 ): Promise<void> {
-  const authenticator = await chooseAuthenticator({
-    auth: s.auth,
-    user: s.user,
-    password: () =>
-      lookupPassword({
-        settings: s,
-        env: { getenv: (name) => env[name], home: () => env.HOME ?? "" },
-      }),
-    host: s.host ?? s.socket ?? "",
-    port: s.port,
-    tlsActive: open.tls !== null,
-    serverMechanisms: open.capabilities.auth,
-    serverAdvertisesAuth: open.capabilities.authAdvertised,
+  const choose = (password: () => Promise<string | null>): Promise<Authenticator> =>
+    chooseAuthenticator({
+      auth: s.auth,
+      user: s.user,
+      password,
+      host: s.host ?? s.socket ?? "",
+      port: s.port,
+      tlsActive: open.tls !== null,
+      serverMechanisms: open.capabilities.auth,
+      serverAdvertisesAuth: open.capabilities.authAdvertised,
+    });
+  const lookupEnv = { getenv: (name: string) => env[name], home: () => env.HOME ?? "" };
+  // The refresh code loads only for accounts that configure it.
+  const oauth2 = s.oauth2_token_endpoint === null ? null : await import("../secrets/oauth2.ts");
+  if (oauth2 === null || !oauth2.usesOAuth2Refresh(s)) {
+    const authenticator = await choose(() => lookupPassword({ settings: s, env: lookupEnv }));
+    await open.session.authenticate(authenticator);
+    return;
+  }
+  const tokens = new oauth2.OAuth2TokenSource(s, { env: lookupEnv });
+  let fromCache = false;
+  const authenticator = await choose(async () => {
+    const access = await tokens.accessToken();
+    fromCache = access.fromCache;
+    return access.token;
   });
-  await open.session.authenticate(authenticator);
+  try {
+    await open.session.authenticate(authenticator);
+  } catch (error) {
+    // A cached token may have been revoked or may have expired early; a fresh one is
+    // worth one more try. A fresh token that is refused is a real failure.
+    if (!(error instanceof SmtpAuthError) || !fromCache) throw error;
+    await open.session.authenticate(await choose(() => tokens.refresh()));
+  }
 }

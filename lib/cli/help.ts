@@ -192,5 +192,8 @@ postie options:
   --config-format=(msmtprc|toml) read the configuration file in this format
                                instead of guessing from its name
   --convert-to-toml            print the selected configuration as TOML
+  --store-password             read a password (from the terminal, else the
+                               first line of standard input) and store it in
+                               the keyring for the account's host and user
 `;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Account } from "../config/account.ts";
+import type { Account, Settings } from "../config/account.ts";
 import type { Invocation } from "./invocation.ts";
 
 const NOT_SET = "(not set)";
@@ -31,6 +31,8 @@ function auth(value: string): string {
 /**
  * The lines msmtp prints for an account with `-P`/`-d` (without line ends). The sendmail
  * lines appear only in sendmail mode; `--rmqs` adds its argument. `password` is `*`.
+ * postie's `oauth2_*` settings follow msmtp's account lines (after `aliases` in sendmail
+ * mode), and only when one of them is set.
  *
  * @example Usage
  * ```ts
@@ -88,12 +90,35 @@ export function formatSettings(account: Account, inv: Invocation): string[] {
       `logfile_time_format = ${text(s.logfile_time_format)}`,
       `syslog = ${text(s.syslog)}`,
       `aliases = ${text(s.aliases)}`,
+      ...oauth2Lines(s),
       inv.readRecipients
         ? "reading recipients from the command line and the mail"
         : "reading recipients from the command line",
     );
-  } else if (inv.mode === "rmqs") {
-    lines.push(`RMQS argument = ${inv.rmqsArgument ?? ""}`);
+  } else {
+    lines.push(...oauth2Lines(s));
+    if (inv.mode === "rmqs") lines.push(`RMQS argument = ${inv.rmqsArgument ?? ""}`);
   }
   return lines;
+}
+
+/**
+ * postie's OAuth 2.0 refresh settings, secrets as `*`. None at all when none is set, so
+ * the dump of an msmtp account stays byte for byte msmtp's.
+ */
+function oauth2Lines(s: Settings): string[] {
+  const secret = (value: string | null): string => value === null ? NOT_SET : "*";
+  const lines = [
+    `oauth2_token_endpoint = ${text(s.oauth2_token_endpoint)}`,
+    `oauth2_client_id = ${text(s.oauth2_client_id)}`,
+    `oauth2_client_secret = ${secret(s.oauth2_client_secret)}`,
+    `oauth2_client_secret_eval = ${text(s.oauth2_client_secret_eval)}`,
+    `oauth2_refresh_token = ${secret(s.oauth2_refresh_token)}`,
+    `oauth2_refresh_token_eval = ${text(s.oauth2_refresh_token_eval)}`,
+    `oauth2_scope = ${text(s.oauth2_scope)}`,
+  ];
+  const any = s.oauth2_token_endpoint ?? s.oauth2_client_id ?? s.oauth2_client_secret ??
+    s.oauth2_client_secret_eval ?? s.oauth2_refresh_token ?? s.oauth2_refresh_token_eval ??
+    s.oauth2_scope;
+  return any === null ? [] : lines;
 }

@@ -5,8 +5,7 @@
  * @module
  */
 
-import process from "node:process";
-import { PostieError } from "../errors.ts";
+import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { GetoptError, parseArgs, type ParsedArgs } from "./args.ts";
 import { systemConfigPath, userConfigPath } from "../config/paths.ts";
@@ -37,6 +36,8 @@ export interface RunIo {
   stdout(text: string): Promise<void>;
   /** Writes text to standard error. */
   stderr(text: string): Promise<void>;
+  /** Whether standard input is a terminal (`--store-password` prompts then); false if absent. */
+  stdinIsTerminal?: () => boolean;
 }
 
 async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promise<void> {
@@ -49,23 +50,41 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
 }
 
 /**
- * The process's own I/O: Deno's standard streams, the environment and `process.argv0`.
+ * `argv[0]` as the program was invoked. On Linux it is read from `/proc/self/cmdline`:
+ * `node:process` would give the same string, but loading any `node:` module costs about
+ * 15 ms of start-up (the Node compatibility layer boots), which a sendmail pays per mail.
+ */
+async function invokedAs(): Promise<string> {
+  try {
+    const cmdline = Deno.readFileSync("/proc/self/cmdline");
+    const end = cmdline.indexOf(0);
+    if (end > 0) return new TextDecoder().decode(cmdline.subarray(0, end));
+  } catch {
+    // no procfs (macOS, BSD) or no read permission: ask Node's process object
+  }
+  const { default: process } = await import("node:process");
+  return process.argv0;
+}
+
+/**
+ * The process's own I/O: Deno's standard streams, the environment and `argv[0]`.
  *
  * @example Usage
  * ```ts
  * import { denoIo, run } from "./run.ts";
- * const code = await run(["--version"], denoIo());
+ * const code = await run(["--version"], await denoIo());
  * console.log(code); // 0
  * ```
  */
-export function denoIo(): RunIo {
+export async function denoIo(): Promise<RunIo> {
   return {
-    argv0: process.argv0,
+    argv0: await invokedAs(),
     env: Deno.env.toObject(),
     configEnv: realEnv(),
     stdin: Deno.stdin.readable,
     stdout: (text) => writeAll(Deno.stdout.writable, text),
     stderr: (text) => writeAll(Deno.stderr.writable, text),
+    stdinIsTerminal: () => Deno.stdin.isTerminal(),
   };
 }
 
@@ -159,6 +178,60 @@ async function chooseAccount(
   return loaded;
 }
 
+/**
+ * `--store-password`: reads a password (prompted on the terminal, else the first line of
+ * standard input) and stores it in the keyring under msmtp's attributes for the chosen
+ * account's host and user, where msmtp and postie both look it up.
+ */
+async function storeAccountPassword(inv: ParsedArgs, io: RunIo): Promise<number> {
+  // Chosen as for a mode that sends nothing, so no envelope-from is required.
+  const { account } = await chooseAccount({ ...inv, mode: "serverinfo" }, io, undefined);
+  if (inv.pretend) return ExitCode.OK;
+  const s = account.settings;
+  const where = account.file === undefined ? "" : `account ${account.name} from ${account.file}: `;
+  // Account resolution has already refused an account with neither host nor socket.
+  const host = s.host ?? s.socket ?? "";
+  if (s.user === null) {
+    throw new ConfigError(`${where}--store-password needs a user name; set user`);
+  }
+  const { promptPassword } = await import("../secrets/prompt.ts");
+  const password = io.stdinIsTerminal?.()
+    ? await promptPassword(s.user, host)
+    : await firstLine(io.stdin);
+  if (password === null || password === "") {
+    throw new PostieError("no password given; nothing was stored", ExitCode.NOINPUT);
+  }
+  const { storePassword } = await import("../secrets/keyring.ts");
+  await storePassword({ host, user: s.user, password, getenv: (name) => io.env[name] });
+  if (s.password !== null || s.passwordeval !== null) {
+    await io.stderr(
+      `${programName(io.argv0)}: ${where}password or passwordeval is set and is used ` +
+        "before the keyring\n",
+    );
+  }
+  return ExitCode.OK;
+}
+
+/** The first line of a stream without its line end; null when the stream is empty. */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | null> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (text.includes("\n")) break;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  if (text === "") return null;
+  const line = text.split("\n")[0];
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
+}
+
 function notImplemented(what: string): PostieError {
   return new PostieError(`${what} is not implemented yet`, ExitCode.SOFTWARE);
 }
@@ -172,6 +245,7 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
   if (inv.mode === "configure") throw notImplemented("--configure");
   if (inv.printVersion || inv.printHelp) return ExitCode.OK;
+  if (inv.storePassword) return await storeAccountPassword(inv, io);
   if (inv.mode === "convert-toml") {
     const { convertToToml } = await import("./convert.ts");
     await io.stdout(await convertToToml(inv, io.configEnv));
@@ -216,7 +290,7 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
  * @example Usage
  * ```ts
  * import { denoIo, run } from "./run.ts";
- * const code = await run(["--bogus"], denoIo());
+ * const code = await run(["--bogus"], await denoIo());
  * console.log(code); // 64, after "postie: unrecognized option '--bogus'"
  * ```
  */

@@ -62,6 +62,20 @@ export interface Settings {
   /** A syslog facility name (`LOG_USER`); null = off. */
   syslog: string | null;
   aliases: string | null;
+  /** postie: the OAuth 2.0 token endpoint (an https URL) to refresh access tokens at. */
+  oauth2_token_endpoint: string | null;
+  /** postie: the OAuth 2.0 client id sent with a refresh. */
+  oauth2_client_id: string | null;
+  /** postie: the OAuth 2.0 client secret, when the client has one. */
+  oauth2_client_secret: string | null;
+  /** postie: a command printing the client secret (run only when a refresh is due). */
+  oauth2_client_secret_eval: string | null;
+  /** postie: the OAuth 2.0 refresh token. */
+  oauth2_refresh_token: string | null;
+  /** postie: a command printing the refresh token (run only when a refresh is due). */
+  oauth2_refresh_token_eval: string | null;
+  /** postie: the scope asked for with a refresh (space-separated); null sends none. */
+  oauth2_scope: string | null;
 }
 
 /** The name of one setting. */
@@ -124,6 +138,13 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   logfile_time_format: null,
   syslog: null,
   aliases: null,
+  oauth2_token_endpoint: null,
+  oauth2_client_id: null,
+  oauth2_client_secret: null,
+  oauth2_client_secret_eval: null,
+  oauth2_refresh_token: null,
+  oauth2_refresh_token_eval: null,
+  oauth2_scope: null,
 });
 
 /**

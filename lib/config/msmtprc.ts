@@ -11,6 +11,13 @@ import { ExitCode } from "../exit.ts";
 import type { AccountBlock, ConfigBlock, ConfigCommand, ConfigSource } from "./source.ts";
 import { runEvalCommand } from "../secrets/eval.ts";
 
+/** Commands whose literal value is a secret: a file holding one must be private. */
+const SECRET_COMMANDS: ReadonlySet<string> = new Set([
+  "password",
+  "oauth2_client_secret",
+  "oauth2_refresh_token",
+]);
+
 /** How {@linkcode parseMsmtprc} runs `eval` lines. */
 export interface MsmtprcOptions {
   /**
@@ -163,7 +170,7 @@ export async function parseMsmtprc(
       }
       split = splitLine(output);
       if (split === undefined) continue;
-    } else if (split.name === "password") {
+    } else if (SECRET_COMMANDS.has(split.name)) {
       source.holdsPassword = true;
     }
     const { name, arg } = split;

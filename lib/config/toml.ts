@@ -84,6 +84,9 @@ const INTEGER_COMMANDS = new Set([
 /** Commands that take no argument: `true` writes them, as the bare msmtprc line does. */
 const BARE_COMMANDS = new Set(["tls_nocertcheck", "tls_nostarttls"]);
 
+/** Commands whose value is a secret: a file writing one must be private, as for msmtprc. */
+const SECRET_COMMANDS = new Set(["password", "oauth2_client_secret", "oauth2_refresh_token"]);
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -187,7 +190,7 @@ export async function parseTomlConfig(
         continue;
       }
       const arg = argument(key, value, lookup, (m) => fail(m, keyPath));
-      if (key === "password" && typeof value === "string") source.holdsPassword = true;
+      if (SECRET_COMMANDS.has(key) && typeof value === "string") source.holdsPassword = true;
       const command: ConfigCommand = { name: key, arg, line: lineOf(keyPath) };
       block.commands.push(command);
     }

@@ -122,6 +122,13 @@ export const COMMAND_NAMES: readonly string[] = Object.freeze([
   "logfile_time_format",
   "syslog",
   "aliases",
+  "oauth2_token_endpoint",
+  "oauth2_client_id",
+  "oauth2_client_secret",
+  "oauth2_client_secret_eval",
+  "oauth2_refresh_token",
+  "oauth2_refresh_token_eval",
+  "oauth2_scope",
 ]);
 
 /**
@@ -324,6 +331,36 @@ export function applyCommand(
     case "aliases":
       set.aliases = file();
       return;
+    case "oauth2_token_endpoint":
+      if (arg !== "" && !isTokenEndpoint(arg)) {
+        throw new SettingValueError(
+          "invalid",
+          name,
+          arg,
+          `invalid argument ${arg} for command ${name}: ` +
+            "expected an https URL (http only for localhost)",
+        );
+      }
+      set.oauth2_token_endpoint = text();
+      return;
+    case "oauth2_client_id":
+      set.oauth2_client_id = text();
+      return;
+    case "oauth2_client_secret":
+      set.oauth2_client_secret = text();
+      return;
+    case "oauth2_client_secret_eval":
+      set.oauth2_client_secret_eval = text();
+      return;
+    case "oauth2_refresh_token":
+      set.oauth2_refresh_token = text();
+      return;
+    case "oauth2_refresh_token_eval":
+      set.oauth2_refresh_token_eval = text();
+      return;
+    case "oauth2_scope":
+      set.oauth2_scope = text();
+      return;
     default:
       throw new SettingValueError("unknown", name, arg);
   }
@@ -421,6 +458,23 @@ export function fingerprint(arg: string): string | undefined {
     return pairs.join(":");
   }
   return undefined;
+}
+
+/**
+ * An OAuth 2.0 token endpoint must be https: the client secret and the refresh token
+ * travel in the request. Plain http is allowed for loopback addresses only (local
+ * proxies, tests).
+ */
+function isTokenEndpoint(arg: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(arg);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" &&
+    ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
 }
 
 function isSyslogFacility(arg: string): boolean {

@@ -351,7 +351,12 @@ Deno.test("getoptLong() yields options and operands in order", () => {
 
 Deno.test("the long option table lists msmtp's options in msmtp's order", () => {
   const names = LONG_OPTIONS.map((o) => o.name);
-  assert.equal(names.length, 56);
+  assert.equal(names.length, 57);
   assert.deepEqual(names.slice(0, 4), ["version", "help", "configure", "pretend"]);
-  assert.deepEqual(names.slice(-3), ["env-file", "config-format", "convert-to-toml"]);
+  assert.deepEqual(names.slice(-4), [
+    "env-file",
+    "config-format",
+    "convert-to-toml",
+    "store-password",
+  ]);
 });
