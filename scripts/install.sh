@@ -14,6 +14,14 @@ fi
 # dovecot-core: SASL behind the test Postfix.
 packages=(msmtp openssl ca-certificates postfix dovecot-core gnome-keyring libsecret-tools dbus
   util-linux)
+# The interop matrix and the real callers (scripts/interop_packages.txt): plain names are
+# installed; names marked `unpack` conflict with postfix and are unpacked beside it.
+here=$(cd "$(dirname "$0")" && pwd)
+unpack=()
+while read -r name how; do
+  case "$name" in "" | "#"*) continue ;; esac
+  if [ "$how" = "unpack" ]; then unpack+=("$name"); else packages+=("$name"); fi
+done <"$here/interop_packages.txt"
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -33,4 +41,24 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   if $own_policy; then rm -f "$policy"; fi
 fi
+
+# Exim4 and OpenSMTPD: unpacked (not installed) where tests/support/servers.ts finds them, with
+# the system users their binaries were built for.
+root=${POSTIE_INTEROP_ROOT:-/opt/postie-interop}
+for name in "${unpack[@]}"; do
+  [ -d "$root/$name" ] && continue
+  tmp=$(mktemp -d)
+  if ! (cd "$tmp" && apt-get download -qq "$name" >/dev/null 2>&1); then
+    apt-get update -qq >/dev/null # a fresh machine has no package lists yet
+    (cd "$tmp" && apt-get download -qq "$name" >/dev/null)
+  fi
+  mkdir -p "$root/$name"
+  dpkg-deb -x "$tmp"/"$name"_*.deb "$root/$name"
+  rm -rf "$tmp"
+done
+for user in Debian-exim opensmtpd opensmtpq; do
+  id -u "$user" >/dev/null 2>&1 ||
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "$user"
+done
 deno --version | head -1
