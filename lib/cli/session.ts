@@ -11,6 +11,7 @@ import { formatCertificateInfo, formatTlsParameters } from "../net/cert_info.ts"
 import type { TlsInfo, TlsOptions } from "../net/transport.ts";
 import type { Capabilities } from "../smtp/capabilities.ts";
 import type { Reply } from "../smtp/reply.ts";
+import { SmtpError } from "../smtp/errors.ts";
 import { SmtpSession } from "../smtp/session.ts";
 
 /** An established session, ready for AUTH and the mail. */
@@ -103,6 +104,8 @@ export async function openSession(s: Settings, options: OpenOptions = {}): Promi
       ...(tls && !tls.implicit ? { startTlsCapabilities: before } : {}),
     };
   } catch (error) {
+    // msmtp says goodbye when the dialogue is still in step (STARTTLS not offered)
+    if (error instanceof SmtpError && error.quitAllowed) await session.quit();
     session.close();
     throw error;
   }

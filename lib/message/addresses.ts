@@ -497,7 +497,51 @@ function toAddress(bytes: number[], origin: string, exitCode: ExitCode): string 
       out[i] = b;
     }
   }
-  return decoder.decode(out);
+  return decodeAddressBytes(out);
+}
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes an address's bytes as UTF-8, keeping each byte that is not part of valid UTF-8 as
+ * a lone surrogate U+DC80–U+DCFF (a "surrogate escape"). The SMTP session writes such a
+ * surrogate back as the byte it stands for, so an address with invalid UTF-8 reaches the
+ * server byte for byte, as msmtp sends it, instead of with U+FFFD in its place.
+ *
+ * @example Usage
+ * ```ts
+ * import { decodeAddressBytes } from "./addresses.ts";
+ * console.log(decodeAddressBytes(Uint8Array.of(0x61, 0xff)) === "a\udcff"); // true
+ * ```
+ */
+export function decodeAddressBytes(bytes: Uint8Array): string {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    // some bytes are not UTF-8: decode sequence by sequence below
+  }
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      out += String.fromCharCode(b);
+      i++;
+      continue;
+    }
+    const length = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? (b <= 0xef ? 3 : 0) : b >= 0xc2 ? 2 : 0;
+    if (length > 0 && i + length <= bytes.length) {
+      try {
+        out += strictDecoder.decode(bytes.subarray(i, i + length));
+        i += length;
+        continue;
+      } catch {
+        // not a valid sequence: escape its first byte
+      }
+    }
+    out += String.fromCharCode(0xdc00 + b);
+    i++;
+  }
+  return out;
 }
 
 /**

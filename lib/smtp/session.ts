@@ -96,6 +96,13 @@ const decoder = new TextDecoder();
 const LF = 0x0a;
 const MAIL_LINE_CHUNK = 1023;
 const MAX_AUTH_ROUNDS = 32;
+/**
+ * Mail data is written in batches of up to this size. Small pieces cost a system call
+ * each, and a lone `.\r\n` written after a data segment waits for the server's delayed
+ * ACK (Nagle's algorithm): about 40 ms per mail on Linux. Batched, a small mail and its
+ * final dot go out in one write.
+ */
+const DATA_BATCH = 64 * 1024;
 
 /**
  * An SMTP/LMTP client dialogue with msmtp's semantics.
@@ -413,7 +420,7 @@ export class SmtpSession {
 
   /** Writes lines, each with CRLF, in one write; the transcript may show masked text. */
   async #write(lines: string[], stage: SmtpStage, shown: string[] = lines): Promise<void> {
-    await this.#writeBytes(encoder.encode(lines.map((l) => l + "\r\n").join("")), stage);
+    await this.#writeBytes(encodeCommands(lines.map((l) => l + "\r\n").join("")), stage);
     for (const line of shown) this.#debug?.(`--> ${line}\r\n`);
   }
 
@@ -444,12 +451,19 @@ export class SmtpSession {
 
   async #sendData(data: ReadableStream<Uint8Array>): Promise<number> {
     const transcript = this.#debug ? new DataTranscript(this.#debug) : undefined;
+    const batch = new DataBatch(DATA_BATCH);
     let bytes = 0;
     let last2 = [0x0d, 0x0a];
     for await (const chunk of data) {
       if (chunk.length === 0) continue;
-      await this.#writeBytes(chunk, "data");
-      transcript?.add(chunk);
+      if (!batch.fits(chunk.length)) await this.#flushData(batch, transcript, "data");
+      if (chunk.length >= DATA_BATCH) {
+        // already a full batch: written as it is, not copied
+        await this.#writeBytes(chunk, "data");
+        transcript?.add(chunk);
+      } else {
+        batch.add(chunk);
+      }
       bytes += chunk.length;
       last2 = chunk.length >= 2
         ? [chunk[chunk.length - 2], chunk[chunk.length - 1]]
@@ -458,11 +472,66 @@ export class SmtpSession {
     // The payload should end with CRLF; if it does not, end the line so that the final
     // dot stands on a line of its own and cannot be read as data.
     const endsWithCrlf = last2[0] === 0x0d && last2[1] === 0x0a;
-    const tail = endsWithCrlf ? ".\r\n" : "\r\n.\r\n";
-    if (!endsWithCrlf) transcript?.add(encoder.encode("\r\n"));
-    await this.#writeBytes(encoder.encode(tail), "end-of-data");
+    if (!endsWithCrlf) batch.add(encoder.encode("\r\n"));
+    // the final dot goes out with the last data, not shown as data in the transcript
+    batch.add(encoder.encode(".\r\n"), false);
+    await this.#flushData(batch, transcript, "end-of-data");
     this.#debug?.("--> .\r\n");
     return bytes;
+  }
+
+  /** Writes what the batch holds, then shows it in the transcript (once it was written). */
+  async #flushData(
+    batch: DataBatch,
+    transcript: DataTranscript | undefined,
+    stage: SmtpStage,
+  ): Promise<void> {
+    const { bytes, shown } = batch.take();
+    if (bytes.length === 0) return;
+    await this.#writeBytes(bytes, stage);
+    for (const piece of shown) transcript?.add(piece);
+  }
+}
+
+/**
+ * Mail data waiting to be written, copied into one buffer; the pieces the transcript must
+ * show are kept apart (the final `.\r\n` is not shown as data).
+ */
+class DataBatch {
+  #size: number;
+  #buf: Uint8Array;
+  #fill = 0;
+  #shown: Uint8Array[] = [];
+
+  constructor(size: number) {
+    this.#size = size;
+    this.#buf = new Uint8Array(size);
+  }
+
+  /** Whether `length` more bytes fit without writing the batch first. */
+  fits(length: number): boolean {
+    return this.#fill + length <= this.#size;
+  }
+
+  add(piece: Uint8Array, show = true): void {
+    if (this.#fill + piece.length > this.#buf.length) {
+      const grown = new Uint8Array(this.#fill + piece.length);
+      grown.set(this.#buf.subarray(0, this.#fill));
+      this.#buf = grown;
+    }
+    this.#buf.set(piece, this.#fill);
+    this.#fill += piece.length;
+    if (show) this.#shown.push(piece);
+  }
+
+  take(): { bytes: Uint8Array; shown: Uint8Array[] } {
+    const bytes = this.#buf.subarray(0, this.#fill);
+    const shown = this.#shown;
+    // a fresh buffer: a TLS socket may still hold the one just written
+    if (this.#fill > 0) this.#buf = new Uint8Array(this.#size);
+    this.#fill = 0;
+    this.#shown = [];
+    return { bytes, shown };
   }
 }
 
@@ -581,6 +650,32 @@ class DataTranscript {
     this.#pendingLength = 0;
     this.#emit("--> " + decoder.decode(all));
   }
+}
+
+/**
+ * Command text as bytes: UTF-8, except that a lone surrogate U+DC80–U+DCFF is the raw byte
+ * 0x80–0xFF it stands for (an address byte that was not UTF-8; see `decodeAddressBytes` in
+ * `message/addresses.ts`), so such an address goes out exactly as it came in.
+ */
+function encodeCommands(text: string): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const paired = i > 0 && text.charCodeAt(i - 1) >= 0xd800 && text.charCodeAt(i - 1) <= 0xdbff;
+    if (c < 0xdc80 || c > 0xdcff || paired) continue;
+    parts.push(encoder.encode(text.slice(start, i)), Uint8Array.of(c - 0xdc00));
+    start = i + 1;
+  }
+  if (parts.length === 0) return encoder.encode(text);
+  parts.push(encoder.encode(text.slice(start)));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 function transient(reply: Reply): ExitCode {
