@@ -50,35 +50,18 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
 }
 
 /**
- * `argv[0]` as the program was invoked. On Linux it is read from `/proc/self/cmdline`:
- * `node:process` would give the same string, but loading any `node:` module costs about
- * 15 ms of start-up (the Node compatibility layer boots), which a sendmail pays per mail.
- */
-async function invokedAs(): Promise<string> {
-  try {
-    const cmdline = Deno.readFileSync("/proc/self/cmdline");
-    const end = cmdline.indexOf(0);
-    if (end > 0) return new TextDecoder().decode(cmdline.subarray(0, end));
-  } catch {
-    // no procfs (macOS, BSD) or no read permission: ask Node's process object
-  }
-  const { default: process } = await import("node:process");
-  return process.argv0;
-}
-
-/**
- * The process's own I/O: Deno's standard streams, the environment and `argv[0]`.
+ * The process's own I/O: Deno's standard streams, the environment and `process.argv0`.
  *
  * @example Usage
  * ```ts
  * import { denoIo, run } from "./run.ts";
- * const code = await run(["--version"], await denoIo());
+ * const code = await run(["--version"], denoIo());
  * console.log(code); // 0
  * ```
  */
-export async function denoIo(): Promise<RunIo> {
+export function denoIo(): RunIo {
   return {
-    argv0: await invokedAs(),
+    argv0: process.argv0,
     env: Deno.env.toObject(),
     configEnv: realEnv(),
     stdin: Deno.stdin.readable,
@@ -290,7 +273,7 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
  * @example Usage
  * ```ts
  * import { denoIo, run } from "./run.ts";
- * const code = await run(["--bogus"], await denoIo());
+ * const code = await run(["--bogus"], denoIo());
  * console.log(code); // 64, after "postie: unrecognized option '--bogus'"
  * ```
  */
