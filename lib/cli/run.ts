@@ -61,7 +61,11 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
  */
 export function denoIo(): RunIo {
   return {
-    argv0: process.argv0,
+    // Only error lines and --help print the name. Reading `process` boots Deno's Node
+    // compatibility layer (about 13 ms), so a mail that goes out never pays for it.
+    get argv0(): string {
+      return process.argv0;
+    },
     env: Deno.env.toObject(),
     configEnv: realEnv(),
     stdin: Deno.stdin.readable,
@@ -258,7 +262,9 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     return ExitCode.OK;
   }
   return await sendMail(inv, account, mail!, {
-    name: programName(io.argv0),
+    get name(): string {
+      return programName(io.argv0);
+    },
     stdout: io.stdout,
     stderr: io.stderr,
     hostname: () => io.configEnv.hostname(),
