@@ -46,16 +46,13 @@ const NOTES = `## What each number means
 
 ## Where the gaps come from (measured)
 
-- **Start-up.** Of the time between the floor and \`postie --version\`: about 12–15 ms is
-  the first \`node:\` import (\`node:process\` in \`lib/cli/run.ts\`, for \`argv0\`): any
-  \`node:\` module boots Deno's Node compatibility layer. \`Deno.readFileSync("/proc/self/cmdline")\`
-  would avoid it, but Deno demands \`--allow-all\` for /proc/self, which the compiled
-  binary does not have. The fix is to resolve \`argv0\` lazily, only on the paths that
-  print the program name (errors, \`--help\`); it touches \`RunIo\` and \`SendIo\` and is
-  left for the CLI's owner. About 7 ms is loading and evaluating the ~45 modules of the
-  static graph, ~2.5 ms is \`Deno.stdin.readable\` (the web streams implementation
-  initialises on first use), and ~3 ms is \`scripts/postie\` itself (bash and sed reading
-  the permissions; the compiled binary has no wrapper).
+- **Start-up.** \`argv0\` is read only on the paths that print the program name (errors,
+  \`--help\`): reading it boots Deno's Node compatibility layer, 12–15 ms that a mail going
+  out no longer pays. Of what is left between the floor and \`postie --version\`: about 7 ms
+  is loading and evaluating the ~45 modules of the static graph (lazy-loading the help,
+  pretend, aliases and log modules is the next step), ~3 ms is \`scripts/postie\` itself
+  (bash and sed reading the permissions; the compiled binary has no wrapper); the rest was not
+  broken down further.
 - **A 1 KB send** adds the TCP dialogue to the start-up. Before batching the data writes,
   every postie send also waited ~40 ms for smtp-sink's delayed ACK (Nagle's algorithm held
   the lone \`.\\r\\n\`); msmtp still pays that wait, which is why it is no faster than postie
