@@ -17,6 +17,7 @@
 import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { evalPassword, runEvalCommand } from "./eval.ts";
+import type { Settings } from "../config/account.ts";
 
 /** Seconds before its expiry at which a cached access token counts as expired. */
 export const EXPIRY_MARGIN_SECONDS = 60;
@@ -27,27 +28,23 @@ export const DEFAULT_LIFETIME_SECONDS = 3600;
 /** How long the token endpoint may take when the account sets no `timeout`. */
 export const DEFAULT_REFRESH_TIMEOUT_MS = 60_000;
 
-/** The account settings a refresh reads (an `Account`'s `settings` fits). */
-export interface OAuth2Settings {
-  /** `oauth2_token_endpoint`. */
-  oauth2_token_endpoint: string | null;
-  /** `oauth2_client_id`. */
-  oauth2_client_id: string | null;
-  /** `oauth2_client_secret`. */
-  oauth2_client_secret: string | null;
-  /** `oauth2_client_secret_eval`. */
-  oauth2_client_secret_eval: string | null;
-  /** `oauth2_refresh_token`. */
-  oauth2_refresh_token: string | null;
-  /** `oauth2_refresh_token_eval`. */
-  oauth2_refresh_token_eval: string | null;
-  /** `oauth2_scope`. */
-  oauth2_scope: string | null;
-  /** `user`: part of the cache key (one mailbox, one token). */
-  user: string | null;
-  /** `timeout` in seconds (0 = none): also the limit for the token request. */
-  timeout: number;
-}
+/**
+ * The account settings a refresh reads (an `Account`'s `settings` fits): the `oauth2_*`
+ * commands, `user` (part of the cache key: one mailbox, one token) and `timeout` (also the
+ * limit for the token request).
+ */
+export type OAuth2Settings = Pick<
+  Settings,
+  | "oauth2_token_endpoint"
+  | "oauth2_client_id"
+  | "oauth2_client_secret"
+  | "oauth2_client_secret_eval"
+  | "oauth2_refresh_token"
+  | "oauth2_refresh_token_eval"
+  | "oauth2_scope"
+  | "user"
+  | "timeout"
+>;
 
 /** What {@linkcode OAuth2TokenSource} needs from the outside world. */
 export interface OAuth2Options {

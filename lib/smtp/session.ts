@@ -29,6 +29,7 @@ import {
   SmtpUnsupportedError,
 } from "./errors.ts";
 import { type Reply, ReplyReader } from "./reply.ts";
+import { concat } from "./auth/bytes.ts";
 
 /** msmtp's bound on commands sent before their replies are read (SMTP_PIPELINE_LIMIT). */
 export const SMTP_PIPELINE_LIMIT = 100;
@@ -669,13 +670,7 @@ function encodeCommands(text: string): Uint8Array {
   }
   if (parts.length === 0) return encoder.encode(text);
   parts.push(encoder.encode(text.slice(start)));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 function transient(reply: Reply): ExitCode {

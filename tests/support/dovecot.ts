@@ -21,6 +21,8 @@
  * @module
  */
 
+import { delay } from "./process.ts";
+
 /** The Dovecot master binary whose presence marks Dovecot as installed. */
 export const DOVECOT_BINARY = "/usr/sbin/dovecot";
 
@@ -108,10 +110,6 @@ function groupId(name: string): number {
     if (fields[0] === name) return Number(fields[2]);
   }
   throw new Error(`the ${name} group does not exist`);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function dovecotConf(dir: string, mechanisms: readonly string[], socketUser: string): string {

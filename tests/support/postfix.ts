@@ -27,6 +27,7 @@
 
 import { type Dovecot, dovecotUnavailable, type DovecotUser, startDovecot } from "./dovecot.ts";
 import { createTestPki } from "./pki.ts";
+import { canConnect, delay, freePort, userIds } from "./process.ts";
 
 /** The Postfix control program whose presence marks Postfix as installed. */
 export const POSTFIX_BINARY = "/usr/sbin/postfix";
@@ -166,39 +167,6 @@ export function stripTraceHeaders(raw: string): string {
   take("delivered-to");
   take("received");
   return lines.slice(i).join("\n");
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function userIds(name: string, fallback: [number, number]): [number, number] {
-  try {
-    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-      const fields = line.split(":");
-      if (fields[0] === name) return [Number(fields[2]), Number(fields[3])];
-    }
-  } catch {
-    // fall through
-  }
-  return fallback;
 }
 
 /** Queue subdirectories, their modes and groups, as in Postfix's `postfix-files`. */
@@ -444,9 +412,9 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
 
   try {
     await Deno.chmod(dir, 0o755);
-    const [postfixUid, postfixGid] = userIds("postfix", [-1, -1]);
+    const [postfixUid, postfixGid] = userIds("postfix") ?? [-1, -1];
     if (postfixUid < 0) throw new Error("the postfix user does not exist");
-    const [mailUid, mailGid] = userIds("nobody", [65534, 65534]);
+    const [mailUid, mailGid] = userIds("nobody") ?? [65534, 65534];
     for (const sub of ["etc", "queue", "data", "mail", "tls"]) await Deno.mkdir(`${dir}/${sub}`);
     await Deno.chown(`${dir}/data`, postfixUid, postfixGid);
     await Deno.chown(`${dir}/mail`, mailUid, mailGid);

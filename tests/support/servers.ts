@@ -21,6 +21,7 @@
 
 import { createTestPki } from "./pki.ts";
 import { startCaptureServer } from "../../scripts/capture_server.ts";
+import { canConnect, delay, exists, freePort, userIds } from "./process.ts";
 
 /** Where `dpkg-deb -x` unpacks packages that cannot be installed beside Postfix. */
 export const INTEROP_ROOT: string = Deno.env.get("POSTIE_INTEROP_ROOT") ?? "/opt/postie-interop";
@@ -56,48 +57,6 @@ export interface MailServer {
   log(): Promise<string>;
   /** Stops every process of the instance and deletes its directory. */
   stop(): Promise<void>;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function userIds(name: string): [number, number] | undefined {
-  try {
-    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-      const fields = line.split(":");
-      if (fields[0] === name) return [Number(fields[2]), Number(fields[3])];
-    }
-  } catch {
-    // no passwd file
-  }
-  return undefined;
 }
 
 /** The first of `paths` that exists: a system install, else an unpacked package. */

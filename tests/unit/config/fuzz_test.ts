@@ -11,40 +11,12 @@ import { msmtprcToToml } from "../../../lib/config/to_toml.ts";
 import { COMMAND_NAMES } from "../../../lib/config/values.ts";
 import { ConfigError } from "../../../lib/errors.ts";
 import type { ConfigSource } from "../../../lib/config/source.ts";
+import { fuzzSeed, Random } from "../../support/random.ts";
 
 const TESTDATA = new URL("../../testdata/config/", import.meta.url);
 const INPUTS = 3000;
 /** A single input taking this long is a hang for our purposes. */
 const SLOW_MS = 2000;
-
-function seedFromEnv(fallback: number): number {
-  const given = Deno.env.get("POSTIE_FUZZ_SEED");
-  return given === undefined ? fallback : Number(given) >>> 0;
-}
-
-/** mulberry32: tiny, fast and good enough to drive mutations reproducibly. */
-class Random {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 const NASTY = [
   ..." \t\r\n\0\"'#:,=.[]{}\\",
@@ -274,7 +246,7 @@ const TOML_OPTIONS: TomlOptions = {
 };
 
 Deno.test("random and mutated msmtprc text ends in accounts or a one-line config error", async () => {
-  const seed = seedFromEnv(0x5eed0001);
+  const seed = fuzzSeed(0x5eed0001);
   const r = new Random(seed);
   const texts = await corpus(".msmtprc");
   let built = 0;
@@ -311,7 +283,7 @@ Deno.test("random and mutated msmtprc text ends in accounts or a one-line config
 });
 
 Deno.test("random and mutated TOML text ends in accounts or a one-line config error", async () => {
-  const seed = seedFromEnv(0x5eed0002);
+  const seed = fuzzSeed(0x5eed0002);
   const r = new Random(seed);
   const texts = await corpus(".toml");
   for (const rc of await corpus(".msmtprc")) {

@@ -12,35 +12,13 @@ import {
   parseRecipientArgument,
   scanHeaders,
 } from "../../../lib/message/addresses.ts";
+import { fuzzSeed, Random } from "../../support/random.ts";
 
-const SEED = Number(Deno.env.get("POSTIE_FUZZ_SEED") ?? 0xadd7e55) >>> 0;
+const SEED = fuzzSeed(0xadd7e55);
 const INPUTS = 6000;
 const SLOW_MS = 500;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** mulberry32: small, fast, reproducible. */
-class Random {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 const NAMES = [
   "To",

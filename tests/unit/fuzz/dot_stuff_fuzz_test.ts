@@ -7,32 +7,13 @@
 
 import assert from "node:assert/strict";
 import { DotStuffer } from "../../../lib/message/dot_stuff.ts";
+import { fuzzSeed, Random } from "../../support/random.ts";
 
-const SEED = Number(Deno.env.get("POSTIE_FUZZ_SEED") ?? 0xd07) >>> 0;
+const SEED = fuzzSeed(0xd07);
 const INPUTS = 5000;
 const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
-
-/** mulberry32: small, fast, reproducible. */
-class Random {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 /**
  * The reference: split into lines at CRLF, bare CR or bare LF; double a leading dot; end

@@ -8,33 +8,11 @@
 import assert from "node:assert/strict";
 import { SmtpProtocolError } from "../../../lib/smtp/errors.ts";
 import { type Reply, ReplyReader, SMTP_BUFSIZE, SMTP_MAXLINES } from "../../../lib/smtp/reply.ts";
+import { fuzzSeed, Random } from "../../support/random.ts";
 
-const SEED = Number(Deno.env.get("POSTIE_FUZZ_SEED") ?? 0x5eed1) >>> 0;
+const SEED = fuzzSeed(0x5eed1);
 const STREAMS = 4000;
 const encoder = new TextEncoder();
-
-/** mulberry32: small, fast, reproducible. */
-class Random {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 const PIECES = [
   "250 ok",
