@@ -7,77 +7,10 @@
 import assert from "node:assert/strict";
 import { haveMsmtp, run, runPostie } from "../support/differential.ts";
 import { listenScriptedPeer } from "../support/scripted_peer.ts";
+import { keyringSkipReason, startKeyring } from "../support/keyring.ts";
 
-/** Programs the keyring tests need (Debian: gnome-keyring libsecret-tools dbus). */
-const NEEDED = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"];
-
-async function missingPrograms(): Promise<string[]> {
-  const missing: string[] = [];
-  for (const program of NEEDED) {
-    const found = await new Deno.Command("sh", {
-      args: ["-c", 'command -v "$1" >/dev/null', "sh", program],
-      stdout: "null",
-      stderr: "null",
-    }).output().then((r) => r.success, () => false);
-    if (!found) missing.push(program);
-  }
-  return missing;
-}
-
-const missing = Deno.build.os === "linux" ? await missingPrograms() : ["linux"];
-const skip = missing.length > 0;
-const suffix = skip
-  ? ` (skipped: ${
-    missing.join(", ")
-  } not available; apt-get install gnome-keyring libsecret-tools dbus)`
-  : "";
-
-/** A private session bus with an unlocked GNOME Keyring in a throw-away home. */
-interface KeyringSession {
-  home: string;
-  env: Record<string, string>;
-  close(): Promise<void>;
-}
-
-async function startKeyring(): Promise<KeyringSession> {
-  const home = await Deno.makeTempDir({ prefix: "postie-store-password-" });
-  const runtime = `${home}/run`;
-  await Deno.mkdir(runtime, { mode: 0o700 });
-  // The script keeps the bus alive until the test closes its stdin.
-  const script = "printf postie | gnome-keyring-daemon --unlock --components=secrets >/dev/null;" +
-    ' echo "$DBUS_SESSION_BUS_ADDRESS"; cat >/dev/null';
-  const child = new Deno.Command("dbus-run-session", {
-    args: ["--", "sh", "-c", script],
-    clearEnv: true,
-    env: { HOME: home, XDG_RUNTIME_DIR: runtime, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  return {
-    home,
-    env: {
-      HOME: home,
-      XDG_RUNTIME_DIR: runtime,
-      DBUS_SESSION_BUS_ADDRESS: text.trim(),
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    },
-    async close(): Promise<void> {
-      await child.stdin.close();
-      reader.releaseLock();
-      await child.stdout.cancel();
-      await child.status;
-      await Deno.remove(home, { recursive: true });
-    },
-  };
-}
+const suffix = await keyringSkipReason();
+const skip = suffix !== "";
 
 async function writeConfig(home: string, lines: string[]): Promise<string> {
   const path = `${home}/msmtprc`;
@@ -89,7 +22,7 @@ Deno.test({
   name: "--store-password stores the first line of stdin under msmtp's attributes" + suffix,
   ignore: skip,
   async fn() {
-    const keyring = await startKeyring();
+    const keyring = await startKeyring("postie-store-password-");
     try {
       const config = await writeConfig(keyring.home, [
         "account work",
@@ -125,7 +58,7 @@ Deno.test({
   name: "msmtp authenticates with a password postie stored" + suffix,
   ignore: skip || !haveMsmtp(),
   async fn() {
-    const keyring = await startKeyring();
+    const keyring = await startKeyring("postie-store-password-");
     const server = listenScriptedPeer({ capabilities: ["AUTH PLAIN"] });
     try {
       const config = await writeConfig(keyring.home, [

@@ -1,79 +1,10 @@
 import assert from "node:assert/strict";
 import { keyringPassword, storePassword } from "../../../lib/secrets/keyring.ts";
 import { lookupPassword } from "../../../lib/secrets/password.ts";
+import { keyringSkipReason, startKeyring } from "../../support/keyring.ts";
 
-/** Programs the real-keyring tests need (Debian: gnome-keyring libsecret-tools dbus). */
-const NEEDED = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"];
-
-async function missingPrograms(): Promise<string[]> {
-  const missing: string[] = [];
-  for (const program of NEEDED) {
-    const found = await new Deno.Command("sh", {
-      args: ["-c", 'command -v "$1" >/dev/null', "sh", program],
-      stdout: "null",
-      stderr: "null",
-    }).output().then((r) => r.success, () => false);
-    if (!found) missing.push(program);
-  }
-  return missing;
-}
-
-const missing = Deno.build.os === "linux" ? await missingPrograms() : ["linux"];
-const skip = missing.length > 0;
-const suffix = skip
-  ? ` (skipped: ${
-    missing.join(", ")
-  } not available; apt-get install gnome-keyring libsecret-tools dbus)`
-  : "";
-
-/** A private session bus with an unlocked GNOME Keyring in a throw-away home. */
-interface KeyringSession {
-  env: Record<string, string>;
-  getenv(name: string): string | undefined;
-  close(): Promise<void>;
-}
-
-async function startKeyring(): Promise<KeyringSession> {
-  const home = await Deno.makeTempDir({ prefix: "postie-keyring-" });
-  const runtime = `${home}/run`;
-  await Deno.mkdir(runtime, { mode: 0o700 });
-  // The script keeps the bus alive until the test closes its stdin.
-  const script = "printf postie | gnome-keyring-daemon --unlock --components=secrets >/dev/null;" +
-    ' echo "$DBUS_SESSION_BUS_ADDRESS"; cat >/dev/null';
-  const child = new Deno.Command("dbus-run-session", {
-    args: ["--", "sh", "-c", script],
-    clearEnv: true,
-    env: { HOME: home, XDG_RUNTIME_DIR: runtime, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  const bus = text.trim();
-  const env: Record<string, string> = {
-    HOME: home,
-    XDG_RUNTIME_DIR: runtime,
-    DBUS_SESSION_BUS_ADDRESS: bus,
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-  };
-  return {
-    env,
-    getenv: (name) => env[name],
-    async close(): Promise<void> {
-      await child.stdin.close();
-      reader.releaseLock();
-      await child.stdout.cancel();
-      await child.status;
-      await Deno.remove(home, { recursive: true });
-    },
-  };
-}
+const suffix = await keyringSkipReason();
+const skip = suffix !== "";
 
 Deno.test({
   name: "a password stored with msmtp's attributes is found by lookupPassword" + suffix,
