@@ -219,10 +219,6 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-function notImplemented(what: string): PostieError {
-  return new PostieError(`${what} is not implemented yet`, ExitCode.SOFTWARE);
-}
-
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   const inv = parseArgs(argv, io.env);
   if (inv.printVersion) {
@@ -230,7 +226,12 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     await io.stdout(versionText(systemConfigPath(paths), userConfigPath(paths)));
   }
   if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
-  if (inv.mode === "configure") throw notImplemented("--configure");
+  if (inv.mode === "configure") {
+    const { configureAccount } = await import("./configure.ts");
+    const file = inv.configFile ?? userConfigPath(processPathEnv(io.env));
+    await io.stdout(await configureAccount(inv.configureAddress ?? "", file));
+    return ExitCode.OK;
+  }
   if (inv.printVersion || inv.printHelp) return ExitCode.OK;
   if (inv.storePassword) return await storeAccountPassword(inv, io);
   if (inv.mode === "convert-toml") {
