@@ -10,7 +10,7 @@
 
 import { UsageError } from "../errors.ts";
 import type { CliOverride, Invocation } from "./invocation.ts";
-import { checkOverride } from "./overrides.ts";
+import { checkOverride } from "../config/overrides.ts";
 
 /** msmtp 1.8.23's short-option string, as given to getopt_long. */
 export const SHORT_OPTIONS = "Pd::SC:a:f:N:R:X:tA:B:b:F:Gh:iL:mnO:o:v";

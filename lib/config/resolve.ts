@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ConfigError, UsageError } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import type { Invocation } from "../cli/invocation.ts";
 import {
@@ -21,9 +21,9 @@ import { buildAccounts, type BuiltAccount, toAccount } from "./build.ts";
 import { MsmtprcSyntaxError, parseMsmtprc } from "./msmtprc.ts";
 import type { ConfigSource } from "./source.ts";
 import { mailnamePath, type PathEnv, systemConfigPath, userConfigPath } from "./paths.ts";
-import { applyCommand, SettingValueError } from "./values.ts";
 import { evalPassword, runEvalCommand } from "../secrets/eval.ts";
 import { fnmatch } from "./fnmatch.ts";
+import { overrideSettings } from "./overrides.ts";
 
 /** Owner and permission bits of a file. */
 export interface FileStat {
@@ -207,24 +207,6 @@ export function fromMatches(accountFrom: string, address: string): boolean {
   return accountFrom.toLowerCase() === address.toLowerCase();
 }
 
-/** The settings the command line gives, checked with the config file's value rules. */
-function commandLineSettings(inv: Invocation, env: Env): PartialSettings {
-  const set: PartialSettings = {};
-  for (const o of inv.overrides) {
-    try {
-      applyCommand(set, o.name, o.arg, { home: env.home() });
-    } catch (e) {
-      if (e instanceof SettingValueError) {
-        throw new UsageError(`invalid argument ${o.arg} for ${o.option}`, { cause: e });
-      }
-      throw e;
-    }
-    // --maildomain= unsets, where the file's `maildomain` with no argument is "".
-    if (o.name === "maildomain" && o.arg === "") set.maildomain = null;
-  }
-  return set;
-}
-
 /** The effective envelope-from given by the command line or the mail, if any. */
 function givenFrom(inv: Invocation, options: LoadOptions): string | null | undefined {
   const from = inv.from ?? options.envelopeFrom;
@@ -263,7 +245,7 @@ async function resolve(
   options: LoadOptions,
   preamble: string[],
 ): Promise<LoadedAccount> {
-  const cli = commandLineSettings(inv, env);
+  const cli = overrideSettings(inv.overrides, { home: env.home() });
   const from = givenFrom(inv, options);
   const sendmail = inv.mode === "sendmail";
   let account: Account;

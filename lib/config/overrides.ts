@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { PartialSettings } from "../config/account.ts";
-import { applyCommand, SettingValueError } from "../config/values.ts";
+import type { PartialSettings } from "./account.ts";
+import { applyCommand, SettingValueError, type ValueContext } from "./values.ts";
 import { UsageError } from "../errors.ts";
-import type { CliOverride, Invocation } from "./invocation.ts";
+import type { CliOverride } from "../cli/invocation.ts";
 
 /**
  * Applies one override to `set`, turning a bad value into msmtp's usage error.
@@ -27,9 +27,10 @@ export function checkOverride(
   override: CliOverride,
   shown: string = override.arg,
   set: PartialSettings = {},
+  context: ValueContext = {},
 ): PartialSettings {
   try {
-    applyCommand(set, override.name, override.arg);
+    applyCommand(set, override.name, override.arg, context);
   } catch (error) {
     if (error instanceof SettingValueError) {
       throw new UsageError(`invalid argument ${shown} for ${override.option}`, { cause: error });
@@ -40,22 +41,26 @@ export function checkOverride(
 }
 
 /**
- * The settings the command line gives, in command-line order (a later option wins).
+ * The settings the command line gives, in command-line order (a later option wins), with
+ * `~` in file names expanded against `context.home`.
  *
  * @example Usage
  * ```ts
- * import { parseArgs } from "./args.ts";
- * import { validateOverrides } from "./overrides.ts";
- * const set = validateOverrides(parseArgs(["--tls", "--port=465", "-P"]));
+ * import { overrideSettings } from "./overrides.ts";
+ * const set = overrideSettings([
+ *   { option: "--tls", name: "tls", arg: "on" },
+ *   { option: "--port", name: "port", arg: "465" },
+ * ]);
  * console.log(set); // { tls: true, port: 465 }
  * ```
- *
- * @throws {UsageError} for the first value the config rules reject.
  */
-export function validateOverrides(inv: Invocation): PartialSettings {
+export function overrideSettings(
+  overrides: readonly CliOverride[],
+  context: ValueContext = {},
+): PartialSettings {
   const set: PartialSettings = {};
-  for (const override of inv.overrides) {
-    checkOverride(override, override.arg, set);
+  for (const override of overrides) {
+    checkOverride(override, override.arg, set, context);
     // msmtp's --maildomain= unsets, where the file's `maildomain` with no argument is ""
     if (override.name === "maildomain" && override.arg === "") set.maildomain = null;
   }

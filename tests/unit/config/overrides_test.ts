@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseArgs } from "../../../lib/cli/args.ts";
-import { checkOverride, validateOverrides } from "../../../lib/cli/overrides.ts";
+import { checkOverride, overrideSettings } from "../../../lib/config/overrides.ts";
 import { UsageError } from "../../../lib/errors.ts";
 
 function rejects(argv: string[], message: string): void {
@@ -31,9 +31,10 @@ Deno.test("option values are checked while parsing, with the option's name", () 
   rejects(["--tls-min-dh-prime-bits=0"], "invalid argument 0 for --tls-min-dh-prime-bits");
 });
 
-Deno.test("validateOverrides() gives the settings, a later option winning", () => {
-  const set = validateOverrides(
-    parseArgs(["--tls", "--port=0x19", "--tls=off", "-R", "hdrs", "--keepbcc", "--auth="]),
+Deno.test("overrideSettings() gives the settings, a later option winning", () => {
+  const set = overrideSettings(
+    parseArgs(["--tls", "--port=0x19", "--tls=off", "-R", "hdrs", "--keepbcc", "--auth="])
+      .overrides,
   );
   assert.equal(set.tls, false);
   assert.equal(set.port, 25);
@@ -43,8 +44,8 @@ Deno.test("validateOverrides() gives the settings, a later option winning", () =
 });
 
 Deno.test('--maildomain= unsets, as in msmtp (the file\'s empty maildomain is "")', () => {
-  assert.equal(validateOverrides(parseArgs(["--maildomain="])).maildomain, null);
-  assert.equal(validateOverrides(parseArgs(["--maildomain=x"])).maildomain, "x");
+  assert.equal(overrideSettings(parseArgs(["--maildomain="]).overrides).maildomain, null);
+  assert.equal(overrideSettings(parseArgs(["--maildomain=x"]).overrides).maildomain, "x");
 });
 
 Deno.test("checkOverride() reports the argument as typed", () => {
