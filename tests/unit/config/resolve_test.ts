@@ -9,28 +9,11 @@ import {
 } from "../../../lib/config/resolve.ts";
 import { DEFAULT_SETTINGS } from "../../../lib/config/account.ts";
 import { fnmatch } from "../../../lib/config/fnmatch.ts";
+import { parseArgs } from "../../../lib/cli/args.ts";
 
+/** A `-P` invocation (as parsed from the command line) with some fields replaced. */
 function invocation(over: Partial<Invocation> = {}): Invocation {
-  return {
-    mode: "sendmail",
-    pretend: true,
-    debug: false,
-    printVersion: false,
-    configFile: undefined,
-    account: undefined,
-    host: undefined,
-    from: undefined,
-    readEnvelopeFrom: false,
-    readRecipients: false,
-    fullName: undefined,
-    overrides: [],
-    recipients: [],
-    rmqsArgument: undefined,
-    configureAddress: undefined,
-    envFile: undefined,
-    configFormat: undefined,
-    ...over,
-  };
+  return { ...parseArgs(["-P"]), ...over };
 }
 
 interface FakeFile {
