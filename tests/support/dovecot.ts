@@ -21,7 +21,7 @@
  * @module
  */
 
-import { delay } from "./process.ts";
+import { delay, killOnExit } from "./process.ts";
 
 /** The Dovecot master binary whose presence marks Dovecot as installed. */
 export const DOVECOT_BINARY = "/usr/sbin/dovecot";
@@ -223,10 +223,10 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
 
   let child: Deno.ChildProcess | undefined;
   let stderrDone: Promise<void> = Promise.resolve();
-  let unload: (() => void) | undefined;
+  let cancelKill: (() => void) | undefined;
   const stop = async (): Promise<void> => {
-    if (unload) globalThis.removeEventListener("unload", unload);
-    unload = undefined;
+    cancelKill?.();
+    cancelKill = undefined;
     if (child) {
       const running = child;
       child = undefined;
@@ -284,14 +284,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
       stderr: "piped",
     }).spawn();
     const pid = child.pid;
-    unload = () => {
-      try {
-        Deno.kill(pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    };
-    globalThis.addEventListener("unload", unload);
+    cancelKill = killOnExit(pid);
     let exited = false;
     const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let errors = "";

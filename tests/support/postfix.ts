@@ -27,7 +27,7 @@
 
 import { type Dovecot, dovecotUnavailable, type DovecotUser, startDovecot } from "./dovecot.ts";
 import { createTestPki } from "./pki.ts";
-import { canConnect, delay, freePort, userIds } from "./process.ts";
+import { canConnect, delay, freePort, killOnExit, userIds } from "./process.ts";
 
 /** The Postfix control program whose presence marks Postfix as installed. */
 export const POSTFIX_BINARY = "/usr/sbin/postfix";
@@ -363,7 +363,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
   const dir = await Deno.makeTempDir({ prefix: "postie-postfix-" });
   let child: Deno.ChildProcess | undefined;
   let dovecot: Dovecot | undefined;
-  let unload: (() => void) | undefined;
+  let cancelKill: (() => void) | undefined;
   const logFile = `${dir}/maillog`;
   const readLog = async (): Promise<string> => {
     try {
@@ -374,8 +374,8 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
   };
 
   const stop = async (): Promise<void> => {
-    if (unload) globalThis.removeEventListener("unload", unload);
-    unload = undefined;
+    cancelKill?.();
+    cancelKill = undefined;
     if (child) {
       const running = child;
       child = undefined;
@@ -471,14 +471,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
       stderr: "null",
     }).spawn();
     const pid = child.pid;
-    unload = () => {
-      try {
-        Deno.kill(pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    };
-    globalThis.addEventListener("unload", unload);
+    cancelKill = killOnExit(pid);
 
     let exited = false;
     child.status.then(() => {

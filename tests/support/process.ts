@@ -48,3 +48,19 @@ export function userIds(name: string): [number, number] | undefined {
   }
   return undefined;
 }
+
+/**
+ * Sends SIGTERM to `pid` if the test process ends before the fixture stopped it, so no
+ * daemon outlives a crashed test run. Returns the function that cancels this.
+ */
+export function killOnExit(pid: number): () => void {
+  const unload = () => {
+    try {
+      Deno.kill(pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  globalThis.addEventListener("unload", unload);
+  return () => globalThis.removeEventListener("unload", unload);
+}
