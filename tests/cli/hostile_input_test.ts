@@ -17,9 +17,9 @@ import {
   type RunResult,
 } from "../support/differential.ts";
 import { type FaultSession, startFaultServer } from "../support/fault_server.ts";
+import { asNobody, IS_ROOT, NOBODY, nobodyHome } from "../support/nobody.ts";
 
 const HAVE_MSMTP = haveMsmtp();
-const IS_ROOT = Deno.uid() === 0;
 const MAIL = "Subject: hostile\n\nbody\n";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -372,17 +372,6 @@ Deno.test("100 000 recipients in a To header with -t are sent in bounded time an
 
 // ---- configuration files that cannot be read
 
-/** Runs a program as nobody with a HOME it owns. */
-function asNobody(program: string, args: string[], home: string, stdin = MAIL) {
-  return run("setpriv", [
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-    program,
-    ...args,
-  ], { env: { HOME: home, DENO_DIR: `${home}/.deno` }, stdin });
-}
-
 Deno.test("a configuration file that is a directory is msmtp's input error", async () => {
   const dir = await Deno.makeTempDir({ prefix: "postie_hostile_" });
   try {
@@ -413,18 +402,15 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "postie_hostile_" });
     try {
-      await Deno.chmod(dir, 0o755);
-      const home = `${dir}/home`;
-      await Deno.mkdir(home);
-      await Deno.chown(home, 65534, 65534);
+      const home = await nobodyHome(dir);
       const rc = `${dir}/rc`;
       await Deno.writeTextFile(rc, "account default\nhost 127.0.0.1\nfrom a@example.org\n");
       await Deno.chmod(rc, 0o600); // owned by root: nobody cannot read it
-      const seen = await asNobody(POSTIE, ["-C", rc, "rcpt@example.org"], home);
+      const seen = await asNobody(POSTIE, ["-C", rc, "rcpt@example.org"], home, MAIL);
       assert.doesNotMatch(seen.stderr, /internal error/);
       assert.match(seen.stderr, /Permission denied/);
       if (HAVE_MSMTP) {
-        const msmtp = await asNobody("/usr/bin/msmtp", ["-C", rc, "rcpt@example.org"], home);
+        const msmtp = await asNobody("/usr/bin/msmtp", ["-C", rc, "rcpt@example.org"], home, MAIL);
         assert.equal(seen.code, msmtp.code, `postie: ${seen.stderr} msmtp: ${msmtp.stderr}`);
         assert.equal(seen.stderr, msmtp.stderr.replace(/^msmtp: /gm, "postie: "));
       } else {
@@ -433,11 +419,11 @@ Deno.test({
       // the same for the user's own ~/.msmtprc, made unreadable
       await Deno.writeTextFile(`${home}/.msmtprc`, "account default\nhost 127.0.0.1\n");
       await Deno.chmod(`${home}/.msmtprc`, 0o000);
-      await Deno.chown(`${home}/.msmtprc`, 65534, 65534);
-      const user = await asNobody(POSTIE, ["rcpt@example.org"], home);
+      await Deno.chown(`${home}/.msmtprc`, NOBODY, NOBODY);
+      const user = await asNobody(POSTIE, ["rcpt@example.org"], home, MAIL);
       assert.doesNotMatch(user.stderr, /internal error/);
       if (HAVE_MSMTP) {
-        const msmtp = await asNobody("/usr/bin/msmtp", ["rcpt@example.org"], home);
+        const msmtp = await asNobody("/usr/bin/msmtp", ["rcpt@example.org"], home, MAIL);
         assert.equal(user.code, msmtp.code, `postie: ${user.stderr} msmtp: ${msmtp.stderr}`);
         assert.equal(user.stderr, msmtp.stderr.replace(/^msmtp: /gm, "postie: "));
       }

@@ -7,23 +7,16 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  haveMsmtp,
-  POSTIE,
-  run,
-  runMsmtp,
-  runPostie,
-  type RunResult,
-} from "../support/differential.ts";
+import { haveMsmtp, POSTIE, runMsmtp, runPostie, type RunResult } from "../support/differential.ts";
 import {
   type FaultServerOptions,
   type FaultSession,
   startFaultServer,
 } from "../support/fault_server.ts";
 import { createTestPki, type TestPki } from "../support/pki.ts";
+import { asNobody, IS_ROOT, NOBODY, nobodyHome } from "../support/nobody.ts";
 
 const HAVE_MSMTP = haveMsmtp();
-const IS_ROOT = Deno.uid() === 0;
 const MAIL = "Subject: secure\n\nbody\n";
 const PASSWORD = "s3cr3t-PW";
 
@@ -200,48 +193,36 @@ Deno.test("the debug output never shows the password, in clear or in base64", as
   }
 });
 
-/** Runs a program as nobody (uid and gid 65534) with a HOME it owns. */
-function asNobody(program: string, args: string[], home: string): Promise<RunResult> {
-  return run(
-    "setpriv",
-    ["--reuid=65534", "--regid=65534", "--clear-groups", program, ...args],
-    { env: { HOME: home, DENO_DIR: `${home}/.deno` }, stdin: MAIL },
-  );
-}
-
 Deno.test({
   name: "a user configuration file with a password and mode 0644 is refused (78), as nobody",
   ignore: !IS_ROOT,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "postie_security_" });
     try {
-      await Deno.chmod(dir, 0o755);
-      const home = `${dir}/home`;
-      await Deno.mkdir(home);
-      await Deno.chown(home, 65534, 65534);
+      const home = await nobodyHome(dir);
       const rcFile = `${home}/.msmtprc`;
       await Deno.writeTextFile(
         rcFile,
         `account default\nhost 127.0.0.1\nport 9\nfrom a@example.org\npassword ${PASSWORD}\n`,
       );
-      await Deno.chown(rcFile, 65534, 65534);
+      await Deno.chown(rcFile, NOBODY, NOBODY);
       await Deno.chmod(rcFile, 0o644);
       const expected = `postie: ${rcFile}: contains secrets and therefore must have no more ` +
         "than user read/write permissions\n";
       for (const args of [["rcpt@example.org"], ["-C", rcFile, "rcpt@example.org"]]) {
-        const seen = await asNobody(POSTIE, args, home);
+        const seen = await asNobody(POSTIE, args, home, MAIL);
         assert.equal(seen.code, 78, seen.stderr);
         assert.equal(seen.stderr, expected);
         assert.ok(!seen.stderr.includes(PASSWORD) && !seen.stdout.includes(PASSWORD));
         if (HAVE_MSMTP) {
-          const msmtp = await asNobody("/usr/bin/msmtp", args, home);
+          const msmtp = await asNobody("/usr/bin/msmtp", args, home, MAIL);
           assert.equal(msmtp.code, seen.code);
           assert.equal(msmtp.stderr.replace(/^msmtp: /gm, "postie: "), seen.stderr);
         }
       }
       // with 0600 the check passes and the run goes on to connect
       await Deno.chmod(rcFile, 0o600);
-      const ok = await asNobody(POSTIE, ["rcpt@example.org"], home);
+      const ok = await asNobody(POSTIE, ["rcpt@example.org"], home, MAIL);
       assert.doesNotMatch(ok.stderr, /contains secrets/);
       assert.equal(ok.code, 75, ok.stderr);
     } finally {
