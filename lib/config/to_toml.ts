@@ -24,6 +24,7 @@ const FILE_SETTINGS: ReadonlySet<string> = new Set([
   "tls_cert_file",
   "logfile",
   "aliases",
+  "queue_dir",
 ]);
 
 /** A TOML value as this converter writes it. */
@@ -123,6 +124,12 @@ function render(name: SettingName, value: unknown): TomlValue {
       return value === null ? "off" : (value as string).toLowerCase();
     case "dsn_return":
       return value === null ? "off" : value === "HDRS" ? "headers" : "full";
+    // postie: the queue
+    case "queue_warn":
+      return value === null ? "off" : value as number;
+    case "queue_backoff":
+    case "failover":
+      return (value as readonly (string | number)[]).join(",");
   }
   if (value === null) return "";
   return value as TomlValue;

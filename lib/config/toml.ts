@@ -70,6 +70,9 @@ const BOOLEAN_COMMANDS = new Set([
   "tls_nocertcheck",
   "tls_nostarttls",
   "tls_force_sslv3",
+  // postie: the queue
+  "queue",
+  "queue_warn",
 ]);
 
 /** Commands taking a number, so a TOML integer fits. */
@@ -79,7 +82,13 @@ const INTEGER_COMMANDS = new Set([
   "timeout",
   "connect_timeout",
   "tls_min_dh_prime_bits",
+  // postie: the queue (seconds)
+  "queue_lifetime",
+  "queue_warn",
 ]);
+
+/** Commands taking a list, so a TOML array of strings fits (joined with `,`). */
+const LIST_COMMANDS = new Set(["failover", "queue_backoff"]);
 
 /** Commands that take no argument: `true` writes them, as the bare msmtprc line does. */
 const BARE_COMMANDS = new Set(["tls_nocertcheck", "tls_nostarttls"]);
@@ -284,6 +293,12 @@ function argument(
   }
   if (typeof value === "number" && INTEGER_COMMANDS.has(command) && Number.isInteger(value)) {
     return String(value);
+  }
+  if (
+    Array.isArray(value) && LIST_COMMANDS.has(command) &&
+    value.every((v) => typeof v === "string" || (typeof v === "number" && Number.isInteger(v)))
+  ) {
+    return value.join(",");
   }
   if (isTable(value) && "env" in value) return envArgument(command, value, lookup, fail);
   return fail(`invalid value for command ${command}: expected ${expected(command)}`);
