@@ -11,9 +11,13 @@
 import { UsageError } from "../errors.ts";
 import type { CliOverride, Invocation } from "./invocation.ts";
 import { checkOverride } from "../config/overrides.ts";
+import { parseDuration } from "../config/values.ts";
 
 /** msmtp 1.8.23's short-option string, as given to getopt_long. */
 export const SHORT_OPTIONS = "Pd::SC:a:f:N:R:X:tA:B:b:F:Gh:iL:mnO:o:v";
+
+/** postie's short options: msmtp's, and sendmail's `-q[…]` for the queue. */
+const POSTIE_SHORT_OPTIONS = SHORT_OPTIONS + "q::";
 
 /** Whether a long option takes no argument, needs one, or accepts one after `=`. */
 export type ArgumentKind = "none" | "required" | "optional";
@@ -94,6 +98,9 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   ["config-format", "required"],
   ["convert-to-toml", "none"],
   ["store-password", "none"],
+  // postie: the queue
+  ["json", "none"],
+  ["queue-delete", "required"],
 ].map(([name, argument, key]) => ({
   name,
   argument: argument as ArgumentKind,
@@ -311,6 +318,40 @@ export interface ParsedArgs extends Invocation {
    * chosen account. `mode` stays what the other options make it (`sendmail`).
    */
   storePassword: boolean;
+  /** postie: what `-q…`, `-bp` and `--queue-delete` ask of the queue. */
+  queue: QueueRequest;
+}
+
+/** The queue options of a command line. */
+export interface QueueRequest {
+  /** `-q`: run the queue once. */
+  run: boolean;
+  /** `-q5m`: run as a daemon, every this many seconds. */
+  interval?: number;
+  /** `-qI…`, `-qR…`, `-qS…`: substrings of id, recipient, sender. */
+  select: { id?: string; recipient?: string; sender?: string };
+  /** `-bp`: list the queue. */
+  list: boolean;
+  /** `--json`: list as JSON. */
+  json: boolean;
+  /** `--queue-delete=ID`. */
+  deleteId?: string;
+}
+
+/** Reads one `-q` option into the request (sendmail's forms). */
+function queueOption(request: QueueRequest, arg: string | undefined): void {
+  request.run = true;
+  if (arg === undefined || arg === "" || arg === "f") return;
+  const kind = arg[0];
+  const rest = arg.slice(1);
+  if ((kind === "I" || kind === "R" || kind === "S") && rest !== "") {
+    const key = kind === "I" ? "id" : kind === "R" ? "recipient" : "sender";
+    request.select[key] = rest;
+    return;
+  }
+  const seconds = parseDuration(arg);
+  if (seconds === undefined) throw invalid(arg, "-q");
+  request.interval = seconds;
 }
 
 function invalid(arg: string, option: string): UsageError {
@@ -358,6 +399,7 @@ export function parseArgs(
     printVersion: false,
     printHelp: false,
     storePassword: false,
+    queue: { run: false, select: {}, list: false, json: false },
     configFile: undefined,
     account: undefined,
     host: undefined,
@@ -376,7 +418,7 @@ export function parseArgs(
   let rmqs = false;
   let convert = false;
   const posixlyCorrect = env.POSIXLY_CORRECT !== undefined;
-  for (const item of getoptLong(argv, SHORT_OPTIONS, LONG_OPTIONS, posixlyCorrect)) {
+  for (const item of getoptLong(argv, POSTIE_SHORT_OPTIONS, LONG_OPTIONS, posixlyCorrect)) {
     if (item.kind === "operand") {
       inv.recipients.push(item.word);
       continue;
@@ -458,8 +500,18 @@ export function parseArgs(
         inv.fullName = value;
         break;
       case "b":
-        // only -bm (deliver mail, the default) makes sense for msmtp
-        if (value !== "m") throw new UsageError(`unsupported operation mode b${value}`);
+        // -bm (deliver mail) is the default; -bp lists postie's queue, as sendmail's does
+        if (value === "p") inv.queue.list = true;
+        else if (value !== "m") throw new UsageError(`unsupported operation mode b${value}`);
+        break;
+      case "q":
+        queueOption(inv.queue, arg);
+        break;
+      case "json":
+        inv.queue.json = true;
+        break;
+      case "queue-delete":
+        inv.queue.deleteId = value;
         break;
       case "tls-force-sslv3":
         // accepted with any argument and ignored, as msmtp does since SSLv3 went away
@@ -491,6 +543,10 @@ export function parseArgs(
       `cannot use both --convert-to-toml and ${serverinfo ? "--serverinfo" : "--rmqs"}`,
     );
   }
+  const queueModes = [inv.queue.run, inv.queue.list, inv.queue.deleteId !== undefined];
+  if (queueModes.filter(Boolean).length > 1) {
+    throw new UsageError("use only one of -q, -bp and --queue-delete");
+  }
   inv.mode = inv.configureAddress !== undefined
     ? "configure"
     : inv.printHelp
@@ -503,9 +559,15 @@ export function parseArgs(
     ? "serverinfo"
     : rmqs
     ? "rmqs"
+    : inv.queue.run
+    ? "queue-run"
+    : inv.queue.list
+    ? "queue-list"
+    : inv.queue.deleteId !== undefined
+    ? "queue-delete"
     : "sendmail";
   const takesNoWords = inv.mode === "serverinfo" || inv.mode === "rmqs" ||
-    inv.mode === "convert-toml" || inv.storePassword;
+    inv.mode === "convert-toml" || inv.storePassword || inv.mode.startsWith("queue-");
   if (takesNoWords && inv.recipients.length > 0) throw new UsageError("too many arguments");
   return inv;
 }

@@ -12,7 +12,11 @@ export type Mode =
   | "configure"
   | "version"
   | "help"
-  | "convert-toml";
+  | "convert-toml"
+  // postie: the queue (`-q…`, `-bp`/mailq, `--queue-delete`)
+  | "queue-run"
+  | "queue-list"
+  | "queue-delete";
 
 /**
  * A configuration setting given on the command line, kept raw: it is checked with the

@@ -104,6 +104,11 @@ export interface FlushOptions {
   log?: (line: string) => void;
   /** When aborted, the run stops after the mail in progress. */
   signal?: AbortSignal;
+  /**
+   * The sender is waiting (sendmail mode with `queue fallback`): a mail refused outright
+   * is reported in {@linkcode FlushReport.failed} and removed, not bounced.
+   */
+  immediate?: boolean;
 }
 
 /** What a run did. */
@@ -120,6 +125,10 @@ export interface FlushReport {
   problems: string[];
   /** Entries another runner held. */
   busy: string[];
+  /** Mails refused outright while the sender waited (`immediate`), with the error. */
+  failed: { id: string; error: unknown }[];
+  /** The last error of each deferred mail, one line. */
+  errors: Map<string, string>;
 }
 
 function matches(envelope: QueueEnvelope, id: string, select: Selection): boolean {
@@ -192,6 +201,8 @@ export async function flushQueue(
     notifications: [],
     problems: [],
     busy: [],
+    failed: [],
+    errors: new Map(),
   };
   await spool.sweep();
   const ids = await spool.ids();
@@ -257,7 +268,7 @@ async function runIds(
         const entry = await claimOrNote(spool, id, report, log);
         if (!entry) continue;
         try {
-          await deliverOne(spool, entry, link, plan, now, report, log);
+          await deliverOne(spool, entry, link, plan, now, report, log, options.immediate === true);
         } finally {
           entry.release();
         }
@@ -312,6 +323,7 @@ async function deliverOne(
   now: () => number,
   report: FlushReport,
   log: (line: string) => void,
+  immediate: boolean,
 ): Promise<void> {
   const { envelope } = entry;
   const state: QueueState = { ...entry.state, done: [...entry.state.done] };
@@ -347,6 +359,12 @@ async function deliverOne(
   } catch (error) {
     const failure = classifyFailure(error);
     if (!failure.permanent) await link.drop();
+    if (failure.permanent && immediate) {
+      await entry.remove();
+      report.failed.push({ id: entry.id, error });
+      log(`${entry.id}: refused: ${failure.text}`);
+      return;
+    }
     if (failure.permanent) {
       const recipients = pending.map((address) => ({
         address,
@@ -440,6 +458,7 @@ async function defer(
   }
   await entry.saveState(state);
   report.deferred.push(entry.id);
+  report.errors.set(entry.id, failure.text);
   log(`${entry.id}: deferred (attempt ${attempts}, next in ${formatSpan(wait)}): ${failure.text}`);
 }
 

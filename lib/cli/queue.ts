@@ -1,0 +1,346 @@
+/**
+ * The queue on the command line: `queue fallback|always` in sendmail mode, `-q` (once or
+ * as a daemon with `-q5m`), `-qI`/`-qR`/`-qS`, `-bp` and the `mailq` name, `--json` and
+ * `--queue-delete`. Loaded only on those paths; plain sending never imports it.
+ *
+ * @module
+ */
+
+import type { Account } from "../config/account.ts";
+import { ConfigError, PostieError } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
+import { formatLogLine } from "../log/log_line.ts";
+import { appendLogLine, LogError } from "../log/logfile.ts";
+import { logToSyslog } from "../log/syslog.ts";
+import { applyAliases } from "../message/aliases.ts";
+import { rewriteHeaders } from "../message/rewrite.ts";
+import type { QueueSelection } from "../queue/format.ts";
+import { flushQueue, formatSpan } from "../queue/runner.ts";
+import { type QueueListing, type QueueProblem, Spool } from "../queue/spool.ts";
+import { checkAddress } from "../smtp/command.ts";
+import type { ParsedArgs } from "./args.ts";
+import type { RunIo } from "./run.ts";
+import type { MsmtpqIo } from "./msmtpq.ts";
+import type { IncomingMail } from "./send.ts";
+import { CliDeliverer } from "./queue_deliverer.ts";
+
+/** What the queue commands print with. */
+export interface QueueIo extends MsmtpqIo {
+  /** The program name for messages. */
+  name: string;
+}
+
+/**
+ * The queue directory of an account: `queue_dir`, else `/var/spool/postie` for root and
+ * `$XDG_STATE_HOME/postie/queue` (`~/.local/state/postie/queue`) for everyone else.
+ */
+export function queueDirectory(account: Account | undefined, io: RunIo): string {
+  const configured = account?.settings.queue_dir;
+  if (configured) return configured;
+  if (io.configEnv.uid() === 0) return "/var/spool/postie";
+  const state = io.env.XDG_STATE_HOME || `${io.configEnv.home()}/.local/state`;
+  return `${state}/postie/queue`;
+}
+
+/** How a queued mail finds its account again: the command line's choices, recorded. */
+export function selectionOf(inv: ParsedArgs, account: Account): QueueSelection {
+  const selection: QueueSelection = {};
+  if (inv.configFile !== undefined) selection.configFile = inv.configFile;
+  if (inv.host !== undefined) selection.host = inv.host;
+  else if (account.file !== undefined) selection.account = account.name;
+  if (inv.overrides.length > 0) selection.overrides = inv.overrides.map((o) => ({ ...o }));
+  if (inv.envFile !== undefined) selection.envFile = inv.envFile;
+  if (inv.configFormat !== undefined) selection.configFormat = inv.configFormat;
+  return selection;
+}
+
+/**
+ * Sendmail mode with `queue fallback` or `queue always`: the mail is written to the queue
+ * (durably) first; `always` returns then, `fallback` tries to deliver it at once (with
+ * the failover accounts) and leaves it queued after a temporary failure, exiting 0. A
+ * permanent failure is reported as msmtp reports it, and the mail leaves the queue.
+ */
+export async function queueMail(
+  inv: ParsedArgs,
+  account: Account,
+  mail: IncomingMail,
+  io: QueueIo,
+): Promise<number> {
+  const s = account.settings;
+  const from = s.from ?? "";
+  const recipients = s.aliases
+    ? await applyAliases(s.aliases, mail.envelope.recipients)
+    : mail.envelope.recipients;
+  checkAddress(from, "mail");
+  for (const recipient of recipients) checkAddress(recipient, "rcpt");
+  const header = rewriteHeaders(mail.block.header, {
+    envelopeFrom: from,
+    ...(inv.fullName === undefined ? {} : { fullName: inv.fullName }),
+    setFromHeader: s.set_from_header,
+    setDateHeader: s.set_date_header,
+    setMsgidHeader: s.set_msgid_header,
+    removeBcc: s.remove_bcc_headers,
+    undisclosedRecipients: s.undisclosed_recipients,
+    hasFrom: mail.envelope.hasFrom,
+    hasDate: mail.envelope.hasDate,
+    hasMsgid: mail.envelope.hasMsgid,
+    hostname: io.configEnv.hostname(),
+  });
+  const spool = new Spool(queueDirectory(account, io));
+  const dsn = s.dsn_notify === null && s.dsn_return === null
+    ? undefined
+    : { notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(), ret: s.dsn_return };
+  const id = await spool.enqueue(
+    {
+      from,
+      recipients,
+      selection: selectionOf(inv, account),
+      account: account.name,
+      ...(dsn ? { dsn } : {}),
+    },
+    messageStream(header, mail.block.hasSeparator, mail.block.body),
+  );
+  const print = serialPrinter(io);
+  const say = inv.debug ? (line: string) => print.write(line + "\n") : () => {};
+  if (s.queue === "always") {
+    say(`mail queued as ${id} in ${spool.dir}`);
+    await log(account, from, recipients, `queued as ${id}`, io);
+    return ExitCode.OK;
+  }
+  const deliverer = new CliDeliverer(io, inv.debug ? print.write : undefined);
+  const report = await flushQueue(spool, deliverer, {
+    select: { id },
+    force: true,
+    immediate: true,
+    log: say,
+  });
+  await print.flush();
+  if (report.failed.length > 0) {
+    // the mail was refused outright: the caller hears it now, as from msmtp, and it is gone
+    const error = report.failed[0].error;
+    if (error instanceof PostieError) {
+      await io.stderr(
+        [error.message, ...error.details, `could not send mail (account ${account.name})`]
+          .map((line) => `${io.name}: ${line}\n`).join(""),
+      );
+      return error.exitCode;
+    }
+    throw error;
+  }
+  if (report.deferred.includes(id)) {
+    const reason = report.errors.get(id) ?? "temporary failure";
+    say(`mail queued as ${id} in ${spool.dir}: ${reason}`);
+    await log(account, from, recipients, `queued as ${id} after: ${reason}`, io);
+  }
+  return ExitCode.OK;
+}
+
+/** The mail as stored: the rewritten header block, the empty line, the body. */
+function messageStream(
+  header: Uint8Array,
+  hasSeparator: boolean,
+  body: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const head = new Uint8Array(header.length + (hasSeparator ? 2 : 0));
+  head.set(header);
+  if (hasSeparator) head.set([0x0d, 0x0a], header.length);
+  const reader = body.getReader();
+  let first = true;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller): Promise<void> {
+      if (first) {
+        first = false;
+        controller.enqueue(head);
+        return;
+      }
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason): Promise<void> {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/** A log line in msmtp's format, with `errormsg='queued as ID …'` and exit code 0. */
+async function log(
+  account: Account,
+  from: string,
+  recipients: string[],
+  note: string,
+  io: QueueIo,
+): Promise<void> {
+  const s = account.settings;
+  if (!s.logfile && !s.syslog) return;
+  const line = formatLogLine({
+    host: s.host ?? undefined,
+    socket: s.socket ?? undefined,
+    tls: s.tls,
+    auth: s.auth !== "off",
+    user: s.user,
+    from,
+    recipients,
+    exitCode: 0,
+  }) + ` queue='${note.replace(/[\r\n']/g, "?")}'`;
+  if (s.logfile) {
+    try {
+      await appendLogLine(s.logfile, s.logfile_time_format, line, new Date(), {
+        write: (text) => io.stdout(text),
+      });
+    } catch (error) {
+      if (!(error instanceof LogError)) throw error;
+      await io.stderr(`${io.name}: ${error.message}\n${io.name}: log info was: ${line}\n`);
+    }
+  }
+  if (s.syslog) await logToSyslog(s.syslog, line, false);
+}
+
+/** The queue's account for `-q`, `-bp`, `--queue-delete`: `-a`/`-C` or the default one. */
+async function queueAccount(inv: ParsedArgs, io: RunIo): Promise<Account | undefined> {
+  const { loadAccount } = await import("../config/resolve.ts");
+  try {
+    return (await loadAccount({ ...inv, mode: "serverinfo" }, io.configEnv)).account;
+  } catch (error) {
+    // without any configuration the default directory is still the queue
+    const chosen = inv.account !== undefined || inv.configFile !== undefined ||
+      inv.host !== undefined;
+    if (error instanceof ConfigError && !chosen) return undefined;
+    throw error;
+  }
+}
+
+/** `-q`, `-q5m`, `-bp`, `--queue-delete`. */
+export async function queueCommand(inv: ParsedArgs, io: QueueIo): Promise<number> {
+  const account = await queueAccount(inv, io);
+  const spool = new Spool(queueDirectory(account, io));
+  switch (inv.mode) {
+    case "queue-list":
+      return await listQueue(spool, inv, io);
+    case "queue-delete": {
+      const id = inv.queue.deleteId ?? "";
+      if (!(await spool.delete(id))) {
+        throw new PostieError(`no queue entry ${id} in ${spool.dir}`, ExitCode.NOINPUT);
+      }
+      return ExitCode.OK;
+    }
+    default:
+      return await runQueue(spool, inv, io);
+  }
+}
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** `-bp`/`mailq`: one block per mail, or JSON with `--json`. */
+async function listQueue(spool: Spool, inv: ParsedArgs, io: QueueIo): Promise<number> {
+  const { entries, problems } = await spool.list();
+  const { listMsmtpq } = await import("./msmtpq.ts");
+  const legacy = await listMsmtpq(io);
+  const now = Date.now();
+  if (inv.queue.json) {
+    await io.stdout(JSON.stringify(jsonListing(spool, entries, problems, now, legacy)) + "\n");
+    return ExitCode.OK;
+  }
+  const out: string[] = [];
+  if (entries.length === 0 && problems.length === 0) {
+    out.push(`Mail queue is empty (${spool.dir})`);
+  } else {
+    out.push(`Mail queue ${spool.dir}: ${entries.length} mail${entries.length === 1 ? "" : "s"}`);
+    out.push("ID                          SIZE   AGE  TRIES  SENDER");
+    for (const e of entries) {
+      const pending = e.envelope.recipients.filter((r) => !e.state.done.includes(r));
+      out.push(
+        `${e.id}  ${String(e.size).padStart(8)}  ${age(now - e.envelope.queued).padStart(4)}  ` +
+          `${String(e.state.attempts).padStart(5)}  <${e.envelope.from}>`,
+      );
+      for (const r of pending) out.push(`    to <${r}>`);
+      if (e.state.error) out.push(`    last error: ${e.state.error}`);
+      if (e.state.attempts > 0 && e.state.next > now) {
+        out.push(`    next attempt in ${formatSpan(Math.ceil((e.state.next - now) / 1000))}`);
+      }
+    }
+    for (const p of problems) out.push(`${p.id}  unreadable: ${p.reason}`);
+  }
+  if (legacy !== undefined && legacy.entries.length > 0) {
+    out.push(`msmtpq queue ${legacy.dir}: ${legacy.entries.length} mails`);
+    for (const e of legacy.entries) {
+      out.push(`${e.id}  ${String(e.size).padStart(8)}  msmtp ${e.args.join(" ")}`);
+    }
+  }
+  await io.stdout(out.map((l) => l + "\n").join(""));
+  return ExitCode.OK;
+}
+
+function jsonListing(
+  spool: Spool,
+  entries: QueueListing[],
+  problems: QueueProblem[],
+  now: number,
+  legacy: Awaited<ReturnType<typeof import("./msmtpq.ts").listMsmtpq>>,
+): unknown {
+  return {
+    queue_dir: spool.dir,
+    count: entries.length,
+    entries: entries.map((e) => ({
+      id: e.id,
+      size: e.size,
+      queued: new Date(e.envelope.queued).toISOString(),
+      age_seconds: Math.floor((now - e.envelope.queued) / 1000),
+      account: e.envelope.account,
+      sender: e.envelope.from,
+      recipients: e.envelope.recipients.filter((r) => !e.state.done.includes(r)),
+      done: e.state.done,
+      attempts: e.state.attempts,
+      next_attempt: e.state.next > 0 ? new Date(e.state.next).toISOString() : null,
+      last_error: e.state.error ?? null,
+      notification: e.envelope.bounce === true,
+    })),
+    problems,
+    ...(legacy === undefined ? {} : {
+      msmtpq: {
+        queue_dir: legacy.dir,
+        entries: legacy.entries.map((e) => ({ id: e.id, size: e.size, args: e.args })),
+      },
+    }),
+  };
+}
+
+/** `-q` once (every mail now, back-off ignored) or `-q<interval>` as a daemon. */
+async function runQueue(spool: Spool, inv: ParsedArgs, io: QueueIo): Promise<number> {
+  const print = serialPrinter(io);
+  const log = (line: string): void => {
+    if (inv.debug) print.write(line + "\n");
+  };
+  const deliverer = new CliDeliverer(io, inv.debug ? print.write : undefined);
+  const select = inv.queue.select;
+  try {
+    if (inv.queue.interval === undefined) {
+      await flushQueue(spool, deliverer, { select, force: true, log });
+      const { flushMsmtpq } = await import("./msmtpq.ts");
+      await flushMsmtpq(io, log);
+      return ExitCode.OK;
+    }
+    const { runDaemon } = await import("./queue_daemon.ts");
+    await runDaemon(spool, deliverer, inv.queue.interval, { select, log, io });
+    return ExitCode.OK;
+  } finally {
+    await print.flush();
+  }
+}
+
+/** Writes to standard output in call order, without waiting at each call. */
+function serialPrinter(io: RunIo): { write: (text: string) => void; flush: () => Promise<void> } {
+  let pending = Promise.resolve();
+  return {
+    write: (text: string): void => {
+      pending = pending.then(() => io.stdout(text)).catch(() => {});
+    },
+    flush: () => pending,
+  };
+}
