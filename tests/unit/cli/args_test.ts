@@ -313,7 +313,7 @@ Deno.test("msmtp's own usage errors", () => {
   rejects(["-S", "rcpt"], "too many arguments");
   rejects(["--rmqs=x", "rcpt"], "too many arguments");
   rejects(["-bs"], "unsupported operation mode bs");
-  rejects(["-b", "p"], "unsupported operation mode bp");
+  rejects(["-b", "x"], "unsupported operation mode bx");
   rejects(["-b", ""], "unsupported operation mode b");
 });
 
@@ -351,12 +351,14 @@ Deno.test("getoptLong() yields options and operands in order", () => {
 
 Deno.test("the long option table lists msmtp's options in msmtp's order", () => {
   const names = LONG_OPTIONS.map((o) => o.name);
-  assert.equal(names.length, 57);
+  assert.equal(names.length, 59);
   assert.deepEqual(names.slice(0, 4), ["version", "help", "configure", "pretend"]);
-  assert.deepEqual(names.slice(-4), [
+  assert.deepEqual(names.slice(-6), [
     "env-file",
     "config-format",
     "convert-to-toml",
     "store-password",
+    "json",
+    "queue-delete",
   ]);
 });
