@@ -181,6 +181,13 @@ timed batch.postie "$runs_batch" "$(loop "$postie")"
 timed batch.msmtp "$runs_batch" "$(loop msmtp)"
 timed batch.floor "$runs_batch" "for i in \$(seq 200); do deno run --quiet $work/empty.ts; done"
 
+# --- (e) the queue: its own script and report (docs/QUEUE_PERFORMANCE.md) ------------------
+queue_out="$here/docs/QUEUE_PERFORMANCE.md"
+[[ $quick == 1 ]] && queue_out="$work/queue.md"
+deno run --quiet --allow-all "$here/scripts/bench_queue.ts" --port="$plain_port" \
+  --runs="$runs_batch" --out="$queue_out"
+[[ $quick == 1 ]] && cat "$queue_out"
+
 # --- the report ----------------------------------------------------------------------------
 if [[ $quick == 1 ]]; then
   deno run --quiet --allow-read "$here/scripts/bench_report.ts" report "$results" "$big_bytes"

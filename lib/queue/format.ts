@@ -87,12 +87,20 @@ export function isQueueId(text: string): boolean {
   return ID_PATTERN.test(text);
 }
 
-/** A new id for a mail queued at `now`. */
+let sequence = 0;
+
+/**
+ * A new id for a mail queued at `now`: the second, then 6 hex digits of milliseconds and a
+ * per-process sequence (so one process's mails sort in the order it queued them), then 2
+ * random hex digits against collisions between processes.
+ */
 export function newQueueId(now: Date): string {
   const iso = now.toISOString(); // 2026-12-02T07:55:00.000Z
   const stamp = iso.slice(0, 19).replace(/[-:]/g, "");
-  const random = crypto.getRandomValues(new Uint8Array(4));
-  return `${stamp}-${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  sequence = (sequence + 1) % 4096;
+  const ordered = (now.getUTCMilliseconds() * 4096 + sequence).toString(16).padStart(6, "0");
+  const random = crypto.getRandomValues(new Uint8Array(1))[0].toString(16).padStart(2, "0");
+  return `${stamp}-${ordered}${random}`;
 }
 
 /** Why an entry's text could not be used. */
