@@ -20,24 +20,18 @@ import {
   type MsmtpqEntry,
   removeMsmtpqEntry,
 } from "../queue/msmtpq.ts";
-import type { RunIo } from "./run.ts";
+import type { QueueIo } from "./queue_io.ts";
 
 /** What msmtpq needs: the I/O and postie's sendmail mode as a function. */
-export interface MsmtpqIo extends RunIo {
-  /** Runs postie's sendmail mode with these arguments and this mail; returns the exit code. */
-  sendmail(
-    argv: string[],
-    stdin: ReadableStream<Uint8Array>,
-  ): Promise<{ code: number; stderr: string }>;
-}
+export type MsmtpqIo = QueueIo;
 
-function dirOf(io: RunIo): string {
+function dirOf(io: QueueIo): string {
   return msmtpqDirectory((name) => io.env[name], io.configEnv.home());
 }
 
 /** The msmtpq queue for `-bp`; undefined when there is none. */
 export async function listMsmtpq(
-  io: RunIo,
+  io: QueueIo,
 ): Promise<{ dir: string; entries: MsmtpqEntry[] } | undefined> {
   const dir = dirOf(io);
   const entries = await listMsmtpqQueue(dir);

@@ -7,34 +7,28 @@
  */
 
 import type { Account } from "../config/account.ts";
+import { type AccountSelection, resolveAccount } from "../config/resolve.ts";
+import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { formatLogLine } from "../log/log_line.ts";
 import { appendLogLine, LogError } from "../log/logfile.ts";
 import { logToSyslog } from "../log/syslog.ts";
-import { applyAliases } from "../message/aliases.ts";
-import { rewriteHeaders } from "../message/rewrite.ts";
 import type { QueueSelection } from "../queue/format.ts";
 import { flushQueue, formatSpan } from "../queue/runner.ts";
+import { SmtpDeliverer } from "../queue/smtp_deliverer.ts";
 import { type QueueListing, type QueueProblem, Spool } from "../queue/spool.ts";
 import { checkAddress } from "../smtp/command.ts";
 import type { ParsedArgs } from "./args.ts";
-import type { RunIo } from "./run.ts";
-import type { MsmtpqIo } from "./msmtpq.ts";
-import type { IncomingMail } from "./send.ts";
-import { CliDeliverer } from "./queue_deliverer.ts";
+import type { QueueIo } from "./queue_io.ts";
 
-/** What the queue commands print with. */
-export interface QueueIo extends MsmtpqIo {
-  /** The program name for messages. */
-  name: string;
-}
+export type { QueueIo } from "./queue_io.ts";
 
 /**
  * The queue directory of an account: `queue_dir`, else `/var/spool/postie` for root and
  * `$XDG_STATE_HOME/postie/queue` (`~/.local/state/postie/queue`) for everyone else.
  */
-export function queueDirectory(account: Account | undefined, io: RunIo): string {
+export function queueDirectory(account: Account | undefined, io: QueueIo): string {
   const configured = account?.settings.queue_dir;
   if (configured) return configured;
   if (io.configEnv.uid() === 0) return "/var/spool/postie";
@@ -48,7 +42,13 @@ export function selectionOf(inv: ParsedArgs, account: Account): QueueSelection {
   if (inv.configFile !== undefined) selection.configFile = inv.configFile;
   if (inv.host !== undefined) selection.host = inv.host;
   else if (account.file !== undefined) selection.account = account.name;
-  if (inv.overrides.length > 0) selection.overrides = inv.overrides.map((o) => ({ ...o }));
+  if (inv.overrides.length > 0) {
+    selection.overrides = inv.overrides.map((o) => ({
+      option: o.option,
+      name: o.name,
+      arg: o.arg,
+    }));
+  }
   if (inv.envFile !== undefined) selection.envFile = inv.envFile;
   if (inv.configFormat !== undefined) selection.configFormat = inv.configFormat;
   return selection;
@@ -67,25 +67,13 @@ export async function queueMail(
   io: QueueIo,
 ): Promise<number> {
   const s = account.settings;
-  const from = s.from ?? "";
-  const recipients = s.aliases
-    ? await applyAliases(s.aliases, mail.envelope.recipients)
-    : mail.envelope.recipients;
-  checkAddress(from, "mail");
-  for (const recipient of recipients) checkAddress(recipient, "rcpt");
-  const header = rewriteHeaders(mail.block.header, {
-    envelopeFrom: from,
+  const { from, recipients, message } = await prepareMail(s, mail, {
     ...(inv.fullName === undefined ? {} : { fullName: inv.fullName }),
-    setFromHeader: s.set_from_header,
-    setDateHeader: s.set_date_header,
-    setMsgidHeader: s.set_msgid_header,
-    removeBcc: s.remove_bcc_headers,
-    undisclosedRecipients: s.undisclosed_recipients,
-    hasFrom: mail.envelope.hasFrom,
-    hasDate: mail.envelope.hasDate,
-    hasMsgid: mail.envelope.hasMsgid,
     hostname: io.configEnv.hostname(),
   });
+  // refused before queueing: such an address must never reach the queue or the wire
+  checkAddress(from, "mail");
+  for (const recipient of recipients) checkAddress(recipient, "rcpt");
   const spool = new Spool(queueDirectory(account, io));
   const dsn = s.dsn_notify === null && s.dsn_return === null
     ? undefined
@@ -98,7 +86,7 @@ export async function queueMail(
       account: account.name,
       ...(dsn ? { dsn } : {}),
     },
-    messageStream(header, mail.block.hasSeparator, mail.block.body),
+    message,
   );
   const print = serialPrinter(io);
   const say = inv.debug ? (line: string) => print.write(line + "\n") : () => {};
@@ -107,7 +95,12 @@ export async function queueMail(
     await log(account, from, recipients, `queued as ${id}`, io);
     return ExitCode.OK;
   }
-  const deliverer = new CliDeliverer(io, inv.debug ? print.write : undefined);
+  const deliverer = new SmtpDeliverer({
+    configEnv: io.configEnv,
+    env: io.env,
+    ...(inv.debug ? { debug: print.write } : {}),
+    prompt: true,
+  });
   const report = await flushQueue(spool, deliverer, {
     select: { id },
     force: true,
@@ -133,34 +126,6 @@ export async function queueMail(
     await log(account, from, recipients, `queued as ${id} after: ${reason}`, io);
   }
   return ExitCode.OK;
-}
-
-/** The mail as stored: the rewritten header block, the empty line, the body. */
-function messageStream(
-  header: Uint8Array,
-  hasSeparator: boolean,
-  body: ReadableStream<Uint8Array>,
-): ReadableStream<Uint8Array> {
-  const head = new Uint8Array(header.length + (hasSeparator ? 2 : 0));
-  head.set(header);
-  if (hasSeparator) head.set([0x0d, 0x0a], header.length);
-  const reader = body.getReader();
-  let first = true;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller): Promise<void> {
-      if (first) {
-        first = false;
-        controller.enqueue(head);
-        return;
-      }
-      const { value, done } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel(reason): Promise<void> {
-      return reader.cancel(reason);
-    },
-  });
 }
 
 /** A log line in msmtp's format, with `errormsg='queued as ID …'` and exit code 0. */
@@ -197,10 +162,9 @@ async function log(
 }
 
 /** The queue's account for `-q`, `-bp`, `--queue-delete`: `-a`/`-C` or the default one. */
-async function queueAccount(inv: ParsedArgs, io: RunIo): Promise<Account | undefined> {
-  const { loadAccount } = await import("../config/resolve.ts");
+async function queueAccount(inv: ParsedArgs, io: QueueIo): Promise<Account | undefined> {
   try {
-    return (await loadAccount({ ...inv, mode: "serverinfo" }, io.configEnv)).account;
+    return (await resolveAccount(accountSelection(inv), io.configEnv)).account;
   } catch (error) {
     // without any configuration the default directory is still the queue
     const chosen = inv.account !== undefined || inv.configFile !== undefined ||
@@ -317,7 +281,11 @@ async function runQueue(spool: Spool, inv: ParsedArgs, io: QueueIo): Promise<num
   const log = (line: string): void => {
     if (inv.debug) print.write(line + "\n");
   };
-  const deliverer = new CliDeliverer(io, inv.debug ? print.write : undefined);
+  const deliverer = new SmtpDeliverer({
+    configEnv: io.configEnv,
+    env: io.env,
+    ...(inv.debug ? { debug: print.write } : {}),
+  });
   const select = inv.queue.select;
   try {
     if (inv.queue.interval === undefined) {
@@ -335,12 +303,24 @@ async function runQueue(spool: Spool, inv: ParsedArgs, io: QueueIo): Promise<num
 }
 
 /** Writes to standard output in call order, without waiting at each call. */
-function serialPrinter(io: RunIo): { write: (text: string) => void; flush: () => Promise<void> } {
+function serialPrinter(io: QueueIo): { write: (text: string) => void; flush: () => Promise<void> } {
   let pending = Promise.resolve();
   return {
     write: (text: string): void => {
       pending = pending.then(() => io.stdout(text)).catch(() => {});
     },
     flush: () => pending,
+  };
+}
+
+/** The account selection of a command line, for the queue's own account (`-q`, `-bp`). */
+function accountSelection(inv: ParsedArgs): AccountSelection {
+  return {
+    ...(inv.account === undefined ? {} : { account: inv.account }),
+    ...(inv.configFile === undefined ? {} : { configFile: inv.configFile }),
+    ...(inv.configFormat === undefined ? {} : { configFormat: inv.configFormat }),
+    ...(inv.envFile === undefined ? {} : { envFile: inv.envFile }),
+    ...(inv.host === undefined ? {} : { host: inv.host }),
+    overrides: inv.overrides,
   };
 }

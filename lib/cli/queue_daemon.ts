@@ -9,13 +9,13 @@
 
 import { type Deliverer, flushQueue, type Selection } from "../queue/runner.ts";
 import type { Spool } from "../queue/spool.ts";
-import type { RunIo } from "./run.ts";
+import type { QueueIo } from "./queue_io.ts";
 
 /** What the daemon needs besides the queue. */
 export interface DaemonOptions {
   select: Selection;
   log: (line: string) => void;
-  io: RunIo;
+  io: QueueIo;
   /** Stops the daemon (tests); SIGTERM and SIGINT do too. */
   signal?: AbortSignal;
 }

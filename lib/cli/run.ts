@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { QueueIo } from "./queue_io.ts";
 import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { GetoptError, parseArgs, type ParsedArgs } from "./args.ts";
@@ -262,7 +263,7 @@ function personality(io: RunIo): string {
  * The I/O of the queue commands: `io` seen through a prototype (so `argv0` stays lazy),
  * with the program name and postie's sendmail mode as a function for msmtpq's mails.
  */
-async function queueIo(io: RunIo): Promise<import("./queue.ts").QueueIo> {
+async function queueIo(io: RunIo): Promise<QueueIo> {
   const sendmail = async (argv: string[], stdin: ReadableStream<Uint8Array>) => {
     let stderr = "";
     const sub: RunIo = Object.create(io);

@@ -55,6 +55,7 @@ export interface DeliveryConnection {
   send(
     envelope: { from: string; recipients: string[]; dsn?: QueueDsn },
     message: ReadableStream<Uint8Array>,
+    options?: { partial?: boolean },
   ): Promise<SendOutcome>;
   /** RSET between mails; throws when the connection is no longer usable. */
   reset(): Promise<void>;
@@ -355,6 +356,8 @@ async function deliverOne(
     outcome = await conn.send(
       { from: envelope.from, recipients: pending, ...(envelope.dsn ? { dsn: envelope.dsn } : {}) },
       entry.message(),
+      // while the sender waits, one refused recipient fails the mail, as in msmtp
+      { partial: !immediate },
     );
   } catch (error) {
     const failure = classifyFailure(error);

@@ -1,0 +1,124 @@
+/**
+ * The queue runner's {@linkcode Deliverer} over real servers: a queued mail's account is
+ * resolved again from its recorded selection (config file, account name, options), and
+ * mails go out through {@linkcode SmtpConnection}, one connection per account, RSET
+ * between mails, refused recipients collected (`partial`).
+ *
+ * @module
+ */
+
+import type { Account } from "../config/account.ts";
+import { type Env, resolveAccount } from "../config/resolve.ts";
+import { ConfigError } from "../errors.ts";
+import { SmtpConnection } from "../delivery/connection.ts";
+import type { QueueEnvelope, QueueSelection } from "./format.ts";
+import type { AccountPlan, Deliverer, DeliveryConnection, SendOutcome } from "./runner.ts";
+
+/** Options of {@linkcode SmtpDeliverer}. */
+export interface SmtpDelivererOptions {
+  /** What account resolution reads from the machine. */
+  configEnv: Env;
+  /** The environment password lookup sees; the process's by default. */
+  env?: Readonly<Record<string, string>>;
+  /** Receives the SMTP transcript (`--debug`). */
+  debug?: (text: string) => void;
+  /** Whether a password prompt on the terminal may be the last resort (default false). */
+  prompt?: boolean;
+}
+
+/** Sends queued mails with the accounts of the configuration files. */
+export class SmtpDeliverer implements Deliverer {
+  #options: SmtpDelivererOptions;
+  #accounts = new Map<string, Promise<Account>>();
+
+  /** A deliverer resolving accounts through `options.configEnv`. */
+  constructor(options: SmtpDelivererOptions) {
+    this.#options = options;
+  }
+
+  /** The account of a selection, or of a failover account named `route`; cached per run. */
+  #load(selection: QueueSelection, route?: string): Promise<Account> {
+    const key = JSON.stringify([selection, route ?? null]);
+    const cached = this.#accounts.get(key);
+    if (cached !== undefined) return cached;
+    // a failover account comes from the same files, without the mail's own overrides
+    const chosen = route === undefined ? selection : {
+      account: route,
+      ...(selection.configFile === undefined ? {} : { configFile: selection.configFile }),
+      ...(selection.configFormat === undefined ? {} : { configFormat: selection.configFormat }),
+      ...(selection.envFile === undefined ? {} : { envFile: selection.envFile }),
+    };
+    const account = resolveAccount({ ...chosen }, this.#options.configEnv).then((l) => l.account);
+    this.#accounts.set(key, account);
+    return account;
+  }
+
+  /** The account's schedule and its failover accounts. */
+  async plan(envelope: QueueEnvelope): Promise<AccountPlan> {
+    const account = await this.#load(envelope.selection);
+    const s = account.settings;
+    return {
+      key: JSON.stringify(envelope.selection),
+      policy: {
+        backoffMin: s.queue_backoff[0],
+        backoffMax: s.queue_backoff[1],
+        lifetime: s.queue_lifetime,
+        warn: s.queue_warn,
+      },
+      // "" is the account itself
+      routes: ["", ...s.failover],
+      hostname: this.#options.configEnv.hostname(),
+    };
+  }
+
+  /** Opens the account's server (route `""`) or a failover account's server. */
+  async open(route: string, envelope: QueueEnvelope): Promise<DeliveryConnection> {
+    let account: Account;
+    try {
+      account = await this.#load(envelope.selection, route === "" ? undefined : route);
+    } catch (error) {
+      if (error instanceof ConfigError && route !== "") {
+        throw new ConfigError(`failover account ${route}: ${error.message}`);
+      }
+      throw error;
+    }
+    const connection = await SmtpConnection.open(account.settings, {
+      ...(this.#options.debug ? { debug: this.#options.debug } : {}),
+      ...(this.#options.env ? { env: this.#options.env } : {}),
+      prompt: this.#options.prompt ?? false,
+    });
+    return connectionFor(connection);
+  }
+}
+
+/** The runner's view of an open {@linkcode SmtpConnection}. */
+function connectionFor(connection: SmtpConnection): DeliveryConnection {
+  return {
+    async send(envelope, message, options = {}): Promise<SendOutcome> {
+      const dsn = envelope.dsn;
+      const result = await connection.send(
+        {
+          from: envelope.from,
+          recipients: envelope.recipients,
+          ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
+        },
+        message,
+        { partial: options.partial ?? true },
+      );
+      return {
+        accepted: result.accepted,
+        rejected: result.rejected.map((r) => ({
+          address: r.address,
+          code: r.reply.code,
+          text: r.reply.raw.join(" "),
+          ...(r.reply.enhanced ? { enhanced: r.reply.enhanced } : {}),
+        })),
+      };
+    },
+    reset: () => connection.reset(),
+    async close(): Promise<void> {
+      await connection.quit();
+      connection.close();
+    },
+  };
+}
