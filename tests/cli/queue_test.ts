@@ -12,6 +12,7 @@ import { POSTIE } from "../support/differential.ts";
 import { delay, freePort } from "../support/process.ts";
 import { onTheWire, queueSetup, testMail } from "../support/queue.ts";
 import { asNobody, IS_ROOT, NOBODY } from "../support/nobody.ts";
+import { postfixUnavailable, startPostfix, stripTraceHeaders } from "../support/postfix.ts";
 
 const decoder = new TextDecoder();
 
@@ -373,6 +374,88 @@ Deno.test({
       assert.deepEqual(q.ids(), [rootOnly]);
     } finally {
       await server.close();
+      await q.cleanup();
+    }
+  },
+});
+
+Deno.test("-q sends every mail of an account over one connection, with RSET between", async () => {
+  const server = startCaptureServer();
+  const q = await queueSetup({ port: server.port, queue: "always" });
+  try {
+    for (const n of [1, 2, 3]) {
+      assert.equal((await q.postie([`r${n}@example.net`], testMail(`batch ${n}`))).code, 0);
+    }
+    assert.equal((await q.postie(["-q"])).code, 0);
+    assert.equal(server.sessions.length, 1);
+    const commands = server.sessions[0].transcript.filter((l) => l.startsWith("C: "))
+      .map((l) => l.slice(3).split(/[ :]/)[0]);
+    assert.deepEqual(
+      commands.filter((c) => ["MAIL", "RSET", "QUIT"].includes(c)),
+      ["MAIL", "RSET", "MAIL", "RSET", "MAIL", "QUIT"],
+    );
+    assert.deepEqual(server.sessions[0].mails.map((m) => m.recipients), [
+      ["r1@example.net"],
+      ["r2@example.net"],
+      ["r3@example.net"],
+    ]);
+  } finally {
+    await server.close();
+    await q.cleanup();
+  }
+});
+
+Deno.test("a 5xx for some recipients bounces those and delivers to the rest; a 4xx one waits", async () => {
+  const server = startCaptureServer();
+  const q = await queueSetup({ port: server.port, queue: "always" });
+  try {
+    const rcpts = ["good@example.net", "reject@example.net", "tempfail@example.net"];
+    assert.equal((await q.postie(rcpts, testMail("partial"))).code, 0);
+    assert.equal((await q.postie(["-q"])).code, 0);
+    const got = mails(server);
+    assert.deepEqual(got[0].recipients, ["good@example.net"]);
+    const bounce = got.find((m) => m.from === "")!;
+    const dsn = await pythonDsn(bounce.data);
+    assert.deepEqual(dsn.recipients, ["rfc822; reject@example.net"]);
+    // the greylisted recipient stays queued, alone
+    const json = JSON.parse((await q.postie(["-bp", "--json"])).stdout);
+    assert.equal(json.count, 1);
+    assert.deepEqual(json.entries[0].recipients, ["tempfail@example.net"]);
+    assert.match(json.entries[0].last_error, /450 4\.2\.0/);
+  } finally {
+    await server.close();
+    await q.cleanup();
+  }
+});
+
+Deno.test({
+  name:
+    "with a real Postfix: queued while it is down, delivered by -q unchanged, and a refused recipient's DSN lands in the sender's mailbox",
+  ignore: postfixUnavailable() !== undefined && Deno.env.get("CI") !== "true",
+  async fn() {
+    const q = await queueSetup({ port: freePort() });
+    const postfix = await startPostfix({ tls: false });
+    try {
+      await q.write({ port: freePort(), extra: ["from sender@postie.test"] });
+      const mail = testMail("through postfix");
+      const rcpts = ["user@postie.test", "rejected@postie.test"];
+      const queued = await q.postie(rcpts, mail);
+      assert.equal(queued.code, 0, queued.stderr);
+      assert.equal(q.ids().length, 1);
+      await q.write({ port: postfix.port, extra: ["from sender@postie.test"] });
+      const flushed = await q.postie(["-q"]);
+      assert.equal(flushed.code, 0, flushed.stderr);
+      assert.deepEqual(q.ids(), []);
+      const [delivered] = await postfix.mailbox("user@postie.test");
+      assert.equal(stripTraceHeaders(delivered), onTheWire(mail).replace(/\r\n/g, "\n"));
+      const [bounce] = await postfix.mailbox("sender@postie.test");
+      assert.match(bounce, /^Return-Path: <>/);
+      const dsn = await pythonDsn(new TextEncoder().encode(stripTraceHeaders(bounce)));
+      assert.equal(dsn.type, "multipart/report");
+      assert.deepEqual(dsn.recipients, ["rfc822; rejected@postie.test"]);
+      assert.deepEqual(dsn.statuses, ["5.1.1"]);
+    } finally {
+      await postfix.stop();
       await q.cleanup();
     }
   },
