@@ -17,7 +17,12 @@ import { logToSyslog } from "../log/syslog.ts";
 import type { QueueSelection } from "../queue/format.ts";
 import { flushQueue, formatSpan } from "../queue/runner.ts";
 import { SmtpDeliverer } from "../queue/smtp_deliverer.ts";
-import { type QueueListing, type QueueProblem, Spool } from "../queue/spool.ts";
+import {
+  defaultQueueDirectory,
+  type QueueListing,
+  type QueueProblem,
+  Spool,
+} from "../queue/spool.ts";
 import { checkAddress } from "../smtp/command.ts";
 import type { ParsedArgs } from "./args.ts";
 import type { QueueIo } from "./queue_io.ts";
@@ -29,11 +34,8 @@ export type { QueueIo } from "./queue_io.ts";
  * `$XDG_STATE_HOME/postie/queue` (`~/.local/state/postie/queue`) for everyone else.
  */
 export function queueDirectory(account: Account | undefined, io: QueueIo): string {
-  const configured = account?.settings.queue_dir;
-  if (configured) return configured;
-  if (io.configEnv.uid() === 0) return "/var/spool/postie";
-  const state = io.env.XDG_STATE_HOME || `${io.configEnv.home()}/.local/state`;
-  return `${state}/postie/queue`;
+  return account?.settings.queue_dir ??
+    defaultQueueDirectory(io.configEnv.uid(), io.configEnv.home(), io.env.XDG_STATE_HOME);
 }
 
 /** How a queued mail finds its account again: the command line's choices, recorded. */
@@ -92,6 +94,7 @@ export async function queueMail(
   const say = inv.debug ? (line: string) => print.write(line + "\n") : () => {};
   if (s.queue === "always") {
     say(`mail queued as ${id} in ${spool.dir}`);
+    await print.flush();
     await log(account, from, recipients, `queued as ${id}`, io);
     return ExitCode.OK;
   }

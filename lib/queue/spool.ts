@@ -520,3 +520,16 @@ function headerEnd(bytes: Uint8Array): number {
   }
   return -1;
 }
+
+/**
+ * The default queue directory: `/var/spool/postie` for root, else
+ * `$XDG_STATE_HOME/postie/queue` (`~/.local/state/postie/queue`).
+ */
+export function defaultQueueDirectory(
+  uid: number,
+  home: string,
+  xdgStateHome: string | undefined,
+): string {
+  if (uid === 0) return "/var/spool/postie";
+  return `${xdgStateHome || `${home}/.local/state`}/postie/queue`;
+}
