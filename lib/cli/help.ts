@@ -195,5 +195,11 @@ postie options:
   --store-password             read a password (from the terminal, else the
                                first line of standard input) and store it in
                                the keyring for the account's host and user
+Queue (postie; see docs/QUEUE.md):
+  -q                           send every queued mail now
+  -q<interval>                 run the queue as a daemon (-q5m)
+  -qI<id>, -qR<rcpt>, -qS<sender> send only the mails that match
+  -bp                          list the queue (also as mailq); --json for JSON
+  --queue-delete=id            remove a mail from the queue
 `;
 }
