@@ -68,6 +68,15 @@ async function runOnce(cmd: string, cmdArgs: string[], stdin?: Uint8Array): Prom
   }
 }
 
+/** The 1-minute load average: numbers from a busy machine are indicative only. */
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+  } catch {
+    return "unknown";
+  }
+}
+
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -172,7 +181,8 @@ try {
     `Measured by \`scripts/bench_queue.ts\` (median of ${runs} runs) on ${
       new Date().toISOString().slice(0, 10)
     },`,
-    `loopback smtp-sink, ${Deno.build.os}/${Deno.build.arch}; not a timed test.`,
+    `loopback smtp-sink, ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, ` +
+    `load average ${loadAverage()} when it ended; not a timed test.`,
     "",
     "| what | time | per mail | rate |",
     "|---|---:|---:|---:|",
