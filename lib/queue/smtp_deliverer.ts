@@ -14,6 +14,9 @@ import { SmtpConnection } from "../delivery/connection.ts";
 import type { QueueEnvelope, QueueSelection } from "./format.ts";
 import type { AccountPlan, Deliverer, DeliveryConnection, SendOutcome } from "./runner.ts";
 
+/** The time limit of each step of a queue run's dialogue when the account sets none. */
+export const QUEUE_TIMEOUT = 300;
+
 /** Options of {@linkcode SmtpDeliverer}. */
 export interface SmtpDelivererOptions {
   /** What account resolution reads from the machine. */
@@ -82,7 +85,12 @@ export class SmtpDeliverer implements Deliverer {
       }
       throw error;
     }
-    const connection = await SmtpConnection.open(account.settings, {
+    // a server that stops answering must not stall the queue for good (nullmailer#75):
+    // without a configured timeout, every step of the dialogue gets QUEUE_TIMEOUT seconds
+    const settings = account.settings.timeout === 0
+      ? { ...account.settings, timeout: QUEUE_TIMEOUT }
+      : account.settings;
+    const connection = await SmtpConnection.open(settings, {
       ...(this.#options.debug ? { debug: this.#options.debug } : {}),
       ...(this.#options.env ? { env: this.#options.env } : {}),
       prompt: this.#options.prompt ?? false,

@@ -460,3 +460,89 @@ Deno.test({
     }
   },
 });
+
+/**
+ * A server that answers everything at once except the end of the data, which it answers
+ * `delayMs` later; it counts the mails it accepted.
+ */
+function slowServer(delayMs: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const state = { dataEnded: 0, accepted: 0 };
+  const handlers: Promise<void>[] = [];
+  const serve = async (conn: Deno.Conn): Promise<void> => {
+    const enc = new TextEncoder();
+    const say = (line: string) => conn.write(enc.encode(line + "\r\n"));
+    await say("220 slow.test ESMTP");
+    let buffer = "";
+    let inData = false;
+    const chunk = new Uint8Array(65536);
+    for (;;) {
+      const n = await conn.read(chunk).catch(() => null);
+      if (n === null) return;
+      buffer += decoder.decode(chunk.subarray(0, n));
+      for (let lf = buffer.indexOf("\n"); lf >= 0; lf = buffer.indexOf("\n")) {
+        const line = buffer.slice(0, lf).replace(/\r$/, "");
+        buffer = buffer.slice(lf + 1);
+        if (inData) {
+          if (line !== ".") continue;
+          inData = false;
+          state.dataEnded++;
+          await delay(delayMs);
+          state.accepted++;
+          await say("250 2.0.0 queued");
+          continue;
+        }
+        const verb = line.split(" ")[0].toUpperCase();
+        if (verb === "EHLO") await say("250 slow.test");
+        else if (verb === "DATA") {
+          inData = true;
+          await say("354 go ahead");
+        } else if (verb === "QUIT") {
+          await say("221 bye");
+          conn.close();
+          return;
+        } else await say("250 ok");
+      }
+    }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) handlers.push(serve(conn).catch(() => {}));
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    state,
+    async close() {
+      listener.close();
+      await accepting.catch(() => {});
+      await Promise.all(handlers);
+    },
+  };
+}
+
+Deno.test("SIGTERM while the daemon sends a mail: it waits for the server's 250, removes the mail, then stops", async () => {
+  const server = slowServer(1500);
+  const q = await queueSetup({ port: server.port, queue: "always" });
+  try {
+    assert.equal((await q.postie(["rcpt@example.net"], testMail("slow"))).code, 0);
+    const daemon = new Deno.Command(POSTIE, {
+      args: ["-C", q.rc, "-q1h", "-v"],
+      env: { HOME: q.dir },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    for (let i = 0; i < 200 && server.state.dataEnded === 0; i++) await delay(50);
+    assert.equal(server.state.dataEnded, 1, "the mail's data reached the server");
+    daemon.kill("SIGTERM");
+    const status = await daemon.output();
+    assert.equal(status.code, 0, decoder.decode(status.stderr));
+    assert.equal(server.state.accepted, 1);
+    assert.deepEqual(q.ids(), []);
+    assert.match(
+      decoder.decode(status.stdout),
+      /delivered to <rcpt@example\.net>[\s\S]*queue daemon stopped/,
+    );
+  } finally {
+    await server.close();
+    await q.cleanup();
+  }
+});
