@@ -546,3 +546,22 @@ Deno.test("SIGTERM while the daemon sends a mail: it waits for the server's 250,
     await q.cleanup();
   }
 });
+
+Deno.test("queue fallback writes a log line naming the queue id and the reason", async () => {
+  const q = await queueSetup({ port: freePort() });
+  try {
+    const log = `${q.dir}/postie.log`;
+    await q.write({ port: freePort(), extra: [`logfile ${log}`] });
+    assert.equal((await q.postie(["rcpt@example.net"], testMail("logged"))).code, 0);
+    const [id] = q.ids();
+    const line = await Deno.readTextFile(log);
+    assert.match(line, /from=sender@example\.org recipients=rcpt@example\.net/);
+    assert.match(
+      line,
+      new RegExp(`queue='queued as ${id} after: cannot connect to 127\\.0\\.0\\.1`),
+    );
+    assert.match(line, /exitcode=EX_OK/);
+  } finally {
+    await q.cleanup();
+  }
+});
