@@ -41,7 +41,8 @@ export function queueDirectory(account: Account | undefined, io: QueueIo): strin
 /** How a queued mail finds its account again: the command line's choices, recorded. */
 export function selectionOf(inv: ParsedArgs, account: Account): QueueSelection {
   const selection: QueueSelection = {};
-  if (inv.configFile !== undefined) selection.configFile = inv.configFile;
+  // a relative path must still name the same file when the queue runs from elsewhere
+  if (inv.configFile !== undefined) selection.configFile = absolute(inv.configFile);
   if (inv.host !== undefined) selection.host = inv.host;
   else if (account.file !== undefined) selection.account = account.name;
   if (inv.overrides.length > 0) {
@@ -51,7 +52,7 @@ export function selectionOf(inv: ParsedArgs, account: Account): QueueSelection {
       arg: o.arg,
     }));
   }
-  if (inv.envFile !== undefined) selection.envFile = inv.envFile;
+  if (inv.envFile !== undefined) selection.envFile = absolute(inv.envFile);
   if (inv.configFormat !== undefined) selection.configFormat = inv.configFormat;
   return selection;
 }
@@ -326,4 +327,8 @@ function accountSelection(inv: ParsedArgs): AccountSelection {
     ...(inv.host === undefined ? {} : { host: inv.host }),
     overrides: inv.overrides,
   };
+}
+
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
 }

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { type CaptureServer, startCaptureServer } from "../../scripts/capture_server.ts";
 import { startFaultServer } from "../support/fault_server.ts";
-import { POSTIE } from "../support/differential.ts";
+import { POSTIE, runPostie } from "../support/differential.ts";
 import { delay, freePort } from "../support/process.ts";
 import { onTheWire, queueSetup, testMail } from "../support/queue.ts";
 import { asNobody, IS_ROOT, NOBODY } from "../support/nobody.ts";
@@ -562,6 +562,27 @@ Deno.test("queue fallback writes a log line naming the queue id and the reason",
     );
     assert.match(line, /exitcode=EX_OK/);
   } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("a mail queued with a relative -C is sent by a runner started elsewhere", async () => {
+  const q = await queueSetup({ port: freePort() });
+  const server = startCaptureServer();
+  try {
+    const queued = await runPostie(["-C", "msmtprc", "rcpt@example.net"], {
+      cwd: q.dir,
+      stdin: testMail("relative"),
+      env: { HOME: q.dir },
+    });
+    assert.equal(queued.code, 0, queued.stderr);
+    await q.write({ port: server.port });
+    const flushed = await q.postie(["-q"]); // from the test's own directory
+    assert.equal(flushed.code, 0, flushed.stderr);
+    assert.deepEqual(q.ids(), []);
+    assert.equal(mails(server).length, 1);
+  } finally {
+    await server.close();
     await q.cleanup();
   }
 });
