@@ -285,15 +285,16 @@ async function runQueue(spool: Spool, inv: ParsedArgs, io: QueueIo): Promise<num
   const log = (line: string): void => {
     if (inv.debug) print.write(line + "\n");
   };
-  const deliverer = new SmtpDeliverer({
-    configEnv: io.configEnv,
-    env: io.env,
-    ...(inv.debug ? { debug: print.write } : {}),
-  });
+  const deliverer = () =>
+    new SmtpDeliverer({
+      configEnv: io.configEnv,
+      env: io.env,
+      ...(inv.debug ? { debug: print.write } : {}),
+    });
   const select = inv.queue.select;
   try {
     if (inv.queue.interval === undefined) {
-      await flushQueue(spool, deliverer, { select, force: true, log });
+      await flushQueue(spool, deliverer(), { select, force: true, log });
       const { flushMsmtpq } = await import("./msmtpq.ts");
       await flushMsmtpq(io, log);
       return ExitCode.OK;

@@ -23,7 +23,8 @@ export interface DaemonOptions {
 /** Runs until SIGTERM/SIGINT (or `signal`); resolves after a clean stop. */
 export async function runDaemon(
   spool: Spool,
-  deliverer: Deliverer,
+  /** Makes the deliverer of one run, so each run reads the configuration afresh. */
+  deliverer: () => Deliverer,
   intervalSeconds: number,
   options: DaemonOptions,
 ): Promise<void> {
@@ -57,7 +58,7 @@ export async function runDaemon(
     while (!controller.signal.aborted) {
       arrived = false;
       try {
-        await flushQueue(spool, deliverer, {
+        await flushQueue(spool, deliverer(), {
           select: options.select,
           log: options.log,
           signal: controller.signal,

@@ -586,3 +586,35 @@ Deno.test("a mail queued with a relative -C is sent by a runner started elsewher
     await q.cleanup();
   }
 });
+
+Deno.test("the daemon retries after the back-off and reads the configuration again for each run", async () => {
+  const server = startCaptureServer();
+  const extra = ["queue_backoff 1s,1s"];
+  const q = await queueSetup({ port: freePort(), queue: "always", extra });
+  const daemon = new Deno.Command(POSTIE, {
+    args: ["-C", q.rc, "-q1s", "-v"],
+    env: { HOME: q.dir },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    assert.equal((await q.postie(["rcpt@example.net"], testMail("retried"))).code, 0);
+    // the first attempt fails: nothing listens on the configured port
+    let attempts = 0;
+    for (let i = 0; i < 100 && attempts === 0; i++) {
+      await delay(100);
+      attempts = JSON.parse((await q.postie(["-bp", "--json"])).stdout).entries[0]?.attempts ?? 0;
+    }
+    assert.ok(attempts >= 1, "the daemon tried and deferred the mail");
+    await q.write({ port: server.port, queue: "always", extra });
+    for (let i = 0; i < 100 && mails(server).length === 0; i++) await delay(100);
+    assert.equal(mails(server).length, 1);
+    assert.deepEqual(q.ids(), []);
+  } finally {
+    daemon.kill("SIGTERM");
+    const status = await daemon.output();
+    assert.equal(status.code, 0, decoder.decode(status.stderr));
+    await server.close();
+    await q.cleanup();
+  }
+});
