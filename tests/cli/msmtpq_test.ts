@@ -79,38 +79,59 @@ Deno.test({
   },
 });
 
-Deno.test("postie named msmtpq queues a mail it cannot send, msmtp-queue -d lists it and -r sends it", async () => {
+Deno.test("postie named msmtpq queues what it cannot send; msmtp-queue -d lists, -R sends a chosen mail, and the next mail sent takes the rest", async () => {
   const t = await setup(freePort());
   const server = startCaptureServer();
   const msmtpq = `${t.home}/msmtpq`;
   const msmtpQueue = `${t.home}/msmtp-queue`;
   await Deno.symlink(POSTIE, msmtpq);
   await Deno.symlink(POSTIE, msmtpQueue);
+  const subjects = () =>
+    server.sessions.flatMap((s) => s.mails).map((m) =>
+      /Subject: (.*)/.exec(decoder.decode(m.data))?.[1]?.trim()
+    );
   try {
-    const mail = testMail("queued by postie as msmtpq");
-    const queued = await run(msmtpq, ["rcpt@example.net"], { env: t.env, stdin: mail });
+    const first = testMail("first");
+    const queued = await run(msmtpq, ["rcpt@example.net"], { env: t.env, stdin: first });
     assert.equal(queued.code, 0, queued.stderr);
     assert.match(queued.stdout, /send was unsuccessful ; msmtp exit code was 75/);
-    const names = t.files();
-    assert.equal(names.length, 2);
-    const id = names[0].slice(0, -5);
+    const [id] = t.files().map((n) => n.replace(/\.(mail|msmtp)$/, ""));
     assert.equal(await Deno.readTextFile(`${t.queue}/${id}.msmtp`), "rcpt@example.net\n");
     assert.match(
       await Deno.readTextFile(`${t.home}/q.log`),
       new RegExp(`enqueued mail as : \\[ ${id} \\]`),
     );
+    await run(msmtpq, ["rcpt@example.net"], { env: t.env, stdin: testMail("second") });
+    await run(msmtpq, ["rcpt@example.net"], { env: t.env, stdin: testMail("third") });
+    assert.equal(t.files().length, 6);
 
     const shown = await run(msmtpQueue, ["-d"], { env: t.env });
     assert.equal(shown.code, 0);
     assert.match(shown.stdout, new RegExp(`mail  num=\\[ 1 \\]  id=\\[ ${id} \\]`));
-    assert.match(shown.stdout, /Subject: queued by postie as msmtpq/);
+    assert.match(shown.stdout, /Subject: first/);
+    assert.match(shown.stdout, /mail  num=\[ 3 \]/);
 
     await t.writeRc(server.port);
+    // -R: choose mail 1, confirm; then leave with an empty answer
+    const chosen = await run(msmtpq, ["--q-mgmt", "-R"], { env: t.env, stdin: "1\ny\n\n" });
+    assert.equal(chosen.code, 0, chosen.stderr);
+    assert.deepEqual(subjects(), ["first"]);
+    assert.equal(decoder.decode(server.sessions[0].mails[0].data), onTheWire(first));
+    assert.equal(t.files().length, 4);
+
+    // a new mail that goes out takes the rest of the queue with it, as msmtpq does
+    const fourth = await run(msmtpq, ["rcpt@example.net"], {
+      env: t.env,
+      stdin: testMail("fourth"),
+    });
+    assert.equal(fourth.code, 0, fourth.stderr);
+    assert.match(fourth.stdout, /send was successful/);
+    assert.deepEqual(subjects().sort(), ["first", "fourth", "second", "third"]);
+    assert.deepEqual(t.files(), []);
+
     const flushed = await run(msmtpq, ["--q-mgmt", "-r"], { env: t.env });
     assert.equal(flushed.code, 0, flushed.stderr);
-    assert.match(flushed.stdout, /send was successful ; purged from queue/);
-    assert.deepEqual(t.files(), []);
-    assert.equal(decoder.decode(server.sessions[0].mails[0].data), onTheWire(mail));
+    assert.match(flushed.stdout, /mail queue is empty \(nothing to send\)/);
     const unknown = await run(msmtpQueue, ["-z"], { env: t.env });
     assert.equal(unknown.code, 1);
     assert.match(unknown.stdout, /\[ -z \] is an unknown msmtp-queue option/);
