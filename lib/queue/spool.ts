@@ -224,7 +224,13 @@ export class Spool {
       await file.sync();
       file.close();
       file = undefined;
-      await Deno.link(tmp, final);
+      try {
+        await Deno.link(tmp, final);
+      } catch (error) {
+        // file systems without hard links: a rename commits as atomically (ids are unique)
+        if (error instanceof Deno.errors.AlreadyExists) throw error;
+        await Deno.rename(tmp, final);
+      }
       await fsyncDir(this.mailDir);
     } catch (error) {
       try {
@@ -276,7 +282,13 @@ export class Spool {
       if (error instanceof Deno.errors.NotFound) return initialState();
       throw error;
     }
-    return decodeState(text);
+    try {
+      return decodeState(text);
+    } catch {
+      // the state is only bookkeeping (it is replaced atomically, so this takes a hand or a
+      // disk fault): the mail itself is fine, so it starts over rather than being set aside
+      return { ...initialState(), error: "the state file was unreadable and was reset" };
+    }
   }
 
   /** Every entry, oldest first, and the entries that could not be read. */

@@ -144,3 +144,15 @@ Deno.test("headers() returns the header block of the stored mail", async () => {
   entry.release();
   await Deno.remove(spool.dir, { recursive: true });
 });
+
+Deno.test("an unreadable state file resets the mail's state instead of losing the mail", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(envelope(), ReadableStream.from([enc.encode("x\n")]));
+  await Deno.writeTextFile(`${spool.dir}/state/${id}`, "{not json");
+  const entry = await spool.claim(id);
+  assert.ok(entry);
+  assert.equal(entry.state.attempts, 0);
+  assert.equal(entry.state.error, "the state file was unreadable and was reset");
+  entry.release();
+  await Deno.remove(spool.dir, { recursive: true });
+});
