@@ -24,7 +24,7 @@ import {
   warningDue,
 } from "./policy.ts";
 import { type ClaimedEntry, problemText, type Spool } from "./spool.ts";
-import { QueueFormatError } from "./format.ts";
+import { isQueueId, QueueFormatError } from "./format.ts";
 
 /** A refused recipient of an otherwise accepted mail. */
 export interface RejectedRecipient {
@@ -205,8 +205,11 @@ export async function flushQueue(
     failed: [],
     errors: new Map(),
   };
-  await spool.sweep();
-  const ids = await spool.ids();
+  // one whole id (queue fallback's own mail) names one entry: the rest of the queue is not read
+  const one = options.select?.id;
+  const exact = one !== undefined && isQueueId(one);
+  if (!exact) await spool.sweep();
+  const ids = exact ? [one] : await spool.ids();
   await runIds(spool, deliverer, ids, options, report);
   // notifications made by this run go out in it too (one extra pass, bounded)
   if (report.notifications.length > 0 && !options.signal?.aborted) {

@@ -317,3 +317,15 @@ Deno.test("two runners at once never send one mail twice", async () => {
   assert.equal(new Set(sent).size, 20);
   assert.deepEqual(await spool.ids(), []);
 });
+
+Deno.test("a run for one whole id touches no other entry (queue fallback's own mail)", async () => {
+  const spool = await setup();
+  const bad = "20200101T000000-0badc0de";
+  const id = await queue(spool, "s@x", ["a@x"]);
+  await Deno.writeTextFile(`${spool.dir}/mail/${bad}`, "garbage");
+  const fake = new FakeDeliverer();
+  const report = await flushQueue(spool, fake, { select: { id } });
+  assert.deepEqual(report.delivered, [id]);
+  assert.deepEqual(report.problems, []);
+  assert.deepEqual(await spool.ids(), [bad]);
+});
