@@ -109,7 +109,7 @@ Deno.test("postie named msmtpq queues what it cannot send; msmtp-queue -d lists,
     assert.equal(shown.code, 0);
     assert.match(shown.stdout, new RegExp(`mail  num=\\[ 1 \\]  id=\\[ ${id} \\]`));
     assert.match(shown.stdout, /Subject: first/);
-    assert.match(shown.stdout, /mail  num=\[ 3 \]/);
+    assert.match(shown.stdout, /mail {2}num=\[ 3 \]/);
 
     await t.writeRc(server.port);
     // -R: choose mail 1, confirm; then leave with an empty answer
