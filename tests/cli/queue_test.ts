@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { type CaptureServer, startCaptureServer } from "../../scripts/capture_server.ts";
 import { startFaultServer } from "../support/fault_server.ts";
 import { POSTIE, runPostie } from "../support/differential.ts";
+import { runQueue } from "../../lib/mod.ts";
 import { delay, freePort } from "../support/process.ts";
 import { onTheWire, queueSetup, testMail } from "../support/queue.ts";
 import { asNobody, IS_ROOT, NOBODY } from "../support/nobody.ts";
@@ -614,6 +615,28 @@ Deno.test("the daemon retries after the back-off and reads the configuration aga
     daemon.kill("SIGTERM");
     const status = await daemon.output();
     assert.equal(status.code, 0, decoder.decode(status.stderr));
+    await server.close();
+    await q.cleanup();
+  }
+});
+
+Deno.test("runQueue() from lib/mod.ts sends what the command line queued", async () => {
+  const server = startCaptureServer();
+  const q = await queueSetup({ port: server.port, queue: "always" });
+  try {
+    assert.equal((await q.postie(["rcpt@example.net"], testMail("library"))).code, 0);
+    const [id] = q.ids();
+    const lines: string[] = [];
+    const report = await runQueue({
+      configFile: q.rc,
+      log: (l) => lines.push(l),
+      env: { HOME: q.dir },
+    });
+    assert.deepEqual(report.delivered, [id]);
+    assert.deepEqual(q.ids(), []);
+    assert.equal(mails(server).length, 1);
+    assert.ok(lines.some((l) => l === `${id}: delivered to <rcpt@example.net>`));
+  } finally {
     await server.close();
     await q.cleanup();
   }
