@@ -202,7 +202,6 @@ function groupId(name: string): number {
 }
 
 function mainCf(
-  address: string,
   dir: string,
   tls: boolean,
   mailUid: number,
@@ -455,7 +454,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     }
     await Deno.writeTextFile(
       `${dir}/etc/main.cf`,
-      mainCf(address, dir, tls, mailUid, mailGid, dovecot?.authSocket),
+      mainCf(dir, tls, mailUid, mailGid, dovecot?.authSocket),
     );
     await Deno.writeTextFile(`${dir}/etc/master.cf`, masterCf(address, port, extraServices));
     await Deno.writeTextFile(`${dir}/etc/recipient_access`, RECIPIENT_ACCESS);
