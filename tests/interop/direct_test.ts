@@ -14,6 +14,7 @@ import {
   stripTraceHeaders,
 } from "../support/postfix.ts";
 import { createTestPki, issueLeaf, type TestPki } from "../support/pki.ts";
+import { runPostie } from "../support/differential.ts";
 
 const reason = postfixUnavailable() ?? dnsUnavailable();
 const ignore = reason !== undefined && Deno.env.get("CI") !== "true";
@@ -207,6 +208,78 @@ Deno.test({
           await w.mx1.mailbox("erin@nomx.direct.test");
         },
       );
+
+      await t.step(
+        "the command line: a cron mail to root and to a remote address, logged",
+        async () => {
+          const dir = await Deno.makeTempDir();
+          try {
+            await Deno.mkdir(`${dir}/spool`);
+            await Deno.writeTextFile(`${dir}/aliases`, "root: root, ops@one.direct.test\n");
+            const rc = `${dir}/rc`;
+            await Deno.writeTextFile(
+              rc,
+              `account default\ndirect on\ndns_server ${w.dns.server}\ndomain client.test\n` +
+                `from cron@client.test\nmail_spool ${dir}/spool\nlocal_aliases ${dir}/aliases\n` +
+                `logfile ${dir}/log\n`,
+            );
+            const result = await runPostie(["-C", rc, "root", "frank@one.direct.test"], {
+              stdin: "Subject: cron job\n\nFrom the cron job: all done\n",
+            });
+            assert.equal(result.stderr, "");
+            assert.equal(result.code, 0);
+            const mbox = await Deno.readTextFile(`${dir}/spool/root`);
+            assert.match(mbox, /^From cron@client\.test .+\nReturn-Path: <cron@client\.test>\n/);
+            assert.match(mbox, /\nSubject: cron job\n\n>From the cron job: all done\n\n$/);
+            const [ops] = await w.mx1.mailbox("ops@one.direct.test");
+            assert.match(stripTraceHeaders(ops), /Subject: cron job\n/);
+            await w.mx1.mailbox("frank@one.direct.test");
+            const log = await Deno.readTextFile(`${dir}/log`);
+            assert.match(
+              log,
+              /host=mx1\.direct\.test\[127\.0\.0\.2\] tls=on auth=off from=cron@client\.test recipients=frank@one\.direct\.test,ops@one\.direct\.test mailsize=\d+ smtpstatus=250 smtpmsg='250 2\.0\.0 Ok: queued as \w+' exitcode=EX_OK/,
+            );
+            assert.match(
+              log,
+              /host=localhost tls=off auth=off from=cron@client\.test recipients=root mailsize=\d+ exitcode=EX_OK/,
+            );
+          } finally {
+            await Deno.remove(dir, { recursive: true });
+          }
+        },
+      );
+
+      await t.step("the command line: temporary failures exit 75, a null MX exits 68", async () => {
+        const dir = await Deno.makeTempDir();
+        try {
+          const rc = `${dir}/rc`;
+          await Deno.writeTextFile(
+            rc,
+            `account default\ndirect on\ndns_server ${w.dns.server}\nfrom a@client.test\n`,
+          );
+          const soft = await runPostie(["-C", rc, "deferred@soft.direct.test"], {
+            stdin: "Subject: x\n\ny\n",
+          });
+          assert.equal(soft.code, 75);
+          assert.equal(
+            soft.stderr,
+            "postie: deferred@soft.direct.test: mx2.direct.test [127.0.0.3]: recipient address deferred@soft.direct.test not accepted by the server (will be tried again)\n" +
+              "postie: server message: 451 4.3.0 <deferred@soft.direct.test>: Recipient address rejected: Recipient address deferred by the postie test server\n" +
+              `postie: could not send mail (account default from ${rc})\n`,
+          );
+          const hard = await runPostie(["-C", rc, "x@null.direct.test"], {
+            stdin: "Subject: x\n\ny\n",
+          });
+          assert.equal(hard.code, 68);
+          assert.equal(
+            hard.stderr,
+            "postie: x@null.direct.test: null.direct.test does not accept mail (null MX, RFC 7505)\n" +
+              `postie: could not send mail (account default from ${rc})\n`,
+          );
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      });
     } finally {
       await stopWorld(w);
     }

@@ -1,0 +1,136 @@
+/**
+ * Delivery without a relay, for an account with `direct on`: local recipients (no domain,
+ * or a domain of `local_domains`) go into mailboxes on this host; everyone else, and the
+ * addresses local aliases forward to, to their domains' mail hosts. The mail is written
+ * once to a private temporary file and read from it for each mailbox and transaction, so
+ * memory does not grow with its size.
+ *
+ * @module
+ */
+
+import type { Settings } from "../config/account.ts";
+import type { DsnOptions } from "../smtp/command.ts";
+import { deliverLocal, localPart } from "../local/deliver.ts";
+import { createResolver, parseDnsServer, type Resolver } from "./dns.ts";
+import { deliverDirect, type DirectTransaction } from "./deliver.ts";
+import type { RecipientOutcome } from "./outcome.ts";
+
+/** What {@linkcode deliverWithoutRelay} needs. */
+export interface RouteRequest {
+  /** The account's settings (`domain`, `dns_server`, `local_*`, `mta_sts`, `dane`, TLS). */
+  settings: Settings;
+  from: string;
+  recipients: readonly string[];
+  /** The DATA payload (CRLF, dot-stuffed), read once. */
+  payload: ReadableStream<Uint8Array>;
+  dsn?: DsnOptions;
+  /** The resolver; by default `dns_server` or the system's. */
+  resolver?: Resolver;
+  /** The passwd file local users are looked up in (tests). */
+  passwdFile?: string;
+  /** The SMTP port of mail hosts (tests); 25. */
+  port?: number;
+  debug?: (text: string) => void;
+  /** Receives a line per notable event (which host took the mail, fallbacks). */
+  note?: (text: string) => void;
+}
+
+/** The result of {@linkcode deliverWithoutRelay}. */
+export interface RouteResult {
+  /** Every recipient's outcome: local mailboxes first, then remote recipients. */
+  outcomes: RecipientOutcome[];
+  /** The SMTP transactions that delivered mail. */
+  transactions: DirectTransaction[];
+}
+
+/**
+ * Delivers one mail to local mailboxes and remote mail hosts as the recipients require.
+ * Never throws for a recipient's failure; each recipient ends in an outcome.
+ *
+ * @example Usage
+ * ```ts
+ * import { deliverWithoutRelay } from "./route.ts";
+ * import { DEFAULT_SETTINGS } from "../config/account.ts";
+ * const spool = await Deno.makeTempDir();
+ * const result = await deliverWithoutRelay({
+ *   settings: { ...DEFAULT_SETTINGS, direct: true, mail_spool: spool, local_aliases: null },
+ *   from: "cron@host.example",
+ *   recipients: ["root"],
+ *   payload: ReadableStream.from([new TextEncoder().encode("Subject: x\r\n\r\nhi\r\n")]),
+ * });
+ * console.log(result.outcomes[0].status); // "delivered"
+ * await Deno.remove(spool, { recursive: true });
+ * ```
+ */
+export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteResult> {
+  const s = request.settings;
+  const localDomains = s.local_domains === null ? [] : s.local_domains.split(",");
+  const local: string[] = [];
+  const remote: string[] = [];
+  for (const recipient of request.recipients) {
+    const name = localPart(recipient, localDomains);
+    if (name === undefined) remote.push(recipient);
+    else local.push(name);
+  }
+  const spool = await Deno.makeTempFile({ prefix: "postie-direct-" });
+  try {
+    await Deno.chmod(spool, 0o600);
+    await request.payload.pipeTo((await Deno.open(spool, { write: true })).writable);
+    const openData = (): ReadableStream<Uint8Array> => {
+      // opened when first read, closed by the stream at its end
+      let file: Deno.FsFile | undefined;
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller): Promise<void> {
+          if (reader === undefined) {
+            file = await Deno.open(spool, { read: true });
+            reader = file.readable.getReader();
+          }
+          const { value, done } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        async cancel(reason): Promise<void> {
+          if (reader) await reader.cancel(reason);
+          else file?.close();
+        },
+      });
+    };
+    const outcomes: RecipientOutcome[] = [];
+    if (local.length > 0) {
+      const result = await deliverLocal(local, request.from, openData, {
+        aliasesFile: s.local_aliases,
+        mailSpool: s.mail_spool,
+        maildir: s.maildir,
+        ...(request.passwdFile ? { passwdFile: request.passwdFile } : {}),
+      });
+      outcomes.push(...result.outcomes);
+      for (const address of result.forwards) {
+        if (!remote.some((r) => r.toLowerCase() === address.toLowerCase())) remote.push(address);
+      }
+    }
+    let transactions: DirectTransaction[] = [];
+    if (remote.length > 0) {
+      const timeoutMs = (s.timeout || 120) * 1000;
+      const server = s.dns_server === null ? undefined : parseDnsServer(s.dns_server);
+      const resolver = request.resolver ?? createResolver(server, Math.min(timeoutMs, 30_000));
+      const result = await deliverDirect({
+        from: request.from,
+        recipients: remote,
+        openData,
+        ...(request.dsn ? { dsn: request.dsn } : {}),
+        domain: s.domain,
+        resolver,
+        ...(request.port ? { port: request.port } : {}),
+        timeoutMs,
+        ...(request.debug ? { debug: request.debug } : {}),
+        ...(request.note ? { note: request.note } : {}),
+      });
+      outcomes.push(...result.outcomes);
+      transactions = result.transactions;
+    }
+    return { outcomes, transactions };
+  } finally {
+    await Deno.remove(spool).catch(() => {});
+  }
+}
