@@ -46,6 +46,7 @@ export async function sendDirect(
     payload: mail.payload,
     ...(mail.dsn ? { dsn: mail.dsn } : {}),
     ...(debug ? { debug } : {}),
+    ...(stsCacheDir(io.env) ? { stsCacheDir: stsCacheDir(io.env) } : {}),
     note: (text) => {
       notes.push(text);
       debug?.(`postie: ${text}\n`);
@@ -70,6 +71,12 @@ export async function sendDirect(
   }
   await log(account, mail, result.outcomes, result.transactions, io);
   return code;
+}
+
+/** Where MTA-STS policies are cached: `$XDG_CACHE_HOME/postie/mta-sts` or `~/.cache/…`. */
+function stsCacheDir(env: Readonly<Record<string, string>>): string | undefined {
+  const base = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : undefined);
+  return base === undefined ? undefined : `${base}/postie/mta-sts`;
 }
 
 async function log(

@@ -12,7 +12,7 @@ import type { Settings } from "../config/account.ts";
 import type { DsnOptions } from "../smtp/command.ts";
 import { deliverLocal, localPart } from "../local/deliver.ts";
 import { createResolver, parseDnsServer, type Resolver } from "./dns.ts";
-import { deliverDirect, type DirectTransaction } from "./deliver.ts";
+import { deliverDirect, type DirectOptions, type DirectTransaction } from "./deliver.ts";
 import type { RecipientOutcome } from "./outcome.ts";
 
 /** What {@linkcode deliverWithoutRelay} needs. */
@@ -30,6 +30,12 @@ export interface RouteRequest {
   passwdFile?: string;
   /** The SMTP port of mail hosts (tests); 25. */
   port?: number;
+  /** Where MTA-STS policies are cached; without it `mta_sts on` caches nothing. */
+  stsCacheDir?: string;
+  /** Bound on an MTA-STS policy fetch, in ms; 15 s by default. */
+  stsTimeoutMs?: number;
+  /** The HTTPS port of MTA-STS policy hosts (tests); 443. */
+  stsPort?: number;
   debug?: (text: string) => void;
   /** Receives a line per notable event (which host took the mail, fallbacks). */
   note?: (text: string) => void;
@@ -114,7 +120,26 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
       const timeoutMs = (s.timeout || 120) * 1000;
       const server = s.dns_server === null ? undefined : parseDnsServer(s.dns_server);
       const resolver = request.resolver ?? createResolver(server, Math.min(timeoutMs, 30_000));
+      const trustFile = s.tls_trust_file ?? "system";
+      let domainPolicy: DirectOptions["domainPolicy"];
+      if (s.mta_sts) {
+        // RFC 8461 code loads only for accounts that use it
+        const sts = await import("./mta_sts.ts");
+        domainPolicy = async (domain) =>
+          sts.stsDomainPolicy(
+            await sts.lookupStsPolicy(domain, {
+              resolver,
+              trustFile,
+              timeoutMs: request.stsTimeoutMs ?? 15_000,
+              ...(request.stsCacheDir ? { cacheDir: request.stsCacheDir } : {}),
+              ...(request.stsPort ? { port: request.stsPort } : {}),
+              ...(request.note ? { note: request.note } : {}),
+            }),
+            trustFile,
+          );
+      }
       const result = await deliverDirect({
+        ...(domainPolicy ? { domainPolicy } : {}),
         from: request.from,
         recipients: remote,
         openData,
