@@ -13,17 +13,25 @@ import { ExitCode } from "../exit.ts";
 import { type DeliveryRecord, formatLogLine } from "../log/log_line.ts";
 import { appendLogLine, LogError } from "../log/logfile.ts";
 import { logToSyslog } from "../log/syslog.ts";
+import { stuffMail } from "../message/data.ts";
 import { serverMessageLines } from "../smtp/errors.ts";
 import type { DsnOptions } from "../smtp/command.ts";
-import type { SendIo } from "./send.ts";
 
-/** The mail as prepared by sendMail: addresses checked, headers rewritten, dot-stuffed. */
+/** What sending needs from the outside world (the same as sendMail's). */
+export interface DirectIo {
+  /** The program name for error lines. */
+  name: string;
+  stdout(text: string): Promise<void>;
+  stderr(text: string): Promise<void>;
+  env: Readonly<Record<string, string>>;
+}
+
+/** The mail as prepared by sendMail: addresses checked, headers rewritten. */
 export interface DirectMail {
   from: string;
   recipients: string[];
-  payload: ReadableStream<Uint8Array>;
-  /** msmtp's mailsize, known once the payload was read. */
-  mailsize: () => number;
+  /** Headers, empty line, body (LF or CRLF line ends), streamed. */
+  message: ReadableStream<Uint8Array>;
   dsn?: DsnOptions;
 }
 
@@ -34,16 +42,17 @@ export interface DirectMail {
 export async function sendDirect(
   account: Account,
   mail: DirectMail,
-  io: SendIo,
+  io: DirectIo,
   debug: ((text: string) => void) | undefined,
 ): Promise<number> {
   const s = account.settings;
   const notes: string[] = [];
+  const payload = stuffMail(mail.message);
   const result = await deliverWithoutRelay({
     settings: s,
     from: mail.from,
     recipients: mail.recipients,
-    payload: mail.payload,
+    payload: payload.stream,
     ...(mail.dsn ? { dsn: mail.dsn } : {}),
     ...(debug ? { debug } : {}),
     ...(stsCacheDir(io.env) ? { stsCacheDir: stsCacheDir(io.env) } : {}),
@@ -69,7 +78,7 @@ export async function sendDirect(
     );
     await io.stderr(lines.map((l) => `${io.name}: ${l}\n`).join(""));
   }
-  await log(account, mail, result.outcomes, result.transactions, io);
+  await log(account, mail.from, payload.stuffer.mailsize, result.outcomes, result.transactions, io);
   return code;
 }
 
@@ -81,7 +90,8 @@ function stsCacheDir(env: Readonly<Record<string, string>>): string | undefined 
 
 async function log(
   account: Account,
-  mail: DirectMail,
+  from: string,
+  mailsize: number,
   outcomes: RecipientOutcome[],
   transactions: {
     host: string;
@@ -90,11 +100,11 @@ async function log(
     recipients: string[];
     reply?: { code: number; raw: string[] };
   }[],
-  io: SendIo,
+  io: DirectIo,
 ): Promise<void> {
   const s = account.settings;
   if (!s.logfile && !s.syslog) return;
-  const base = { tls: false, auth: false, from: mail.from, socket: undefined };
+  const base = { tls: false, auth: false, from, socket: undefined };
   const records: DeliveryRecord[] = [];
   for (const t of transactions) {
     records.push({
@@ -102,7 +112,7 @@ async function log(
       host: `${t.host}[${t.address}]`,
       tls: t.tls,
       recipients: t.recipients,
-      mailsize: mail.mailsize(),
+      mailsize,
       ...(t.reply ? { reply: { code: t.reply.code, raw: t.reply.raw } } : {}),
       exitCode: ExitCode.OK,
     });
@@ -114,7 +124,7 @@ async function log(
         ...base,
         host: "localhost",
         recipients: [o.recipient],
-        mailsize: mail.mailsize(),
+        mailsize,
         exitCode: ExitCode.OK,
       });
     } else if (o.status !== "delivered") {

@@ -89,8 +89,7 @@ export async function sendMail(
       {
         from,
         recipients,
-        payload: payload.stream,
-        mailsize: () => payload.stuffer.mailsize,
+        message,
         dsn: {
           notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
           ret: s.dsn_return,

@@ -186,8 +186,9 @@ export async function attemptHop(req: HopRequest): Promise<HopResult> {
   let finalReply: Reply | undefined;
   let tls = false;
   let opened: Opened | undefined;
-  // A refused recipient ends the session the SMTP layer runs; the others are tried again
-  // in a new session. Bounded: each round settles at least one recipient.
+  // Refused recipients are reported one by one (partial), except when every one is refused:
+  // the SMTP layer then reports only the first, and the others are asked again in a new
+  // session. Bounded: each round settles at least one recipient.
   for (let round = 0; remaining.length > 0 && round <= req.recipients.length; round++) {
     try {
       opened = await openWithPolicy(req);
@@ -217,14 +218,25 @@ export async function attemptHop(req: HopRequest): Promise<HopResult> {
       const result = await session.send(
         { from: req.from, recipients: remaining, ...(req.dsn ? { dsn: req.dsn } : {}) },
         req.openData(),
+        { partial: true },
       );
       finalReply = result.reply;
-      for (const recipient of remaining) {
+      for (const recipient of result.accepted) {
         outcomes.push({
           recipient,
           status: "delivered",
           exitCode: ExitCode.OK,
           ...(result.reply ? { reply: result.reply } : {}),
+        });
+      }
+      for (const refusal of result.rejected) {
+        const status = statusOf(refusal.reply.code);
+        outcomes.push({
+          recipient: refusal.address,
+          status,
+          reply: refusal.reply,
+          message: `recipient address ${refusal.address} not accepted by the server`,
+          exitCode: status === "temporary" ? ExitCode.TEMPFAIL : ExitCode.DATAERR,
         });
       }
       remaining = [];
@@ -264,6 +276,9 @@ export async function attemptHop(req: HopRequest): Promise<HopResult> {
       session.close();
     }
   }
+  // in envelope order, whatever order the replies were sorted into
+  const order = new Map(req.recipients.map((r, i) => [r, i]));
+  outcomes.sort((a, b) => (order.get(a.recipient) ?? 0) - (order.get(b.recipient) ?? 0));
   return {
     kind: "transaction",
     tls,

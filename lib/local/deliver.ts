@@ -9,7 +9,6 @@
 
 import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
-import type { RecipientOutcome } from "../direct/outcome.ts";
 import { loadLocalAliases, type LocalAliasTable, resolveLocal } from "./aliases.ts";
 import { deliverToMaildir } from "./maildir.ts";
 import { appendToMbox, type FileOwner } from "./mbox.ts";
@@ -35,10 +34,24 @@ export interface LocalOptions {
   passwdFile?: string;
 }
 
+/** How one local mailbox or file fared. */
+export interface LocalOutcome {
+  /** The user, or the file an alias names. */
+  recipient: string;
+  /** Delivered; failed for now (kept, tried again); failed for good (no such user). */
+  status: "delivered" | "temporary" | "permanent";
+  /** Where it went: `mbox /var/mail/root`, `maildir /home/a/Maildir`. */
+  via?: string;
+  /** Why it failed, one line. */
+  message?: string;
+  /** The sysexits code of a failure; 0 when delivered. */
+  exitCode: ExitCode;
+}
+
 /** The result of {@linkcode deliverLocal}. */
 export interface LocalResult {
   /** Outcomes of the local mailboxes and files (per alias target). */
-  outcomes: RecipientOutcome[];
+  outcomes: LocalOutcome[];
   /** Addresses aliases forwarded to, for remote delivery. */
   forwards: string[];
 }
@@ -94,7 +107,7 @@ export async function deliverLocal(
   openData: () => ReadableStream<Uint8Array>,
   options: LocalOptions = {},
 ): Promise<LocalResult> {
-  const outcomes: RecipientOutcome[] = [];
+  const outcomes: LocalOutcome[] = [];
   const forwards: string[] = [];
   let table: LocalAliasTable | undefined;
   try {
@@ -153,7 +166,7 @@ async function deliverOne(
   openData: () => ReadableStream<Uint8Array>,
   options: LocalOptions,
   mailGid: number | undefined,
-): Promise<RecipientOutcome> {
+): Promise<LocalOutcome> {
   try {
     if (target.kind === "file") {
       await appendToMbox({ path: target.path, sender, data: openData() });
