@@ -148,7 +148,7 @@ async function openWithPolicy(req: HopRequest): Promise<Opened> {
     if (policy.kind === "dane" || (policy.kind === "verify" && !policy.testing)) throw error;
     if (policy.kind === "verify") {
       req.note?.(
-        `${policy.source} testing: ${req.host} [${req.address}] would fail: ${error.message}`,
+        `${policy.source}: ${req.host} [${req.address}] would fail: ${error.message}`,
       );
       try {
         return await open(req, false, false);

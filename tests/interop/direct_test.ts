@@ -15,6 +15,9 @@ import {
 } from "../support/postfix.ts";
 import { createTestPki, issueLeaf, type TestPki } from "../support/pki.ts";
 import { runPostie } from "../support/differential.ts";
+import { DEFAULT_SETTINGS } from "../../lib/config/account.ts";
+import { deliverWithoutRelay } from "../../lib/direct/route.ts";
+import type { Resolver } from "../../lib/direct/dns.ts";
 
 const reason = postfixUnavailable() ?? dnsUnavailable();
 const ignore = reason !== undefined && Deno.env.get("CI") !== "true";
@@ -34,7 +37,27 @@ const ZONE = [
   "null MX 0 .",
   "noaddr MX 10 nowhere",
   'nowhere TXT "no address here"',
+  // MTA-STS: policies served by one HTTPS server on 127.0.0.5:443
+  "mx2alias A 127.0.0.3",
+  ...["enf", "enfbad", "enfcert", "testing", "cache", "slow"].flatMap((d) => [
+    `_mta-sts.${d} TXT "v=STSv1; id=1"`,
+    `mta-sts.${d} A ${d === "slow" ? "127.0.0.6" : "127.0.0.5"}`,
+  ]),
+  "enf MX 10 mx1",
+  "enfbad MX 10 mx2",
+  "enfcert MX 10 mx2alias",
+  "testing MX 10 mx2alias",
+  "cache MX 10 mx1",
+  "slow MX 10 mx1",
 ];
+
+const POLICIES: Record<string, string> = {
+  enf: "version: STSv1\nmode: enforce\nmx: mx1.direct.test\nmax_age: 86400\n",
+  enfbad: "version: STSv1\nmode: enforce\nmx: mx1.direct.test\nmax_age: 86400\n",
+  enfcert: "version: STSv1\nmode: enforce\nmx: *.direct.test\nmax_age: 86400\n",
+  testing: "version: STSv1\nmode: testing\nmx: mx1.direct.test\nmax_age: 86400\n",
+  cache: "version: STSv1\nmode: enforce\nmx: mx1.direct.test\nmax_age: 86400\n",
+};
 
 interface World {
   dns: TestDns;
@@ -281,6 +304,189 @@ Deno.test({
         }
       });
     } finally {
+      await stopWorld(w);
+    }
+  },
+});
+
+Deno.test({
+  name: "MTA-STS: policies fetched over HTTPS decide which MX may have the mail and require TLS",
+  ignore,
+  async fn(t) {
+    const w = await world();
+    const fetches: string[] = [];
+    const stsCert = await issueLeaf(
+      w.pki,
+      "mta-sts",
+      ["enf", "enfbad", "enfcert", "testing", "cache", "slow"].map((d) =>
+        `mta-sts.${d}.direct.test`
+      ),
+    );
+    const server = Deno.serve({
+      hostname: "127.0.0.5",
+      port: 443,
+      cert: await Deno.readTextFile(stsCert.cert),
+      key: await Deno.readTextFile(stsCert.key),
+      onListen: () => {},
+    }, (request) => {
+      const host = new URL(request.url).hostname;
+      fetches.push(host);
+      const domain = /^mta-sts\.(\w+)\.direct\.test$/.exec(host)?.[1] ?? "";
+      const url = new URL(request.url);
+      if (url.pathname !== "/.well-known/mta-sts.txt" || !(domain in POLICIES)) {
+        return new Response("not found", { status: 404 });
+      }
+      return new Response(POLICIES[domain], { headers: { "content-type": "text/plain" } });
+    });
+    // a policy host that accepts connections and never answers
+    const silent = Deno.listen({ hostname: "127.0.0.6", port: 443 });
+    const held: Deno.Conn[] = [];
+    (async () => {
+      for await (const conn of silent) held.push(conn);
+    })().catch(() => {});
+    const cacheDir = await Deno.makeTempDir();
+    const resolver = (await import("../../lib/direct/dns.ts")).createResolver(
+      { ipAddr: w.dns.address, port: w.dns.port },
+      5000,
+    );
+    const send = async (recipients: string[], extra: { resolver?: Resolver } = {}) => {
+      const notes: string[] = [];
+      const result = await deliverWithoutRelay({
+        settings: {
+          ...DEFAULT_SETTINGS,
+          direct: true,
+          domain: "client.test",
+          tls_trust_file: w.pki.ca.cert,
+          timeout: 10,
+        },
+        from: "a@client.test",
+        recipients,
+        payload: ReadableStream.from([
+          enc.encode(`Subject: sts ${crypto.randomUUID()}\r\n\r\nx\r\n`),
+        ]),
+        resolver: extra.resolver ?? resolver,
+        stsCacheDir: cacheDir,
+        stsTimeoutMs: 1000,
+        note: (n) => notes.push(n),
+      });
+      return { ...result, notes };
+    };
+    try {
+      await t.step(
+        "enforce with a matching MX and a valid certificate: delivered over TLS",
+        async () => {
+          const r = await send(["a@enf.direct.test"]);
+          assert.deepEqual(r.outcomes.map((o) => [o.status, o.via]), [[
+            "delivered",
+            "mx1.direct.test [127.0.0.2] TLS",
+          ]]);
+          assert.ok(fetches.includes("mta-sts.enf.direct.test"));
+          await w.mx1.mailbox("a@enf.direct.test");
+        },
+      );
+
+      await t.step("enforce with an MX outside the policy: not delivered, temporary", async () => {
+        const r = await send(["b@enfbad.direct.test"]);
+        assert.deepEqual(r.outcomes.map((o) => [o.status, o.exitCode, o.message]), [[
+          "temporary",
+          75,
+          "mx2.direct.test is not an MX host allowed by the MTA-STS enforce policy of enfbad.direct.test",
+        ]]);
+        assert.deepEqual(r.transactions, []);
+        const log = await w.mx2.log();
+        assert.doesNotMatch(log, /b@enfbad\.direct\.test/);
+      });
+
+      await t.step(
+        "enforce with an MX whose certificate is not for its name: not delivered",
+        async () => {
+          const r = await send(["c@enfcert.direct.test"]);
+          assert.equal(r.outcomes[0].status, "temporary");
+          assert.match(
+            r.outcomes[0].message ?? "",
+            /^mx2alias\.direct\.test \[127\.0\.0\.3\]: TLS certificate verification failed: The certificate is NOT trusted\. The name in the certificate does not match the expected\. ?$/,
+          );
+          assert.doesNotMatch(await w.mx2.log(), /c@enfcert\.direct\.test/);
+        },
+      );
+
+      await t.step("testing mode: delivered anyway, the violations noted", async () => {
+        const r = await send(["d@testing.direct.test"]);
+        assert.equal(r.outcomes[0].status, "delivered");
+        assert.equal(r.outcomes[0].via, "mx2alias.direct.test [127.0.0.3] TLS");
+        assert.ok(
+          r.notes.some((n) =>
+            n.includes("is not an MX host allowed by the MTA-STS testing policy") &&
+            n.endsWith("(testing mode: delivering anyway)")
+          ),
+          r.notes.join("\n"),
+        );
+        assert.ok(
+          r.notes.some((n) =>
+            n.startsWith(
+              "MTA-STS testing: mx2alias.direct.test [127.0.0.3] would fail: TLS certificate verification failed",
+            )
+          ),
+          r.notes.join("\n"),
+        );
+        await w.mx2.mailbox("d@testing.direct.test");
+      });
+
+      await t.step("the policy is cached, and fetched again when the TXT id changes", async () => {
+        const count = () => fetches.filter((f) => f === "mta-sts.cache.direct.test").length;
+        await send(["e@cache.direct.test"]);
+        assert.equal(count(), 1);
+        const cached = JSON.parse(await Deno.readTextFile(`${cacheDir}/cache.direct.test.json`));
+        assert.equal(cached.id, "1");
+        await send(["f@cache.direct.test"]);
+        assert.equal(count(), 1, "same id: the cached policy is used");
+        // the domain now points its MX at mx2 and publishes a new id and policy
+        POLICIES.cache = "version: STSv1\nmode: enforce\nmx: mx2.direct.test\nmax_age: 86400\n";
+        const changed: Resolver = {
+          ...resolver,
+          server: resolver.server,
+          mx: (d) =>
+            d === "cache.direct.test"
+              ? Promise.resolve([{ preference: 10, exchange: "mx2.direct.test" }])
+              : resolver.mx(d),
+          addresses: (h) => resolver.addresses(h),
+          txt: (n) =>
+            n === "_mta-sts.cache.direct.test"
+              ? Promise.resolve(["v=STSv1; id=2"])
+              : resolver.txt(n),
+        };
+        const r = await send(["g@cache.direct.test"], { resolver: changed });
+        assert.equal(count(), 2, "new id: fetched again");
+        assert.equal(r.outcomes[0].via, "mx2.direct.test [127.0.0.3] TLS");
+        assert.equal(
+          JSON.parse(await Deno.readTextFile(`${cacheDir}/cache.direct.test.json`)).id,
+          "2",
+        );
+        await w.mx2.mailbox("g@cache.direct.test");
+      });
+
+      await t.step(
+        "a policy fetch that times out: no policy, delivered, the failure noted",
+        async () => {
+          const started = Date.now();
+          const r = await send(["h@slow.direct.test"]);
+          assert.ok(Date.now() - started < 5000, "bounded by the fetch timeout");
+          assert.equal(r.outcomes[0].status, "delivered");
+          assert.ok(
+            r.notes.some((n) =>
+              n.startsWith(
+                "MTA-STS: slow.direct.test: cannot fetch the MTA-STS policy from mta-sts.slow.direct.test:",
+              ) && n.endsWith("delivering without a policy")
+            ),
+            r.notes.join("\n"),
+          );
+        },
+      );
+    } finally {
+      for (const conn of held) conn.close();
+      silent.close();
+      await server.shutdown();
+      await Deno.remove(cacheDir, { recursive: true });
       await stopWorld(w);
     }
   },
