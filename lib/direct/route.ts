@@ -138,8 +138,19 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
             trustFile,
           );
       }
+      let danePolicy: DirectOptions["danePolicy"];
+      if (s.dane) {
+        // dns-packet and node:dgram load only for accounts that use DANE
+        const dane = await import("./dane.ts");
+        const daneServer = dane.daneResolver(server);
+        if (daneServer) {
+          danePolicy = (host) =>
+            dane.danePolicy(host, daneServer, Math.min(timeoutMs, 30_000), request.note);
+        }
+      }
       const result = await deliverDirect({
         ...(domainPolicy ? { domainPolicy } : {}),
+        ...(danePolicy ? { danePolicy } : {}),
         from: request.from,
         recipients: remote,
         openData,

@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { createResolver } from "../../lib/direct/dns.ts";
 import { deliverDirect, type DirectOptions } from "../../lib/direct/deliver.ts";
-import { dnsUnavailable, startDns, type TestDns } from "../support/dns.ts";
+import { dnsUnavailable, startDns, type TestDns, type TestZone } from "../support/dns.ts";
 import {
   type Postfix,
   postfixUnavailable,
   startPostfix,
   stripTraceHeaders,
 } from "../support/postfix.ts";
-import { createTestPki, issueLeaf, type TestPki } from "../support/pki.ts";
+import { type CertFiles, createTestPki, issueLeaf, type TestPki } from "../support/pki.ts";
 import { runPostie } from "../support/differential.ts";
 import { DEFAULT_SETTINGS } from "../../lib/config/account.ts";
 import { deliverWithoutRelay } from "../../lib/direct/route.ts";
@@ -66,11 +66,31 @@ interface World {
   mx2: Postfix;
 }
 
-async function world(): Promise<World> {
+/** What DANE zones are made from: mx1's certificate (with its CA after it) and the CA. */
+interface Certificates {
+  mx1: CertFiles;
+  ca: CertFiles;
+}
+
+async function world(
+  extraZones: (certs: Certificates) => Promise<TestZone[]> = () => Promise.resolve([]),
+): Promise<World> {
   const pki = await createTestPki();
-  const dns = await startDns([{ name: "direct.test", records: ZONE }]);
-  const mx1Cert = await issueLeaf(pki, "mx1", ["mx1.direct.test"]);
+  // mx1 also answers as the DANE test hosts, with a certificate valid for all their names
+  const mx1Leaf = await issueLeaf(pki, "mx1", [
+    "mx1.direct.test",
+    "mxee.dane.test",
+    "mxbad.dane.test",
+    "mxta.dane.test",
+  ]);
+  const mx1Cert = { cert: `${pki.dir}/mx1-chain.pem`, key: mx1Leaf.key };
+  await Deno.writeTextFile(
+    mx1Cert.cert,
+    (await Deno.readTextFile(mx1Leaf.cert)) + (await Deno.readTextFile(pki.ca.cert)),
+  );
   const mx2Cert = await issueLeaf(pki, "mx2", ["mx2.direct.test"]);
+  const zones = await extraZones({ mx1: mx1Leaf, ca: pki.ca });
+  const dns = await startDns([{ name: "direct.test", records: ZONE }, ...zones]);
   const [mx1, mx2] = await Promise.all([
     startPostfix({ address: "127.0.0.2", port: 25, certificate: mx1Cert }),
     startPostfix({ address: "127.0.0.3", port: 25, certificate: mx2Cert }),
@@ -487,6 +507,121 @@ Deno.test({
       silent.close();
       await server.shutdown();
       await Deno.remove(cacheDir, { recursive: true });
+      await stopWorld(w);
+    }
+  },
+});
+
+/** SHA-256 of a certificate's SubjectPublicKeyInfo (selector 1) or of the whole certificate, by openssl. */
+async function tlsaHash(certFile: string, selector: 0 | 1): Promise<string> {
+  const script = selector === 1
+    ? `openssl x509 -in "${certFile}" -noout -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex`
+    : `openssl x509 -in "${certFile}" -outform der | openssl dgst -sha256 -hex`;
+  const out = await new Deno.Command("sh", { args: ["-c", script], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).trim().split(" ").pop()!;
+}
+
+Deno.test({
+  name: "DANE: validated TLSA records decide which certificate the MX may present",
+  ignore,
+  async fn(t) {
+    const w = await world(async ({ mx1, ca }) => {
+      const leafSpki = await tlsaHash(mx1.cert, 1);
+      const caCert = await tlsaHash(ca.cert, 0);
+      const wrong = "ab".repeat(32);
+      return [
+        {
+          name: "dane.test",
+          signed: true,
+          records: [
+            "ee MX 10 mxee",
+            "mxee A 127.0.0.2",
+            `_25._tcp.mxee TLSA 3 1 1 ${leafSpki}`,
+            "bad MX 10 mxbad",
+            "mxbad A 127.0.0.2",
+            `_25._tcp.mxbad TLSA 3 1 1 ${wrong}`,
+            "ta MX 10 mxta",
+            "mxta A 127.0.0.2",
+            `_25._tcp.mxta TLSA 2 0 1 ${caCert}`,
+          ],
+        },
+        {
+          name: "insecure.test",
+          records: ["@ MX 10 mx", "mx A 127.0.0.2", `_25._tcp.mx TLSA 3 1 1 ${wrong}`],
+        },
+      ];
+    });
+    const send = async (recipient: string) => {
+      const notes: string[] = [];
+      const result = await deliverWithoutRelay({
+        settings: {
+          ...DEFAULT_SETTINGS,
+          direct: true,
+          domain: "client.test",
+          dns_server: w.dns.server,
+          mta_sts: false,
+          timeout: 10,
+        },
+        from: "a@client.test",
+        recipients: [recipient],
+        payload: ReadableStream.from([
+          enc.encode(`Subject: dane ${crypto.randomUUID()}\r\n\r\nx\r\n`),
+        ]),
+        note: (n) => notes.push(n),
+      });
+      return { ...result, notes };
+    };
+    try {
+      await t.step("a matching DANE-EE record: delivered over TLS", async () => {
+        const r = await send("a@ee.dane.test");
+        assert.deepEqual(r.outcomes.map((o) => [o.status, o.via]), [[
+          "delivered",
+          "mxee.dane.test [127.0.0.2] TLS",
+        ]], r.notes.join("\n"));
+        await w.mx1.mailbox("a@ee.dane.test");
+      });
+
+      await t.step(
+        "a matching DANE-TA record (the CA in the chain): delivered over TLS",
+        async () => {
+          const r = await send("b@ta.dane.test");
+          assert.deepEqual(r.outcomes.map((o) => [o.status, o.via]), [[
+            "delivered",
+            "mxta.dane.test [127.0.0.2] TLS",
+          ]], r.notes.join("\n"));
+          await w.mx1.mailbox("b@ta.dane.test");
+        },
+      );
+
+      await t.step(
+        "a mismatching record: not delivered, although the certificate is valid for the name",
+        async () => {
+          const r = await send("c@bad.dane.test");
+          assert.equal(r.outcomes[0].status, "temporary");
+          assert.equal(
+            r.outcomes[0].message,
+            "mxbad.dane.test [127.0.0.2]: mxbad.dane.test: the certificate matches none of the DANE TLSA records",
+          );
+          await w.mx1.mailbox("", { count: 0 });
+          assert.doesNotMatch(await w.mx1.log(), /c@bad\.dane\.test/);
+        },
+      );
+
+      await t.step(
+        "TLSA records in an unsigned zone are ignored: delivered as without DANE",
+        async () => {
+          const r = await send("d@insecure.test");
+          assert.equal(r.outcomes[0].status, "delivered");
+          assert.ok(
+            r.notes.includes(
+              "DANE: the TLSA records of mx.insecure.test are not DNSSEC-validated; ignored",
+            ),
+            r.notes.join("\n"),
+          );
+          await w.mx1.mailbox("d@insecure.test");
+        },
+      );
+    } finally {
       await stopWorld(w);
     }
   },
