@@ -238,6 +238,14 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
 }
 
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
+  // argv[0] costs the Node layer's start-up: looked at only when no word can be a
+  // recipient (newaliases takes nothing, or a file path), which a mail always has (or -t)
+  const noRecipient = argv.every((a) => a.startsWith("-") || a.startsWith("/"));
+  if (noRecipient && programName(io.argv0) === "newaliases") {
+    const { newaliases } = await import("./newaliases.ts");
+    await io.stdout(`${await newaliases(argv)}\n`);
+    return ExitCode.OK;
+  }
   const inv = parseArgs(argv, io.env);
   if (inv.printVersion) {
     const paths = processPathEnv(io.env);

@@ -96,3 +96,36 @@ Deno.test("a missing default aliases file is no aliases, a missing configured on
     /^Error: \/nonexistent\/aliases: No such file or directory$|nonexistent\/aliases: No such file/,
   );
 });
+
+Deno.test("a link named newaliases checks the aliases file and counts its aliases", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const link = `${dir}/newaliases`;
+    await Deno.symlink(new URL("../../../scripts/postie", import.meta.url).pathname, link);
+    await Deno.writeTextFile(`${dir}/good`, "postmaster: root\nroot: root, admin@example.org\n");
+    await Deno.writeTextFile(`${dir}/loop`, "a: b\nb: a\n");
+    const run = async (args: string[]) => {
+      const out = await new Deno.Command(link, {
+        args,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return [out.code, dec.decode(out.stdout), dec.decode(out.stderr)];
+    };
+    assert.deepEqual(await run([`${dir}/good`]), [0, `${dir}/good: 2 aliases\n`, ""]);
+    assert.deepEqual(await run([`${dir}/loop`]), [
+      78,
+      "",
+      `newaliases: ${dir}/loop: line 2: alias loop: a -> b -> a\n`,
+    ]);
+    assert.deepEqual(await run([`${dir}/missing`]), [
+      78,
+      "",
+      `newaliases: ${dir}/missing: No such file or directory\n`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
