@@ -66,7 +66,7 @@ export async function sendDirect(
   if (failed.length > 0) {
     const lines = failed.flatMap((o) => [
       `${o.recipient}: ${o.message ?? "not delivered"}${
-        o.status === "temporary" ? " (will be tried again)" : ""
+        o.status === "temporary" ? " (temporary failure)" : ""
       }`,
       ...(o.reply ? serverMessageLines(o.reply) : []),
     ]);

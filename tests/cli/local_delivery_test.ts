@@ -114,7 +114,7 @@ Deno.test({
       assert.equal(result.code, 75, result.stderr);
       assert.equal(
         result.stderr,
-        `postie: root: ${dir}/spool/root: Permission denied (will be tried again)\n` +
+        `postie: root: ${dir}/spool/root: Permission denied (temporary failure)\n` +
           `postie: could not send mail (account default from ${home}/.msmtprc)\n`,
       );
       assert.deepEqual([...Deno.readDirSync(`${dir}/spool`)], []);

@@ -306,7 +306,7 @@ Deno.test({
           assert.equal(soft.code, 75);
           assert.equal(
             soft.stderr,
-            "postie: deferred@soft.direct.test: mx2.direct.test [127.0.0.3]: recipient address deferred@soft.direct.test not accepted by the server (will be tried again)\n" +
+            "postie: deferred@soft.direct.test: mx2.direct.test [127.0.0.3]: recipient address deferred@soft.direct.test not accepted by the server (temporary failure)\n" +
               "postie: server message: 451 4.3.0 <deferred@soft.direct.test>: Recipient address rejected: Recipient address deferred by the postie test server\n" +
               `postie: could not send mail (account default from ${rc})\n`,
           );
