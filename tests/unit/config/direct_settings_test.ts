@@ -108,3 +108,42 @@ Deno.test("bad arguments of the direct commands are refused with file and line",
   applyCommand(ok, "local_domains", "");
   assert.deepEqual(ok, { dns_server: "[::1]:5353", local_domains: null });
 });
+
+Deno.test("--pretend shows the direct settings only when one is set", async () => {
+  const { formatSettings } = await import("../../../lib/cli/pretend.ts");
+  const { parseArgs } = await import("../../../lib/cli/args.ts");
+  const { DEFAULT_SETTINGS } = await import("../../../lib/config/account.ts");
+  const inv = parseArgs(["-P", "root"]);
+  const plain = formatSettings({
+    name: "a",
+    file: "rc",
+    set: {},
+    settings: { ...DEFAULT_SETTINGS },
+  }, inv);
+  assert.ok(
+    !plain.some((l) => l.startsWith("direct")),
+    "an msmtp account prints exactly msmtp's lines",
+  );
+  const direct = formatSettings({
+    name: "a",
+    file: "rc",
+    set: {},
+    settings: {
+      ...DEFAULT_SETTINGS,
+      direct: true,
+      dns_server: "127.0.0.1:5353",
+      maildir: "~/Maildir",
+    },
+  }, inv);
+  const at = direct.indexOf("direct = on");
+  assert.deepEqual(direct.slice(at, at + 8), [
+    "direct = on",
+    "dns_server = 127.0.0.1:5353",
+    "mta_sts = on",
+    "dane = on",
+    "local_domains = (not set)",
+    "local_aliases = (not set)",
+    "mail_spool = (not set)",
+    "maildir = ~/Maildir",
+  ]);
+});

@@ -83,3 +83,41 @@ Deno.test("many deliveries in one process get distinct names", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a delivery killed half-way leaves nothing in new/", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const module = new URL("../../../lib/local/maildir.ts", import.meta.url).href;
+    const script = `${dir}/writer.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { deliverToMaildir } from ${JSON.stringify(module)};
+let n = 0;
+const data = new ReadableStream({
+  async pull(c) {
+    await new Promise((r) => setTimeout(r, 5));
+    c.enqueue(new TextEncoder().encode("line " + n++ + "\\r\\n"));
+  },
+});
+await deliverToMaildir({ dir: Deno.args[0], sender: "a@b", data });
+`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--quiet", script, `${dir}/M`],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let partial = 0;
+    for (let i = 0; i < 200 && partial < 200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const tmp = await names(`${dir}/M/tmp`).catch(() => []);
+      partial = tmp.length ? (await Deno.stat(`${dir}/M/tmp/${tmp[0]}`)).size : 0;
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    assert.ok(partial >= 200, "the writer was killed in the middle of the mail");
+    assert.deepEqual(await names(`${dir}/M/new`), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
