@@ -15,6 +15,9 @@ import { createResolver, parseDnsServer, type Resolver } from "./dns.ts";
 import { deliverDirect, type DirectOptions, type DirectTransaction } from "./deliver.ts";
 import type { RecipientOutcome } from "./outcome.ts";
 
+/** Bound on aliases forwarding to local domains, which forward again. */
+const LOCAL_ROUNDS = 5;
+
 /** What {@linkcode deliverWithoutRelay} needs. */
 export interface RouteRequest {
   /** The account's settings (`domain`, `dns_server`, `local_*`, `mta_sts`, `dane`, TLS). */
@@ -39,6 +42,14 @@ export interface RouteRequest {
   debug?: (text: string) => void;
   /** Receives a line per notable event (which host took the mail, fallbacks). */
   note?: (text: string) => void;
+}
+
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
 }
 
 /** The result of {@linkcode deliverWithoutRelay}. */
@@ -103,16 +114,29 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
       });
     };
     const outcomes: RecipientOutcome[] = [];
-    if (local.length > 0) {
-      const result = await deliverLocal(local, request.from, openData, {
+    // An alias may forward to an address at a local domain: that is local mail again,
+    // delivered in a further round; names already delivered are not delivered twice.
+    const seen = new Set(local.map((n) => n.toLowerCase()));
+    const done = new Set<string>();
+    let round = local;
+    for (let i = 0; i < LOCAL_ROUNDS && round.length > 0; i++) {
+      const result = await deliverLocal(round, request.from, openData, {
         aliasesFile: s.local_aliases,
         mailSpool: s.mail_spool,
         maildir: s.maildir,
+        done,
         ...(request.passwdFile ? { passwdFile: request.passwdFile } : {}),
       });
       outcomes.push(...result.outcomes);
+      round = [];
       for (const address of result.forwards) {
-        if (!remote.some((r) => r.toLowerCase() === address.toLowerCase())) remote.push(address);
+        const name = localPart(address, localDomains);
+        if (name !== undefined) {
+          if (!seen.has(name.toLowerCase())) round.push(name);
+          seen.add(name.toLowerCase());
+        } else if (!remote.some((r) => r.toLowerCase() === address.toLowerCase())) {
+          remote.push(address);
+        }
       }
     }
     let transactions: DirectTransaction[] = [];
@@ -148,6 +172,9 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
             dane.danePolicy(host, daneServer, Math.min(timeoutMs, 30_000), request.note);
         }
       }
+      // EHLO localhost (msmtp's default domain) is refused or scored down by many mail
+      // hosts: a direct account then says the host's own name
+      const ehlo = s.domain === "localhost" ? hostName() : s.domain;
       const result = await deliverDirect({
         ...(domainPolicy ? { domainPolicy } : {}),
         ...(danePolicy ? { danePolicy } : {}),
@@ -155,7 +182,7 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
         recipients: remote,
         openData,
         ...(request.dsn ? { dsn: request.dsn } : {}),
-        domain: s.domain,
+        domain: ehlo,
         resolver,
         ...(request.port ? { port: request.port } : {}),
         timeoutMs,

@@ -32,6 +32,11 @@ export interface LocalOptions {
   maildir?: string | null;
   /** The passwd file users are looked up in (tests). */
   passwdFile?: string;
+  /**
+   * Mailboxes and files already written for this mail (by an earlier call), so that no one
+   * gets it twice; the call adds the ones it writes.
+   */
+  done?: Set<string>;
 }
 
 /** How one local mailbox or file fared. */
@@ -128,7 +133,7 @@ export async function deliverLocal(
     };
   }
   const mailGid = await groupId("mail");
-  const done = new Set<string>();
+  const done = options.done ?? new Set<string>();
   for (const name of names) {
     let targets;
     try {
@@ -149,7 +154,9 @@ export async function deliverLocal(
         if (!forwards.includes(target.address)) forwards.push(target.address);
         continue;
       }
-      const key = `${target.kind}:${target.kind === "file" ? target.path : target.user}`;
+      const key = `${target.kind}:${
+        target.kind === "file" ? target.path : target.user.toLowerCase()
+      }`;
       if (done.has(key)) continue;
       done.add(key);
       const recipient = target.kind === "file" ? target.path : target.user;

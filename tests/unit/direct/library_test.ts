@@ -39,3 +39,38 @@ Deno.test("the library delivers with a direct account: local mail into the mbox,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an alias forwarding to an address at a local domain is delivered here, once", async () => {
+  const { deliverWithoutRelay } = await import("../../../lib/direct/route.ts");
+  const { DEFAULT_SETTINGS } = await import("../../../lib/config/account.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/spool`);
+    await Deno.writeTextFile(
+      `${dir}/passwd`,
+      "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/aliases`,
+      "root: ops@host.lan, alice\nops: alice@Host.LAN, root@host.lan\n",
+    );
+    const result = await deliverWithoutRelay({
+      settings: {
+        ...DEFAULT_SETTINGS,
+        direct: true,
+        local_domains: "host.lan",
+        mail_spool: `${dir}/spool`,
+        local_aliases: `${dir}/aliases`,
+      },
+      from: "cron@host.lan",
+      recipients: ["root@host.lan"],
+      payload: ReadableStream.from([new TextEncoder().encode("Subject: x\r\n\r\ny\r\n")]),
+      passwdFile: `${dir}/passwd`,
+    });
+    assert.deepEqual(result.outcomes.map((o) => [o.recipient, o.status]), [["alice", "delivered"]]);
+    assert.deepEqual(result.transactions, []);
+    assert.equal((await Deno.readTextFile(`${dir}/spool/alice`)).match(/^From /gm)?.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
