@@ -44,6 +44,8 @@ export interface DirectOptions {
   port?: number;
   /** Timeout of each network operation, in ms. */
   timeoutMs: number;
+  /** The local address to connect from (`source_ip`). */
+  sourceIp?: string | null;
   /** The MTA-STS policy of a domain, when one applies (`mta_sts on`). */
   domainPolicy?: (domain: string) => Promise<DomainPolicy | undefined>;
   /** The DANE policy of a mail host, when it has usable TLSA records (`dane on`). */
@@ -182,6 +184,7 @@ async function deliverDomain(
         openData: options.openData,
         policy: tls,
         timeoutMs: options.timeoutMs,
+        sourceIp: options.sourceIp ?? null,
         ...(options.debug ? { debug: options.debug } : {}),
         note,
       });

@@ -45,6 +45,8 @@ export interface HopRequest {
   openData: () => ReadableStream<Uint8Array>;
   policy: TlsPolicy;
   timeoutMs: number;
+  /** The local address to connect from (`source_ip`). */
+  sourceIp?: string | null;
   debug?: (text: string) => void;
   /** Receives notes worth logging (a TLS fallback, an MTA-STS testing failure). */
   note?: (text: string) => void;
@@ -98,6 +100,7 @@ async function open(req: HopRequest, plain: boolean, verify: boolean): Promise<O
   const transport = await connect({
     host: req.address,
     port: req.port,
+    sourceIp: req.sourceIp ?? null,
     timeoutMs: req.timeoutMs,
     showCertificate: req.policy.kind === "dane",
   });

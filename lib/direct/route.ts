@@ -186,6 +186,7 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
         resolver,
         ...(request.port ? { port: request.port } : {}),
         timeoutMs,
+        sourceIp: s.source_ip,
         ...(request.debug ? { debug: request.debug } : {}),
         ...(request.note ? { note: request.note } : {}),
       });

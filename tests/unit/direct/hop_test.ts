@@ -118,3 +118,25 @@ Deno.test("a 4xx greeting makes the host unreachable; refused recipients are rep
     await picky.close();
   }
 });
+
+Deno.test("source_ip is the address the connection comes from", async () => {
+  const server = await startFaultServer();
+  try {
+    const notes: string[] = [];
+    const ok = await attemptHop({
+      ...request(server.port, { kind: "opportunistic" }, notes),
+      sourceIp: "127.0.0.1",
+    });
+    assert.equal(ok.kind, "transaction");
+    // an address this host does not have cannot be bound: the attempt fails before connecting
+    const bad = await attemptHop({
+      ...request(server.port, { kind: "opportunistic" }, notes),
+      sourceIp: "192.0.2.1",
+    });
+    assert.ok(bad.kind === "unreachable");
+    assert.match(bad.message, /192\.0\.2\.1/);
+    assert.equal(server.sessions.length, 1);
+  } finally {
+    await server.close();
+  }
+});
