@@ -10,7 +10,8 @@ import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { connect } from "../net/connect.ts";
 import type { TlsInfo, TlsOptions } from "../net/transport.ts";
-import { SmtpReplyError } from "../smtp/errors.ts";
+import { SmtpError, SmtpReplyError } from "../smtp/errors.ts";
+import { TlsError } from "../net/errors.ts";
 import type { Reply } from "../smtp/reply.ts";
 import type { DsnOptions } from "../smtp/command.ts";
 import { SmtpSession } from "../smtp/session.ts";
@@ -78,6 +79,14 @@ export type HopResult =
     reply?: Reply;
   };
 
+/** A host does not meet the TLS a policy requires (temporary: try another host, or later). */
+class TlsPolicyError extends PostieError {
+  constructor(message: string) {
+    super(message, ExitCode.TEMPFAIL);
+    this.name = "TlsPolicyError";
+  }
+}
+
 const NO_CHECK: Omit<TlsOptions, "hostname"> = {
   trustFile: null,
   certcheck: false,
@@ -113,9 +122,8 @@ async function open(req: HopRequest, plain: boolean, verify: boolean): Promise<O
     if (plain) return { session, tls: false };
     if (!caps.starttls) {
       if (required) {
-        throw new PostieError(
+        throw new TlsPolicyError(
           `${req.host} does not offer STARTTLS, which ${policyName(req.policy)} requires`,
-          ExitCode.TEMPFAIL,
         );
       }
       return { session, tls: false };
@@ -127,7 +135,7 @@ async function open(req: HopRequest, plain: boolean, verify: boolean): Promise<O
     if (req.policy.kind === "dane") {
       const problem = await req.policy.check(info);
       if (problem !== undefined) {
-        throw new PostieError(`${req.host}: ${problem}`, ExitCode.TEMPFAIL);
+        throw new TlsPolicyError(`${req.host}: ${problem}`);
       }
     }
     return { session, tls: true };
@@ -164,8 +172,10 @@ async function openWithPolicy(req: HopRequest): Promise<Opened> {
   }
 }
 
+/** TLS went wrong: the handshake, the certificate, STARTTLS refused or missing. */
 function isTlsFailure(error: PostieError): boolean {
-  return /TLS|STARTTLS|certificate/i.test(error.message) && !/cannot connect/.test(error.message);
+  return error instanceof TlsError || error instanceof TlsPolicyError ||
+    (error instanceof SmtpError && error.stage === "starttls");
 }
 
 /**
