@@ -22,6 +22,19 @@ import type { Resolver } from "../../lib/direct/dns.ts";
 const reason = postfixUnavailable() ?? dnsUnavailable();
 const ignore = reason !== undefined && Deno.env.get("CI") !== "true";
 
+/** Domains with an MTA-STS record; the last three serve something that is not a policy. */
+const STS_DOMAINS = [
+  "enf",
+  "enfbad",
+  "enfcert",
+  "testing",
+  "cache",
+  "slow",
+  "moved",
+  "huge",
+  "html",
+];
+
 const ZONE = [
   "mx1 A 127.0.0.2",
   "mx2 A 127.0.0.3",
@@ -39,7 +52,7 @@ const ZONE = [
   'nowhere TXT "no address here"',
   // MTA-STS: policies served by one HTTPS server on 127.0.0.5:443
   "mx2alias A 127.0.0.3",
-  ...["enf", "enfbad", "enfcert", "testing", "cache", "slow"].flatMap((d) => [
+  ...STS_DOMAINS.flatMap((d) => [
     `_mta-sts.${d} TXT "v=STSv1; id=1"`,
     `mta-sts.${d} A ${d === "slow" ? "127.0.0.6" : "127.0.0.5"}`,
   ]),
@@ -49,6 +62,9 @@ const ZONE = [
   "testing MX 10 mx2alias",
   "cache MX 10 mx1",
   "slow MX 10 mx1",
+  "moved MX 10 mx2",
+  "huge MX 10 mx2",
+  "html MX 10 mx2",
 ];
 
 const POLICIES: Record<string, string> = {
@@ -338,9 +354,7 @@ Deno.test({
     const stsCert = await issueLeaf(
       w.pki,
       "mta-sts",
-      ["enf", "enfbad", "enfcert", "testing", "cache", "slow"].map((d) =>
-        `mta-sts.${d}.direct.test`
-      ),
+      STS_DOMAINS.map((d) => `mta-sts.${d}.direct.test`),
     );
     const server = Deno.serve({
       hostname: "127.0.0.5",
@@ -353,6 +367,21 @@ Deno.test({
       fetches.push(host);
       const domain = /^mta-sts\.(\w+)\.direct\.test$/.exec(host)?.[1] ?? "";
       const url = new URL(request.url);
+      // hostile or broken policy servers: each must leave the domain without a policy
+      if (domain === "moved") {
+        return new Response(null, {
+          status: 301,
+          headers: { location: "https://mta-sts.enf.direct.test/.well-known/mta-sts.txt" },
+        });
+      }
+      if (domain === "huge") {
+        return new Response(POLICIES.enf + "x: " + "y".repeat(100 * 1024) + "\n", {
+          headers: { "content-type": "text/plain" },
+        });
+      }
+      if (domain === "html") {
+        return new Response(POLICIES.enf, { headers: { "content-type": "text/html" } });
+      }
       if (url.pathname !== "/.well-known/mta-sts.txt" || !(domain in POLICIES)) {
         return new Response("not found", { status: 404 });
       }
@@ -483,6 +512,24 @@ Deno.test({
           "2",
         );
         await w.mx2.mailbox("g@cache.direct.test");
+      });
+
+      await t.step("a redirect, a policy over 64 KiB, a wrong media type: no policy", async () => {
+        const expected: [string, RegExp][] = [
+          ["moved", /answered HTTP 301/],
+          ["huge", /is larger than 64 KiB/],
+          ["html", /is not text\/plain/],
+        ];
+        for (const [domain, reason] of expected) {
+          const r = await send([`x@${domain}.direct.test`]);
+          // each policy would have allowed only mx1: delivered to mx2, it was not applied
+          assert.equal(r.outcomes[0].via, "mx2.direct.test [127.0.0.3] TLS", domain);
+          const note = r.notes.find((n) => n.startsWith(`MTA-STS: ${domain}.direct.test: `));
+          assert.ok(
+            note && reason.test(note) && note.endsWith("delivering without a policy"),
+            r.notes.join("\n"),
+          );
+        }
       });
 
       await t.step(
