@@ -278,6 +278,13 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   const { account } = await chooseAccount(inv, io, fromHeader);
   if (inv.pretend) return ExitCode.OK;
   const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
+  if ((inv.mode === "serverinfo" || inv.mode === "rmqs") && account.settings.direct) {
+    // a direct account has no one server to ask
+    const option = inv.mode === "serverinfo" ? "--serverinfo" : "--rmqs";
+    throw new ConfigError(
+      `${option} needs a relay host; account ${account.name} delivers directly (direct on)`,
+    );
+  }
   if (inv.mode === "serverinfo") {
     const { serverInfo } = await import("./serverinfo.ts");
     await io.stdout((await serverInfo(account, debug)).map((l) => l + "\n").join(""));

@@ -123,3 +123,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test("--serverinfo and --rmqs refuse a direct account with a clear line", async () => {
+  const { dir, sendmail } = await setup();
+  try {
+    for (const option of ["--serverinfo", "--rmqs=example.org"]) {
+      const result = await run(sendmail, [option], { env: { HOME: dir } });
+      assert.equal(result.code, 78);
+      assert.equal(
+        result.stderr,
+        `sendmail: ${
+          option.split("=")[0]
+        } needs a relay host; account default delivers directly (direct on)\n`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
