@@ -54,12 +54,12 @@ interface DecodedPacket {
   answers?: DecodedAnswer[];
 }
 
-function query(name: string, id: number): Uint8Array {
+function query(name: string, type: "TLSA" | "MX", id: number): Uint8Array {
   return dnsPacket.encode({
     type: "query",
     id,
     flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ type: "TLSA", name, class: "IN" }],
+    questions: [{ type, name, class: "IN" }],
     additionals: [{
       type: "OPT",
       name: ".",
@@ -134,6 +134,52 @@ function overTcp(server: DnsServer, packet: Uint8Array, timeoutMs: number) {
   });
 }
 
+/** One query with the DNSSEC-OK flag, over UDP, then TCP when the answer was truncated. */
+async function ask(
+  name: string,
+  type: "TLSA" | "MX",
+  server: DnsServer,
+  timeoutMs: number,
+): Promise<DecodedPacket> {
+  const id = crypto.getRandomValues(new Uint16Array(1))[0];
+  const packet = query(name, type, id);
+  let answer: DecodedPacket;
+  try {
+    answer = await overUdp(server, packet, id, timeoutMs);
+    if (((answer.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0) {
+      answer = await overTcp(server, packet, timeoutMs);
+    }
+  } catch (error) {
+    throw new DnsError(type, name, error instanceof Error ? error.message : String(error), error);
+  }
+  if (answer.rcode !== "NOERROR" && answer.rcode !== "NXDOMAIN") {
+    throw new DnsError(type, name, `the resolver answered ${answer.rcode}`);
+  }
+  return answer;
+}
+
+/**
+ * Whether a domain's MX records (or their absence) were validated by the resolver: DANE
+ * applies only to mail hosts found through a secure MX lookup (RFC 7672 §2.2.1), or an
+ * attacker who forged the MX answer would choose the host, and with it the TLSA records.
+ *
+ * @throws {DnsError} the lookup failed.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { mxSecure } from "./dane.ts";
+ * console.log(await mxSecure("example.org", { ipAddr: "127.0.0.1", port: 53 }, 5000));
+ * ```
+ */
+export async function mxSecure(
+  domain: string,
+  server: DnsServer,
+  timeoutMs: number,
+): Promise<boolean> {
+  const answer = await ask(domain.replace(/\.$/, ""), "MX", server, timeoutMs);
+  return ((answer.flags ?? 0) & dnsPacket.AUTHENTIC_DATA) !== 0;
+}
+
 /**
  * Asks `server` for the TLSA records of a mail host's port 25.
  *
@@ -153,22 +199,9 @@ export async function lookupTlsa(
   timeoutMs: number,
 ): Promise<TlsaAnswer> {
   const name = `_25._tcp.${host.replace(/\.$/, "")}`;
-  const id = crypto.getRandomValues(new Uint16Array(1))[0];
-  const packet = query(name, id);
-  let answer: DecodedPacket;
-  try {
-    answer = await overUdp(server, packet, id, timeoutMs);
-    if (((answer.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0) {
-      answer = await overTcp(server, packet, timeoutMs);
-    }
-  } catch (error) {
-    throw new DnsError("TLSA", name, error instanceof Error ? error.message : String(error), error);
-  }
+  const answer = await ask(name, "TLSA", server, timeoutMs);
   const secure = ((answer.flags ?? 0) & dnsPacket.AUTHENTIC_DATA) !== 0;
   if (answer.rcode === "NXDOMAIN") return { secure, records: [] };
-  if (answer.rcode !== "NOERROR") {
-    throw new DnsError("TLSA", name, `the resolver answered ${answer.rcode}`);
-  }
   const records = (answer.answers ?? [])
     .filter((a) => a.type === "TLSA" && a.data !== undefined)
     .map((a) => ({

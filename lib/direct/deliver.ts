@@ -48,8 +48,11 @@ export interface DirectOptions {
   sourceIp?: string | null;
   /** The MTA-STS policy of a domain, when one applies (`mta_sts on`). */
   domainPolicy?: (domain: string) => Promise<DomainPolicy | undefined>;
-  /** The DANE policy of a mail host, when it has usable TLSA records (`dane on`). */
-  danePolicy?: (host: string) => Promise<TlsPolicy | undefined>;
+  /**
+   * The DANE policy of a mail host of `domain`, when it has usable TLSA records
+   * (`dane on`).
+   */
+  danePolicy?: (host: string, domain: string) => Promise<TlsPolicy | undefined>;
   /** For equal MX preferences. */
   random?: () => number;
   debug?: (text: string) => void;
@@ -137,7 +140,7 @@ async function deliverDomain(
     if (pending.length === 0) break;
     let tls: TlsPolicy = { kind: "opportunistic" };
     try {
-      const dane = await options.danePolicy?.(host.name);
+      const dane = await options.danePolicy?.(host.name, domain);
       if (dane) {
         // RFC 8461 §2: DANE takes precedence over MTA-STS
         tls = dane;

@@ -168,8 +168,22 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
         const dane = await import("./dane.ts");
         const daneServer = dane.daneResolver(server);
         if (daneServer) {
-          danePolicy = (host) =>
-            dane.danePolicy(host, daneServer, Math.min(timeoutMs, 30_000), request.note);
+          const limit = Math.min(timeoutMs, 30_000);
+          const secureMx = new Map<string, Promise<boolean>>();
+          danePolicy = async (host, domain) => {
+            // RFC 7672 §2.2.1: only hosts from a validated MX answer are looked up
+            if (!secureMx.has(domain)) {
+              const secure = dane.mxSecure(domain, daneServer, limit);
+              secureMx.set(domain, secure);
+              if (!(await secure)) {
+                request.note?.(
+                  `DANE: the MX records of ${domain} are not DNSSEC-validated; no TLSA lookup`,
+                );
+              }
+            }
+            if (!(await secureMx.get(domain))) return undefined;
+            return await dane.danePolicy(host, daneServer, limit, request.note);
+          };
         }
       }
       // EHLO localhost (msmtp's default domain) is refused or scored down by many mail

@@ -590,11 +590,18 @@ Deno.test({
             "ta MX 10 mxta",
             "mxta A 127.0.0.2",
             `_25._tcp.mxta TLSA 2 0 1 ${caCert}`,
+            // a validated MX pointing into an unsigned zone
+            "via MX 10 mx.insecure.test.",
           ],
         },
         {
           name: "insecure.test",
-          records: ["@ MX 10 mx", "mx A 127.0.0.2", `_25._tcp.mx TLSA 3 1 1 ${wrong}`],
+          records: [
+            // an MX answer nothing validates, pointing at a host with validated TLSA records
+            "@ MX 10 mxbad.dane.test.",
+            "mx A 127.0.0.2",
+            `_25._tcp.mx TLSA 3 1 1 ${wrong}`,
+          ],
         },
       ];
     });
@@ -657,15 +664,33 @@ Deno.test({
       await t.step(
         "TLSA records in an unsigned zone are ignored: delivered as without DANE",
         async () => {
-          const r = await send("d@insecure.test");
+          const r = await send("d@via.dane.test");
           assert.equal(r.outcomes[0].status, "delivered");
+          assert.equal(r.outcomes[0].via, "mx.insecure.test [127.0.0.2] TLS");
           assert.ok(
             r.notes.includes(
               "DANE: the TLSA records of mx.insecure.test are not DNSSEC-validated; ignored",
             ),
             r.notes.join("\n"),
           );
-          await w.mx1.mailbox("d@insecure.test");
+          await w.mx1.mailbox("d@via.dane.test");
+        },
+      );
+
+      await t.step(
+        "an MX answer that is not validated: its hosts' TLSA records are not used",
+        async () => {
+          // mxbad.dane.test's validated TLSA record matches nothing: applied, it would refuse
+          const r = await send("e@insecure.test");
+          assert.equal(r.outcomes[0].status, "delivered", r.notes.join("\n"));
+          assert.equal(r.outcomes[0].via, "mxbad.dane.test [127.0.0.2] TLS");
+          assert.ok(
+            r.notes.includes(
+              "DANE: the MX records of insecure.test are not DNSSEC-validated; no TLSA lookup",
+            ),
+            r.notes.join("\n"),
+          );
+          await w.mx1.mailbox("e@insecure.test");
         },
       );
     } finally {
