@@ -282,12 +282,20 @@ async function queueIo(io: RunIo): Promise<QueueIo> {
 }
 
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
+  // the name is read from /proc (personality()), which costs nothing, unlike argv0
   const as = personality(io);
   if (as === "msmtpq" || as === "msmtp-queue") {
     const { runMsmtpq } = await import("./msmtpq.ts");
     const manage = as === "msmtp-queue" || argv[0] === "--q-mgmt";
     const words = as === "msmtpq" && manage ? argv.slice(1) : [...argv];
     return await runMsmtpq(words, await queueIo(io), manage);
+  }
+  // newaliases takes nothing, or a file path; a mail always has a recipient (or -t)
+  const noRecipient = argv.every((a) => a.startsWith("-") || a.startsWith("/"));
+  if (noRecipient && as === "newaliases") {
+    const { newaliases } = await import("./newaliases.ts");
+    await io.stdout(`${await newaliases(argv)}\n`);
+    return ExitCode.OK;
   }
   const inv = parseArgs(as === "mailq" ? ["-bp", ...argv] : argv, io.env);
   if (inv.printVersion) {
@@ -325,6 +333,13 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   const { account } = await chooseAccount(inv, io, fromHeader);
   if (inv.pretend) return ExitCode.OK;
   const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
+  if ((inv.mode === "serverinfo" || inv.mode === "rmqs") && account.settings.direct) {
+    // a direct account has no one server to ask
+    const option = inv.mode === "serverinfo" ? "--serverinfo" : "--rmqs";
+    throw new ConfigError(
+      `${option} needs a relay host; account ${account.name} delivers directly (direct on)`,
+    );
+  }
   if (inv.mode === "serverinfo") {
     const { serverInfo } = await import("./serverinfo.ts");
     await io.stdout((await serverInfo(account, debug)).map((l) => l + "\n").join(""));

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { Account } from "../config/account.ts";
+import type { Account, Settings } from "../config/account.ts";
+import { PostieError } from "../errors.ts";
 import { type Env, resolveAccount } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
 import { SmtpConnection } from "../delivery/connection.ts";
@@ -85,6 +86,7 @@ export class SmtpDeliverer implements Deliverer {
       }
       throw error;
     }
+    if (account.settings.direct) return await directConnection(account.settings, this.#options);
     // a server that stops answering must not stall the queue for good (nullmailer#75):
     // without a configured timeout, every step of the dialogue gets QUEUE_TIMEOUT seconds
     const settings = account.settings.timeout === 0
@@ -128,5 +130,61 @@ function connectionFor(connection: SmtpConnection): DeliveryConnection {
       await connection.quit();
       connection.close();
     },
+  };
+}
+
+/**
+ * An account with `direct on` has no relay to keep a connection to: each mail goes to its
+ * recipients' mail hosts and local mailboxes (lib/direct), and their outcomes become the
+ * queue's per-recipient results (a temporary failure waits, a permanent one bounces).
+ */
+async function directConnection(
+  settings: Settings,
+  options: SmtpDelivererOptions,
+): Promise<DeliveryConnection> {
+  const { deliverWithoutRelay } = await import("../direct/route.ts");
+  const { stuffMail } = await import("../message/data.ts");
+  return {
+    async send(envelope, message, sendOptions = {}): Promise<SendOutcome> {
+      const dsn = envelope.dsn;
+      const result = await deliverWithoutRelay({
+        settings,
+        from: envelope.from,
+        recipients: envelope.recipients,
+        payload: stuffMail(message).stream,
+        ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
+        ...(options.debug ? { debug: options.debug } : {}),
+      });
+      const accepted = result.outcomes.filter((o) => o.status === "delivered");
+      const failed = result.outcomes.filter((o) => o.status !== "delivered");
+      const permanent = failed.find((o) => o.status === "permanent");
+      // while the sender waits (queue fallback), a mail nobody got is reported as an error
+      if (sendOptions.partial === false && accepted.length === 0 && permanent) {
+        throw new PostieError(
+          `${permanent.recipient}: ${permanent.message ?? "not delivered"}`,
+          permanent.exitCode,
+        );
+      }
+      // local mail may be delivered to alias targets, not the envelope's own recipients
+      const done = failed.length === 0
+        ? [...envelope.recipients]
+        : accepted.map((o) => o.recipient).filter((r) => envelope.recipients.includes(r));
+      const codeOf = (o: (typeof failed)[number]): number => {
+        const code = o.reply?.code ?? 0;
+        if (o.status === "permanent") return code >= 500 ? code : 550;
+        return code >= 400 && code < 500 ? code : 450;
+      };
+      return {
+        accepted: done,
+        rejected: failed.map((o) => ({
+          address: o.recipient,
+          code: codeOf(o),
+          text: o.reply ? o.reply.raw.join(" ") : o.message ?? "not delivered",
+          ...(o.reply?.enhanced ? { enhanced: o.reply.enhanced } : {}),
+        })),
+      };
+    },
+    reset: () => Promise.resolve(),
+    close: () => Promise.resolve(),
   };
 }

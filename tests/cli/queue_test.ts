@@ -641,3 +641,26 @@ Deno.test("runQueue() from lib/mod.ts sends what the command line queued", async
     await q.cleanup();
   }
 });
+
+Deno.test("an account with direct on queues too: -q delivers the mail to a local mailbox", async () => {
+  const q = await queueSetup({ port: 25, queue: "always" });
+  try {
+    const spool = `${q.dir}/spool`;
+    await Deno.mkdir(spool);
+    await Deno.writeTextFile(`${q.dir}/aliases`, "");
+    await q.write({
+      port: 25,
+      queue: "always",
+      extra: ["direct on", `mail_spool ${spool}`, `local_aliases ${q.dir}/aliases`],
+    });
+    const queued = await q.postie(["root"], testMail("to the local root"));
+    assert.equal(queued.code, 0, queued.stderr);
+    assert.equal(q.ids().length, 1);
+    const flushed = await q.postie(["-q"]);
+    assert.equal(flushed.code, 0, flushed.stderr);
+    assert.deepEqual(q.ids(), []);
+    assert.match(await Deno.readTextFile(`${spool}/root`), /Subject: to the local root/);
+  } finally {
+    await q.cleanup();
+  }
+});
