@@ -50,7 +50,9 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
 }
 
 /**
- * The process's own I/O: Deno's standard streams, the environment and `process.argv0`.
+ * The process's own I/O: Deno's standard streams, the environment and the program's name:
+ * the base name of `invokedAs` when given (the path of the launcher as invoked, a link
+ * named `sendmail` included), else `process.argv0`.
  *
  * @example Usage
  * ```ts
@@ -59,12 +61,14 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
  * console.log(code); // 0
  * ```
  */
-export function denoIo(): RunIo {
+export function denoIo(invokedAs?: string): RunIo {
   return {
     // Only error lines and --help print the name. Reading `process` boots Deno's Node
     // compatibility layer (about 13 ms), so a mail that goes out never pays for it.
     get argv0(): string {
-      return process.argv0;
+      return invokedAs === undefined
+        ? process.argv0
+        : invokedAs.slice(invokedAs.lastIndexOf("/") + 1);
     },
     env: Deno.env.toObject(),
     configEnv: realEnv(),

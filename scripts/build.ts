@@ -1,0 +1,198 @@
+/**
+ * Builds what users run and installs it under a prefix (`deno task build --prefix DIR`):
+ *
+ * - `DIR/lib/postie/`: main.ts bundled by `deno bundle` (npm packages inlined, one chunk per
+ *   lazily imported module, so a plain send loads none of TOML, TLS or OAuth2), dotenv bundled
+ *   apart, a `deno.json` holding the permission set and the import map, and `cache/`, a Deno
+ *   cache filled here with the compiled code of every module, read-only for everyone else;
+ * - `DIR/bin/postie`: the launcher, a script whose `#!` line runs Deno on that bundle with the
+ *   permission set `postie` of the repository's deno.json and that cache.
+ *
+ * At run time nothing is fetched and nothing is written: no network, no npm registry, no
+ * writable home or cache, whatever the user. The launcher is the main module under the name
+ * it was invoked by, so a link to it named `sendmail` runs postie as `sendmail`.
+ *
+ * Options: `--prefix DIR` (default `$PREFIX`, else /usr/local), `--deno PATH` (the Deno the
+ * launcher runs; default the first `deno` on PATH, else this one).
+ *
+ * @module
+ */
+
+const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+/** The Linux kernel reads at most this many bytes of a `#!` line (BINPRM_BUF_SIZE - 1). */
+const SHEBANG_MAX = 255;
+
+/** The Node modules postie imports on its lazy paths (TLS, SOCKS, certificates, `.env`). */
+const NODE_MODULES = [
+  "node:crypto",
+  "node:dns/promises",
+  "node:fs",
+  "node:module",
+  "node:net",
+  "node:os",
+  "node:path",
+  "node:stream",
+  "node:tls",
+];
+
+interface Options {
+  prefix: string;
+  deno: string;
+}
+
+function parseOptions(args: string[]): Options {
+  let prefix = Deno.env.get("PREFIX") || "/usr/local";
+  let deno: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const [name, inline] = args[i].split(/=(.*)/s, 2);
+    const value = () => inline ?? args[++i] ?? fail(`${name} needs a value`);
+    if (name === "--prefix") prefix = value();
+    else if (name === "--deno") deno = value();
+    else fail(`unknown option ${args[i]} (options: --prefix DIR, --deno PATH)`);
+  }
+  if (!prefix.startsWith("/")) prefix = `${Deno.cwd()}/${prefix}`;
+  return { prefix: prefix.replace(/\/+$/, "") || "/", deno: deno ?? denoOnPath() };
+}
+
+function fail(message: string): never {
+  console.error(`build: ${message}`);
+  Deno.exit(1);
+}
+
+/** The `deno` a shell finds (a stable path across upgrades), else the one running this. */
+function denoOnPath(): string {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir === "") continue;
+    try {
+      const info = Deno.statSync(`${dir}/deno`);
+      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return `${dir}/deno`;
+    } catch {
+      // not there
+    }
+  }
+  return Deno.execPath();
+}
+
+async function exec(program: string, args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(program, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    fail(`${program} ${args.join(" ")} failed:\n${text}`);
+  }
+}
+
+/** The permission set `postie` of the repository's deno.json: the one list of permissions. */
+function permissionSet(): Record<string, unknown> {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));
+  const set = config?.permissions?.postie;
+  if (typeof set !== "object" || set === null) fail("deno.json has no permission set `postie`");
+  return set;
+}
+
+/** Sets modes explicitly, whatever the umask: readable by every user, writable by none. */
+function seal(path: string, file: number, dir: number): void {
+  const info = Deno.lstatSync(path);
+  if (info.isDirectory) {
+    for (const entry of Deno.readDirSync(path)) seal(`${path}/${entry.name}`, file, dir);
+    Deno.chmodSync(path, dir);
+  } else if (info.isFile) {
+    Deno.chmodSync(path, file);
+  }
+}
+
+async function main(): Promise<void> {
+  const { prefix, deno } = parseOptions(Deno.args);
+  // `env -S` splits its argument on white space and expands `$` and `\`.
+  for (const [what, path] of [["prefix", prefix], ["deno", deno]]) {
+    if (/[\s\\$'"#]/.test(path)) fail(`the ${what} path must not contain spaces or \\$'"#`);
+  }
+  const lib = `${prefix}/lib/postie`;
+  const launcher = `${prefix}/bin/postie`;
+  const cache = `${lib}/cache`;
+
+  const denoJson = JSON.stringify(
+    { permissions: { postie: permissionSet() }, imports: { dotenv: "./dotenv.js" } },
+    null,
+    2,
+  ) + "\n";
+  const shebang = `#!/usr/bin/env -S DENO_DIR=${cache} ${deno} run --quiet --no-prompt ` +
+    `--no-lock --ext=js --config=${lib}/deno.json -P=postie`;
+  if (shebang.length > SHEBANG_MAX) {
+    fail(`the prefix is too long for the launcher's #! line (${shebang.length} > ${SHEBANG_MAX})`);
+  }
+
+  // The whole directory is postie's own: start clean, so no chunk of an older build stays.
+  await Deno.remove(lib, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  Deno.mkdirSync(lib, { recursive: true });
+  Deno.mkdirSync(`${prefix}/bin`, { recursive: true });
+  const bundle = ["bundle", "--quiet", "--platform", "deno", "--config", `${ROOT}/deno.json`];
+  await exec(deno, [
+    ...bundle,
+    "--code-splitting",
+    "--external",
+    "dotenv",
+    "--outdir",
+    lib,
+    `${ROOT}/main.ts`,
+  ]);
+  await exec(deno, [...bundle, "--output", `${lib}/dotenv.js`, `${ROOT}/scripts/dotenv_entry.ts`]);
+  Deno.writeTextFileSync(`${lib}/deno.json`, denoJson);
+  // The launcher is the main module: Deno reports its path as invoked (a link's own name),
+  // which main.ts turns into the program name.
+  // Written beside it and renamed over it: a mail sent during an upgrade never runs half a file.
+  Deno.writeTextFileSync(
+    `${launcher}.new`,
+    `${shebang}\n// postie ${version()}, installed by scripts/build.ts\n` +
+      `import ${JSON.stringify(new URL(`file://${lib}/main.js`).href)};\n`,
+    { mode: 0o755 },
+  );
+  Deno.chmodSync(`${launcher}.new`, 0o755);
+  Deno.renameSync(`${launcher}.new`, launcher);
+
+  // Fill the cache: the launcher compiles the modules of start-up; then a throw-away script
+  // imports every other chunk once (their top level only defines functions) and the Node
+  // modules the lazy paths use, so those start warm too. (Deno keeps no compiled code for
+  // modules imported by `deno eval`, hence a file.)
+  const env = { DENO_DIR: cache };
+  await exec(launcher, ["--version"], env);
+  const lazy = [...Deno.readDirSync(lib)]
+    .map((e) => e.name)
+    .filter((name) => name.endsWith(".js") && name !== "main.js")
+    .sort()
+    .map((name) => new URL(`file://${lib}/${name}`).href);
+  lazy.push(...NODE_MODULES);
+  const scratch = Deno.makeTempDirSync({ prefix: "postie-build-" });
+  try {
+    Deno.writeTextFileSync(`${scratch}/warm.js`, "for (const m of Deno.args) await import(m);\n");
+    await exec(deno, [
+      "run",
+      "--quiet",
+      "--no-lock",
+      "--allow-all",
+      `--config=${lib}/deno.json`,
+      `${scratch}/warm.js`,
+      ...lazy,
+    ], env);
+  } finally {
+    Deno.removeSync(scratch, { recursive: true });
+  }
+  await exec(launcher, ["--version"], env);
+
+  seal(lib, 0o444, 0o555);
+  // The bundle and its configuration stay readable and writable by their owner only in the
+  // sense of `install`: 0644 files, 0755 directories, like any installed program.
+  for (const entry of Deno.readDirSync(lib)) {
+    if (entry.isFile) Deno.chmodSync(`${lib}/${entry.name}`, 0o644);
+  }
+  Deno.chmodSync(lib, 0o755);
+  console.log(`built ${launcher} (bundle in ${lib})`);
+}
+
+function version(): string {
+  return JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).version ?? "";
+}
+
+if (import.meta.main) await main();
