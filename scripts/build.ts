@@ -116,8 +116,10 @@ async function main(): Promise<void> {
     null,
     2,
   ) + "\n";
-  const shebang = `#!/usr/bin/env -S DENO_DIR=${cache} ${deno} run --quiet --no-prompt ` +
-    `--no-lock --ext=js --config=${lib}/deno.json -P=postie`;
+  // DENO_NO_UPDATE_CHECK: Deno would otherwise look for a newer Deno on the network on every
+  // start, since it cannot note the time of its last look in a cache it may not write.
+  const shebang = `#!/usr/bin/env -S DENO_DIR=${cache} DENO_NO_UPDATE_CHECK=1 ${deno} run ` +
+    `--quiet --no-prompt --no-lock --ext=js --config=${lib}/deno.json -P=postie`;
   if (shebang.length > SHEBANG_MAX) {
     fail(`the prefix is too long for the launcher's #! line (${shebang.length} > ${SHEBANG_MAX})`);
   }
@@ -179,6 +181,20 @@ async function main(): Promise<void> {
   } finally {
     Deno.removeSync(scratch, { recursive: true });
   }
+  // Deno keeps its caches as SQLite databases in WAL mode: move what the runs above wrote into
+  // the databases themselves, then start once more, which leaves the empty `-wal` and `-shm`
+  // files a reader without write access needs to open them.
+  await exec(deno, [
+    "eval",
+    "--quiet",
+    `import { DatabaseSync } from "node:sqlite";
+    for (const e of Deno.readDirSync(${JSON.stringify(cache)})) {
+      if (!e.isFile || !e.name.endsWith("_v2")) continue;
+      const db = new DatabaseSync(${JSON.stringify(cache + "/")} + e.name);
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      db.close();
+    }`,
+  ]);
   await exec(launcher, ["--version"], env);
 
   seal(lib, 0o444, 0o555);
