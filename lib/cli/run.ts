@@ -20,8 +20,6 @@ import {
 import { type IncomingMail, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
-import { formatSettings } from "./pretend.ts";
-import { helpText, processPathEnv, versionText } from "./help.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -177,6 +175,7 @@ async function chooseAccount(
   let loaded: LoadedAccount;
   try {
     loaded = await resolveAccount(chosen, io.configEnv);
+    const { formatSettings } = await import("./pretend.ts");
     lines.push(...loaded.preamble, ...formatSettings(loaded.account, inv));
   } catch (error) {
     lines.push(...errorPreamble(error));
@@ -243,13 +242,21 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
 
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   const inv = parseArgs(argv, io.env);
+  // The texts of --version and --help, and what they name, load only when asked for.
   if (inv.printVersion) {
+    const { processPathEnv, versionText } = await import("./help.ts");
     const paths = processPathEnv(io.env);
     await io.stdout(versionText(systemConfigPath(paths), userConfigPath(paths)));
   }
-  if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
+  if (inv.printHelp) {
+    const { helpText } = await import("./help.ts");
+    await io.stdout(helpText(programName(io.argv0)));
+  }
   if (inv.mode === "configure") {
-    const { configureAccount } = await import("./configure.ts");
+    const [{ configureAccount }, { processPathEnv }] = await Promise.all([
+      import("./configure.ts"),
+      import("./help.ts"),
+    ]);
     const file = inv.configFile ?? userConfigPath(processPathEnv(io.env));
     await io.stdout(await configureAccount(inv.configureAddress ?? "", file));
     return ExitCode.OK;
