@@ -10,7 +10,10 @@
  */
 
 import { denoIo, run } from "./lib/cli/run.ts";
+import { claimTlsRoots } from "./lib/net/roots.ts";
 
+// No TLS connection has been made in this process yet: postie decides Deno's default roots.
+claimTlsRoots();
 const invokedAs = import.meta.main
   ? undefined
   : decodeURIComponent(new URL(Deno.mainModule).pathname);
