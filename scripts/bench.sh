@@ -219,6 +219,10 @@ versions="msmtp $(msmtp --version | sed -n '1s/^msmtp version //p'), Node.js $(n
 nodemailer $(cd "$work/nm" && node -p 'require("nodemailer/package.json").version')"
 report=(deno run --quiet --allow-read "$here/scripts/bench_report.ts" report "$results"
   "$big_bytes" "$postie" "$versions")
+# the raw rows stay (git-ignored) for bench_report.ts, and the command that turns them into the page
+mkdir -p "$here/.build/bench"
+cp "$results" "$here/.build/bench/results.tsv"
+printf '%q ' "${report[@]/#$results/$here/.build/bench/results.tsv}" >"$here/.build/bench/report.sh"
 if [[ $quick == 1 ]]; then
   "${report[@]}"
 else

@@ -308,7 +308,49 @@ function report(rows: Map<string, Sample>, bigBytes: number, postie: string, ver
  */
 const FINDINGS = `## Measured apart (how postie got here)
 
-FINDINGS GO HERE
+Measured by hand on the same machine while it was shared (load average 10-20 on 2 cores), with
+hyperfine, 15-25 runs each; wall times were unusable then, so these are CPU times (user +
+system, medians), which the load inflates less. Re-measure when the code changes.
+
+- **What users run.** A bundle made by \`deno bundle\` (npm packages inlined) starts as fast as
+  the sources run with a warm Deno cache (\`postie --version\`: 144 ms against 141 ms; an empty
+  \`deno run\` 121 ms), but needs no npm registry and no cache of its own. One bundle file
+  is worse: dotenv is CommonJS, and the bundler then makes every start import \`node:module\`
+  for its \`require\` shim, booting Node compatibility (189 ms). So the bundle is split into
+  chunks (one per \`import()\`), dotenv bundled apart and mapped by the installed
+  \`deno.json\`. Vendoring (\`"vendor": true\`) ships the TypeScript sources and npm packages
+  instead, which must still be compiled at each start by a user who cannot write a cache.
+- **The cache.** A user who cannot write a Deno cache (no home, \`nobody\`) compiles every
+  module at every start: \`--version\` 198 ms against 122 ms with the cache the install fills
+  and ships read-only (\`PREFIX/lib/postie/cache\`; Deno keeps its caches as SQLite files in
+  WAL mode, and a reader without write access needs the \`-wal\` and \`-shm\` files, which
+  the build leaves in place, emptied).
+- **The launcher.** A \`#!/usr/bin/env -S\` line runs Deno directly; a bash wrapper that
+  execs Deno (as \`scripts/postie\` did) costs a bash start more (about 2 ms of CPU here, and
+  the ~12 ms wall measured before, with its \`sed\` over deno.json). The name it was invoked
+  by (a \`sendmail\` link) reaches postie as Deno's main module, the launcher's path as run,
+  which costs nothing; \`process.argv0\` would boot Node compatibility.
+- **No network.** Deno looks for a newer Deno at every start in the background when it cannot
+  note the time of its last look (a read-only cache): strace showed a connection attempt to
+  the configured proxy. The launcher sets \`DENO_NO_UPDATE_CHECK=1\`;
+  \`tests/cli/installed_test.ts\` shows a send as nobody connects to nothing but the server.
+- **STARTTLS.** With a trust file (the usual configuration), postie used \`node:tls\`, because
+  Deno's \`caCerts\` add to Deno's default roots while msmtp's trust file replaces them. That
+  cost a send 137 ms of CPU over the plain one, against 62 ms for a minimal
+  \`Deno.startTls\` client: booting Node compatibility is 40 ms, loading \`node:tls\`,
+  \`node:net\` and \`node:stream\` 27 ms more. Reading the trust file is negligible (one
+  small file and a regular expression). postie now empties Deno's default roots before its
+  first connection when it has a trust file (\`lib/net/roots.ts\`), so \`Deno.startTls\`
+  trusts the file alone (\`tests/cli/trust_file_test.ts\`): 47 ms of CPU over the plain send.
+  What is left is Deno's first handshake in a process: 60-75 ms of wall time on this loaded
+  machine (a second handshake in the same process takes 1.5 ms); during it Deno reads and
+  parses the system's CA bundle (\`/etc/ssl/certs/ca-certificates.crt\`, about 140
+  certificates) whatever roots are used. msmtp (GnuTLS) needs 31 ms of CPU in all.
+- **Start-up modules.** \`--help\`, \`--version\`'s text, \`--pretend\`, logging, aliases,
+  TLS, SOCKS, unix sockets, TOML, .env, authentication (SCRAM included), OAuth2, the keyring
+  and \`--serverinfo\` load with \`import()\` on their own paths
+  (\`tests/cli/startup_graph_test.ts\`): a plain send evaluates 36 modules of postie's and no
+  Node or npm module.
 `;
 
 const [mode, path, bytes, postie, versions] = Deno.args;
