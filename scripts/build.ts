@@ -124,11 +124,12 @@ async function main(): Promise<void> {
     fail(`the prefix is too long for the launcher's #! line (${shebang.length} > ${SHEBANG_MAX})`);
   }
 
-  // The whole directory is postie's own: start clean, so no chunk of an older build stays.
-  await Deno.remove(lib, { recursive: true }).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
-  Deno.mkdirSync(lib, { recursive: true });
+  // The whole directory is postie's own: built beside the old one and swapped in, so no chunk
+  // of an older build stays and a mail sent meanwhile finds a whole bundle (the old or the new).
+  const fresh = `${lib}.new`;
+  const old = `${lib}.old`;
+  for (const dir of [fresh, old]) await removeTree(dir);
+  Deno.mkdirSync(fresh, { recursive: true });
   Deno.mkdirSync(`${prefix}/bin`, { recursive: true });
   const bundle = ["bundle", "--quiet", "--platform", "deno", "--config", `${ROOT}/deno.json`];
   await exec(deno, [
@@ -137,11 +138,24 @@ async function main(): Promise<void> {
     "--external",
     "dotenv",
     "--outdir",
-    lib,
+    fresh,
     `${ROOT}/main.ts`,
   ]);
-  await exec(deno, [...bundle, "--output", `${lib}/dotenv.js`, `${ROOT}/scripts/dotenv_entry.ts`]);
-  Deno.writeTextFileSync(`${lib}/deno.json`, denoJson);
+  await exec(deno, [
+    ...bundle,
+    "--output",
+    `${fresh}/dotenv.js`,
+    `${ROOT}/scripts/dotenv_entry.ts`,
+  ]);
+  Deno.writeTextFileSync(`${fresh}/deno.json`, denoJson);
+  // The cache is keyed by the modules' final paths: it is filled once they are in place.
+  try {
+    Deno.renameSync(lib, old);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  Deno.renameSync(fresh, lib);
+  await removeTree(old);
   // The launcher is the main module: Deno reports its path as invoked (a link's own name),
   // which main.ts turns into the program name.
   // Written beside it and renamed over it: a mail sent during an upgrade never runs half a file.
@@ -205,6 +219,12 @@ async function main(): Promise<void> {
   }
   Deno.chmodSync(lib, 0o755);
   console.log(`built ${launcher} (bundle in ${lib})`);
+}
+
+async function removeTree(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
 }
 
 function version(): string {

@@ -44,7 +44,8 @@ if [ "$uninstall" = 1 ]; then
   for path in "${link_paths[@]}"; do
     if ours "$path"; then rm -f "$path" && echo "removed $path"; fi
   done
-  rm -rf "$prefix/lib/postie" && rm -f "$launcher" && echo "removed postie from $prefix"
+  rm -rf "$prefix/lib/postie" "$prefix/lib/postie.new" "$prefix/lib/postie.old" && rm -f "$launcher" &&
+    echo "removed postie from $prefix"
   exit 0
 fi
 

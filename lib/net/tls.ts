@@ -290,8 +290,11 @@ async function nativeHandshake(
 function nativeTlsError(error: unknown): PostieError {
   if (error instanceof DeadlineExceeded) return tlsHandshakeFailed(TIMED_OUT, error);
   const message = error instanceof Error ? error.message : String(error);
-  const certificate = /invalid peer certificate: (\w+)/.exec(message);
+  const certificate = /invalid peer certificate: (.*)/.exec(message);
   if (certificate) {
+    // rustls names most errors (`Expired`), and describes some with their context
+    // (`certificate not valid for name "…"; certificate is only valid for …`).
+    const detail = certificate[1];
     const status = {
       UnknownIssuer: STATUS.issuer,
       NotValidForName: STATUS.name,
@@ -300,7 +303,14 @@ function nativeTlsError(error: unknown): PostieError {
       BadSignature: STATUS.signature,
       Revoked: STATUS.revoked,
       CaUsedAsEndEntity: STATUS.notCa,
-    }[certificate[1]] ?? `${certificate[1]}. `;
+    }[/^\w+/.exec(detail)?.[0] ?? ""] ??
+      (/^certificate not valid for name/.test(detail)
+        ? STATUS.name
+        : /^certificate expired/.test(detail)
+        ? STATUS.expired
+        : /^certificate not valid yet/.test(detail)
+        ? STATUS.notYet
+        : `${detail}. `);
     return tlsVerificationFailed(NOT_TRUSTED + status, error);
   }
   return tlsHandshakeFailed(handshakeDetail(error), error);
