@@ -213,10 +213,12 @@ case_ batch "$runs_batch" batch.floor /dev/null sh -c \
 
 # --- run and report -----------------------------------------------------------------------------
 results=$work/results.tsv
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 deno run --quiet --allow-run --allow-read --allow-write "$here/scripts/bench_run.ts" "$plan" \
   >"$results"
 versions="msmtp $(msmtp --version | sed -n '1s/^msmtp version //p'), Node.js $(node --version), \
-nodemailer $(cd "$work/nm" && node -p 'require("nodemailer/package.json").version')"
+nodemailer $(cd "$work/nm" && node -p 'require("nodemailer/package.json").version'); \
+load average $load_start at the start, $(cut -d' ' -f1 /proc/loadavg) at the end"
 report=(deno run --quiet --allow-read "$here/scripts/bench_report.ts" report "$results"
   "$big_bytes" "$postie" "$versions")
 # the raw rows stay (git-ignored) for bench_report.ts, and the command that turns them into the page
