@@ -60,6 +60,9 @@ fi
 # strace: the test that shows an installed postie opens no connection but the mail's.
 packages=(msmtp openssl ca-certificates postfix dovecot-core gnome-keyring libsecret-tools dbus
   util-linux strace)
+# Direct delivery (tests/support/dns.ts): nsd serves the test zones, unbound validates them
+# (DNSSEC for DANE), ldnsutils signs them (ldns-signzone, ldns-keygen, ldns-key2ds).
+packages+=(nsd unbound ldnsutils)
 # The interop matrix and the real callers (scripts/interop_packages.txt): plain names are
 # installed; names marked `unpack` conflict with postfix and are unpacked beside it.
 unpack=()
