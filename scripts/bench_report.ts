@@ -332,7 +332,7 @@ system, medians), which the load inflates less. Re-measure when the code changes
   \`deno run\` 121 ms), but needs no npm registry and no cache of its own. One bundle file
   is worse: dotenv is CommonJS, and the bundler then makes every start import \`node:module\`
   for its \`require\` shim, booting Node compatibility (189 ms). So the bundle is split into
-  chunks (one per \`import()\`), dotenv bundled apart and mapped by the installed
+  chunks (one per \`import()\`), the CommonJS packages (dotenv, dns-packet) bundled apart and mapped by the installed
   \`deno.json\`. Vendoring (\`"vendor": true\`) ships the TypeScript sources and npm packages
   instead, which must still be compiled at each start by a user who cannot write a cache.
 - **The cache.** A user who cannot write a Deno cache (no home, \`nobody\`) compiles every

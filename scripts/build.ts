@@ -2,9 +2,10 @@
  * Builds what users run and installs it under a prefix (`deno task build --prefix DIR`):
  *
  * - `DIR/lib/postie/`: main.ts bundled by `deno bundle` (npm packages inlined, one chunk per
- *   lazily imported module, so a plain send loads none of TOML, TLS or OAuth2), dotenv bundled
- *   apart, a `deno.json` holding the permission set and the import map, and `cache/`, a Deno
- *   cache filled here with the compiled code of every module, read-only for everyone else;
+ *   lazily imported module, so a plain send loads none of TOML, TLS or OAuth2), the CommonJS
+ *   npm packages bundled apart (APART), a `deno.json` holding the permission set and the
+ *   import map, and `cache/`, a Deno cache filled here with the compiled code of every module,
+ *   read-only for everyone else;
  * - `DIR/bin/postie`: the launcher, a script whose `#!` line runs Deno on that bundle with the
  *   permission set `postie` of the repository's deno.json and that cache.
  *
@@ -21,6 +22,18 @@
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 /** The Linux kernel reads at most this many bytes of a `#!` line (BINPRM_BUF_SIZE - 1). */
 const SHEBANG_MAX = 255;
+
+/**
+ * npm packages written in CommonJS, each bundled apart into `NAME.js` (mapped by the installed
+ * deno.json) with what postie imports of it. A CommonJS module inside the main bundle makes the
+ * bundler's `require` shim, an import of `node:module`, part of every start, booting Deno's
+ * Node compatibility layer; bundled apart, only the path that uses the package pays for it
+ * (tests/cli/startup_graph_test.ts checks the start-up chunks).
+ */
+const APART: Record<string, string> = {
+  "dotenv": 'export { parse } from "dotenv";\n',
+  "dns-packet": 'export { default } from "dns-packet";\n',
+};
 
 /** The Node modules postie imports on its lazy paths (TLS, SOCKS, certificates, `.env`). */
 const NODE_MODULES = [
@@ -111,11 +124,9 @@ async function main(): Promise<void> {
   const launcher = `${prefix}/bin/postie`;
   const cache = `${lib}/cache`;
 
-  const denoJson = JSON.stringify(
-    { permissions: { postie: permissionSet() }, imports: { dotenv: "./dotenv.js" } },
-    null,
-    2,
-  ) + "\n";
+  const imports = Object.fromEntries(Object.keys(APART).map((name) => [name, `./${name}.js`]));
+  const denoJson = JSON.stringify({ permissions: { postie: permissionSet() }, imports }, null, 2) +
+    "\n";
   // DENO_NO_UPDATE_CHECK: Deno would otherwise look for a newer Deno on the network on every
   // start, since it cannot note the time of its last look in a cache it may not write.
   const shebang = `#!/usr/bin/env -S DENO_DIR=${cache} DENO_NO_UPDATE_CHECK=1 ${deno} run ` +
@@ -135,18 +146,20 @@ async function main(): Promise<void> {
   await exec(deno, [
     ...bundle,
     "--code-splitting",
-    "--external",
-    "dotenv",
+    ...Object.keys(APART).flatMap((name) => ["--external", name]),
     "--outdir",
     fresh,
     `${ROOT}/main.ts`,
   ]);
-  await exec(deno, [
-    ...bundle,
-    "--output",
-    `${fresh}/dotenv.js`,
-    `${ROOT}/scripts/dotenv_entry.ts`,
-  ]);
+  const entries = Deno.makeTempDirSync({ prefix: "postie-build-" });
+  try {
+    for (const [name, entry] of Object.entries(APART)) {
+      Deno.writeTextFileSync(`${entries}/${name}.ts`, entry);
+      await exec(deno, [...bundle, "--output", `${fresh}/${name}.js`, `${entries}/${name}.ts`]);
+    }
+  } finally {
+    Deno.removeSync(entries, { recursive: true });
+  }
   Deno.writeTextFileSync(`${fresh}/deno.json`, denoJson);
   // The cache is keyed by the modules' final paths: it is filled once they are in place.
   try {

@@ -71,7 +71,6 @@ async function isFresh(launcher: string): Promise<boolean> {
     "deno.lock",
     "lib",
     "scripts/build.ts",
-    "scripts/dotenv_entry.ts",
   ];
   for (const source of sources) {
     if ((await newest(`${ROOT}/${source}`)) > built) return false;
