@@ -7,7 +7,7 @@
  *    spool's own enqueue in one process; and a raw write+fsync+rename loop in one process,
  *    the floor.
  *
- * Usage: deno run -A scripts/bench_queue.ts [--port=PORT] [--runs=N] [--out=FILE]
+ * Usage: deno run -A scripts/bench_queue.ts [--port=PORT] [--runs=N] [--out=FILE] [--postie=PATH]
  * Without --port a smtp-sink is started on a free loopback port and stopped by its PID.
  * Writes a Markdown report to --out (default: standard output).
  *
@@ -17,10 +17,11 @@
 import { Spool } from "../lib/queue/spool.ts";
 
 const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const postie = `${here}/scripts/postie`;
 const args = Object.fromEntries(
   Deno.args.map((a) => a.replace(/^--/, "").split("=", 2) as [string, string]),
 );
+// the postie measured: --postie, else $POSTIE_BIN, else the artifact `deno task build` made
+const postie = args.postie ?? (Deno.env.get("POSTIE_BIN") || `${here}/.build/bin/postie`);
 const runs = Number(args.runs ?? 3);
 const MAILS = 200;
 

@@ -1,5 +1,5 @@
 /**
- * The queue through the real command line (scripts/postie) against a capture server on
+ * The queue through the real command line (the built postie) against a capture server on
  * loopback: fallback and always, -q, -bp/mailq/--json, --queue-delete, retries, bounces
  * parsed by Python's email package, expiry, the null sender, failover, the daemon, corrupt
  * and unreadable entries.
