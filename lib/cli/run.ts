@@ -82,7 +82,9 @@ export function denoIo(invokedAs?: string): RunIo {
     stderr: (text) => writeAll(Deno.stderr.writable, text),
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
     invokedAs: () => {
-      // argv[0] from the kernel: a plain file read, where `process.argv0` costs 13 ms
+      // the launcher's path as invoked; else argv[0] from the kernel, a plain file read
+      // where `process.argv0` costs 13 ms
+      if (invokedAs !== undefined) return invokedAs;
       try {
         const cmdline = Deno.readFileSync("/proc/self/cmdline");
         const end = cmdline.indexOf(0);
