@@ -9,7 +9,7 @@
 
 import type { Settings } from "./config/account.ts";
 import { realEnv, resolveAccount } from "./config/resolve.ts";
-import { SmtpConnection } from "./delivery/connection.ts";
+import { accountDsn, SmtpConnection } from "./delivery/connection.ts";
 import { prepareMail } from "./delivery/prepare.ts";
 import { ConfigError, UsageError } from "./errors.ts";
 import { buildEnvelope } from "./message/envelope.ts";
@@ -474,10 +474,7 @@ export class Transport {
       throw error;
     }
     const s = this.#settings;
-    const dsn = {
-      notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
-      ret: s.dsn_return,
-    };
+    const dsn = accountDsn(s);
     this.#used = true;
     const result = await connection.send(
       { from: prepared.from, recipients: prepared.recipients, dsn },
