@@ -36,7 +36,8 @@
 import { createTransport, loadAccount, type SentMessageInfo, type Transport } from "./transport.ts";
 
 export {
-  type ComposedMail,
+  type ComposedMailOptions,
+  type ComposeOptions,
   createTransport,
   loadAccount,
   type LoadAccountOptions,

@@ -214,13 +214,21 @@ export interface SendMailCallOptions {
 }
 
 /**
- * A composed mail (`from`, `to`, `cc`, `bcc`, `replyTo`, `subject`, `text`, `html`,
- * `attachments`, `headers`), as nodemailer takes it.
+ * The parts of a mail to compose (`from`, `to`, `cc`, `bcc`, `replyTo`, `subject`, `text`,
+ * `html`, `attachments`, `headers`), as nodemailer takes them.
  */
-export type ComposedMail = Record<string, unknown> & { raw?: undefined };
+export type ComposeOptions = Record<string, unknown>;
+
+/** A mail composed from parts; `envelope` replaces the one taken from the addresses. */
+export type ComposedMailOptions = ComposeOptions & {
+  /** The SMTP envelope, when it differs from the addresses of the mail. */
+  envelope?: RawMail["envelope"];
+  /** Absent: a mail with `raw` is sent as it is. */
+  raw?: undefined;
+};
 
 /** A mail for {@linkcode Transport.sendMail}: raw, or composed from parts. */
-export type MailOptions = RawMail | ComposedMail;
+export type MailOptions = RawMail | ComposedMailOptions;
 
 function toStream(raw: RawMail["raw"]): ReadableStream<Uint8Array> {
   if (raw instanceof ReadableStream) return raw;
