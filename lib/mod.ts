@@ -33,7 +33,16 @@
  * @module
  */
 
-import { createTransport, loadAccount, type SentMessageInfo, type Transport } from "./transport.ts";
+import { realEnv, resolveAccount } from "./config/resolve.ts";
+import { accountDsn, SmtpConnection } from "./delivery/connection.ts";
+import { directFailure, sendWithoutRelay } from "./delivery/direct.ts";
+import { prepareMail } from "./delivery/prepare.ts";
+import { PostieError } from "./errors.ts";
+import { ExitCode } from "./exit.ts";
+import { buildEnvelope } from "./message/envelope.ts";
+import { readHeaderBlock } from "./message/read.ts";
+import { checkAddress } from "./smtp/command.ts";
+import type { Reply } from "./smtp/reply.ts";
 
 export {
   type ComposedMailOptions,
@@ -65,29 +74,58 @@ export type { Reply } from "./smtp/reply.ts";
 
 /** What {@linkcode send} sends and how. */
 export interface SendOptions {
-  /** The mail: headers, an empty line, the body. LF or CRLF line ends. */
+  /**
+   * The mail: headers, an empty line, the body. LF or CRLF line ends. A stream is sent as it
+   * is read, never held whole.
+   */
   message: string | Uint8Array | ReadableStream<Uint8Array>;
-  /** Recipients; each entry may be an address list. By default the To, Cc and Bcc headers. */
+  /** Recipients; each entry may be an address list (`"Joe <joe@x.org>, ann@y.org"`). */
   to?: string[];
-  /** The envelope sender; by default the account's `from`. */
+  /** The envelope sender (`-f`); by default the account's `from`. */
   from?: string;
-  /** The account of the configuration file; by default `default`. */
+  /** Also send to the mail's To, Cc and Bcc (`-t`). */
+  readRecipients?: boolean;
+  /** The account (`-a`); by default chosen by the envelope-from, else `default`. */
   account?: string;
-  /** The configuration file instead of `~/.msmtprc`. */
+  /** The configuration file instead of `~/.msmtprc` (`-C`). */
   configFile?: string;
-  /** Read no file: the account is this host and `overrides`. */
+  /** Read no file: the account is this host and `overrides` (`--host`). */
   host?: string;
-  /** With `host`: settings spelled as in the config file (`{ port: "587" }`). */
+  /** Settings laid over the account, spelled as in the config file (`{ port: "587" }`). */
   overrides?: Readonly<Record<string, string>>;
-  /** The environment the configuration sees; the process's by default. */
+  /**
+   * The environment the configuration and the password lookup see (`HOME`, `EMAIL`, …);
+   * the process's by default. When given, the process environment is not read.
+   */
   env?: Readonly<Record<string, string>>;
 }
 
+/** How a successful {@linkcode send} went. */
+export interface SendReport {
+  /** The server's final reply. */
+  reply: Reply;
+  /** The recipients the server accepted. */
+  accepted: string[];
+  /** msmtp's `mailsize`. */
+  mailsize: number;
+}
+
+function toStream(message: SendOptions["message"]): ReadableStream<Uint8Array> {
+  if (message instanceof ReadableStream) return message;
+  const bytes = typeof message === "string" ? new TextEncoder().encode(message) : message;
+  return ReadableStream.from([bytes]);
+}
+
 /**
- * Sends one mail over a connection of its own.
+ * Sends one mail over a connection of its own, with msmtp's rule that the mail fails when
+ * any recipient is refused. Rejects with a {@linkcode PostieError} whose `exitCode` is the
+ * sysexits code the command would end with and whose message is msmtp's. An account with
+ * `direct on` delivers to the recipients' mail hosts and local mailboxes itself
+ * (docs/DIRECT.md): then a failure's message and `details` name each recipient that did not
+ * get the mail, and those that did.
  *
- * @deprecated Use {@linkcode createTransport} and {@linkcode Transport.sendMail}, which
- * reuse the connection and take composed mails.
+ * @deprecated Use {@linkcode createTransport} and {@linkcode Transport.sendMail}: one
+ * connection for many mails, a result per recipient, composed mails.
  *
  * @example Usage
  * ```ts
@@ -97,32 +135,62 @@ export interface SendOptions {
  * const port = (listener.addr as Deno.NetAddr).port;
  * listener.close(); // nothing listens there any more
  * await assert.rejects(
- *   send({ host: "127.0.0.1", overrides: { port: String(port) }, from: "a@example.org",
- *     to: ["b@example.org"], message: "Subject: x\n\ny\n" }),
+ *   send({
+ *     host: "127.0.0.1",
+ *     overrides: { port: String(port) },
+ *     from: "a@example.org",
+ *     to: ["b@example.org"],
+ *     message: "Subject: x\n\ny\n",
+ *   }),
  *   (e: unknown) => e instanceof NetworkError && e.exitCode > 0,
  * );
  * ```
  */
-export async function send(options: SendOptions): Promise<SentMessageInfo> {
-  const env = options.env === undefined ? {} : { env: options.env };
-  const transport: Transport = options.host !== undefined
-    ? await createTransport({ host: options.host, settings: options.overrides ?? {}, ...env })
-    : await createTransport(
-      await loadAccount({
-        ...(options.account === undefined ? {} : { account: options.account }),
-        ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
-        ...env,
-      }),
-    );
+export async function send(options: SendOptions): Promise<SendReport> {
+  const block = await readHeaderBlock(toStream(options.message));
+  const envelope = buildEnvelope({
+    headerBlock: block.header,
+    hasSeparator: block.hasSeparator,
+    cliRecipients: options.to ?? [],
+    readRecipients: options.readRecipients ?? false,
+  });
+  if (envelope.recipients.length === 0) {
+    await block.body.cancel();
+    throw new PostieError("no recipients found", ExitCode.USAGE);
+  }
+  const configEnv = realEnv(options.env);
+  const { account } = await resolveAccount({
+    ...(options.account === undefined ? {} : { account: options.account }),
+    ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.from === undefined ? {} : { from: options.from }),
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+    sending: true,
+  }, configEnv);
+  const s = account.settings;
+  const mail = await prepareMail(s, { block, envelope }, { hostname: configEnv.hostname() });
+  checkAddress(mail.from, "mail");
+  for (const recipient of mail.recipients) checkAddress(recipient, "rcpt");
+  const env = options.env ?? Deno.env.toObject();
+  if (s.direct) {
+    const result = await sendWithoutRelay(s, mail, env);
+    const failure = await directFailure(result.outcomes);
+    if (failure !== undefined) throw failure;
+    return {
+      reply: result.reply,
+      accepted: result.outcomes.map((o) => o.recipient),
+      mailsize: result.mailsize,
+    };
+  }
+  const connection = await SmtpConnection.open(s, { env, prompt: false });
   try {
-    return await transport.sendMail({
-      envelope: {
-        ...(options.from === undefined ? {} : { from: options.from }),
-        ...(options.to === undefined ? {} : { to: options.to }),
-      },
-      raw: options.message,
-    });
+    const result = await connection.send(
+      { from: mail.from, recipients: mail.recipients, dsn: accountDsn(s) },
+      mail.message,
+    );
+    await connection.quit();
+    return { reply: result.reply, accepted: result.accepted, mailsize: result.mailsize };
   } finally {
-    await transport.close();
+    connection.close();
   }
 }

@@ -10,6 +10,7 @@
 import type { Settings } from "./config/account.ts";
 import { realEnv, resolveAccount } from "./config/resolve.ts";
 import { accountDsn, SmtpConnection } from "./delivery/connection.ts";
+import { directFailure, sendWithoutRelay } from "./delivery/direct.ts";
 import { prepareMail } from "./delivery/prepare.ts";
 import { ConfigError, UsageError } from "./errors.ts";
 import { buildEnvelope } from "./message/envelope.ts";
@@ -183,12 +184,17 @@ export interface RawMail {
 export interface RejectedRecipient {
   /** The envelope recipient. */
   address: string;
-  /** The reply code (4xx: temporary, 5xx: permanent). */
+  /**
+   * The reply code (4xx: temporary, 5xx: permanent); 0 when no server answered for it (a
+   * direct delivery that found no mail host).
+   */
   code: number;
   /** The RFC 3463 enhanced status code (`5.1.1`), when the server sent one. */
   enhancedCode: string | undefined;
-  /** The reply's text, its lines joined with a newline. */
+  /** The reply's text, its lines joined with a newline (or why it failed, without a reply). */
   text: string;
+  /** Whether the failure is temporary: the mail may go through later. */
+  temporary: boolean;
 }
 
 /** How a mail went, as nodemailer's info object. */
@@ -383,7 +389,7 @@ export class Transport {
   /**
    * Opens a connection, authenticates and says goodbye: resolves true when the account
    * works, rejects with the typed error otherwise. The transport's own connection is not
-   * used.
+   * used. A `streamTransport` and a `direct on` account (no relay to ask) resolve true.
    *
    * @example Usage
    * ```ts
@@ -397,7 +403,7 @@ export class Transport {
    * ```
    */
   async verify(options: SendMailCallOptions = {}): Promise<true> {
-    if (this.#stream) return true;
+    if (this.#stream || this.#settings.direct) return true;
     const connection = await SmtpConnection.open(this.#settings, this.#openOptions(options));
     try {
       await connection.quit();
@@ -474,6 +480,7 @@ export class Transport {
         message,
       };
     }
+    if (this.#settings.direct) return await this.#sendDirect(prepared, envelope);
     let connection: SmtpConnection;
     try {
       connection = await this.#acquire(options);
@@ -494,6 +501,40 @@ export class Transport {
       envelope,
       accepted: result.accepted,
       rejected: result.rejected.map((r) => rejection(r.address, r.reply)),
+      response: result.reply.raw.join("\n"),
+    };
+  }
+
+  /**
+   * `direct on` (docs/DIRECT.md): local mailboxes and the recipients' mail hosts, one
+   * connection per host and mail; a recipient that did not get the mail is in `rejected`.
+   */
+  async #sendDirect(
+    prepared: Prepared,
+    envelope: SentMessageInfo["envelope"],
+  ): Promise<SentMessageInfo> {
+    const result = await sendWithoutRelay(
+      this.#settings,
+      prepared,
+      this.#env ?? Deno.env.toObject(),
+    );
+    const delivered = result.outcomes.filter((o) => o.status === "delivered");
+    if (delivered.length === 0) throw (await directFailure(result.outcomes))!;
+    return {
+      messageId: prepared.messageId,
+      envelope,
+      accepted: delivered.map((o) => o.recipient),
+      rejected: result.outcomes.filter((o) => o.status !== "delivered").map((o) =>
+        o.reply === undefined
+          ? {
+            address: o.recipient,
+            code: 0,
+            enhancedCode: undefined,
+            text: o.message ?? "not delivered",
+            temporary: o.status === "temporary",
+          }
+          : { ...rejection(o.recipient, o.reply), temporary: o.status === "temporary" }
+      ),
       response: result.reply.raw.join("\n"),
     };
   }
@@ -568,5 +609,11 @@ function crlf(bytes: Uint8Array): Uint8Array {
 }
 
 function rejection(address: string, reply: Reply): RejectedRecipient {
-  return { address, code: reply.code, enhancedCode: reply.enhanced, text: reply.lines.join("\n") };
+  return {
+    address,
+    code: reply.code,
+    enhancedCode: reply.enhanced,
+    text: reply.lines.join("\n"),
+    temporary: reply.code >= 400 && reply.code <= 499,
+  };
 }

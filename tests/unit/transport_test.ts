@@ -4,6 +4,7 @@ import {
   createTransport,
   loadAccount,
   NetworkError,
+  PostieError,
   SmtpAuthError,
   SmtpReplyError,
   UsageError,
@@ -73,6 +74,7 @@ Deno.test("a recipient refused with 550 among accepted ones is listed in rejecte
           code: 550,
           enhancedCode: "5.1.1",
           text: "5.1.1 <gone@y.org>: no such user",
+          temporary: false,
         }]);
       } finally {
         await transport.close();
@@ -350,6 +352,42 @@ Deno.test("loadAccount reads a TOML configuration", async () => {
       env: { HOME: dir, POSTIE_SYSCONFDIR: dir },
     });
     assert.deepEqual([account.name, account.host, account.port], ["work", "smtp.example.org", 587]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a direct account delivers through the transport, a recipient not delivered is in rejected", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/spool`);
+    await Deno.writeTextFile(`${dir}/aliases`, "");
+    await privateFile(
+      `${dir}/rc`,
+      `account default\ndirect on\nfrom cron@host.lan\nmail_spool ${dir}/spool\n` +
+        `local_aliases ${dir}/aliases\n`,
+    );
+    const transport = await createTransport(
+      await loadAccount({ configFile: `${dir}/rc`, env: { HOME: dir } }),
+    );
+    const info = await transport.sendMail({
+      envelope: { to: ["root", "nosuchuser"] },
+      raw: "Subject: direct\n\nhello\n",
+    });
+    await transport.close();
+    assert.deepEqual(info.accepted, ["root"]);
+    assert.deepEqual(info.rejected, [{
+      address: "nosuchuser",
+      code: 0,
+      enhancedCode: undefined,
+      text: "unknown local user nosuchuser",
+      temporary: false,
+    }]);
+    assert.match(await Deno.readTextFile(`${dir}/spool/root`), /\nSubject: direct\n/);
+    await assert.rejects(
+      transport.sendMail({ envelope: { to: ["nosuchuser"] }, raw: RAW }),
+      (e: unknown) => e instanceof PostieError && e.exitCode === 67,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
