@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Account, Settings } from "../config/account.ts";
+import { type Account, RELAY_SETTINGS, type Settings } from "../config/account.ts";
 import type { Invocation } from "./invocation.ts";
 
 const NOT_SET = "(not set)";
@@ -99,7 +99,21 @@ export function formatSettings(account: Account, inv: Invocation): string[] {
     lines.push(...oauth2Lines(s));
     if (inv.mode === "rmqs") lines.push(`RMQS argument = ${inv.rmqsArgument ?? ""}`);
   }
+  lines.push(...relayLines(account));
   return lines;
+}
+
+/**
+ * The relay listener's settings, only when the account sets one of them, so the dump
+ * of an msmtp account stays byte for byte msmtp's.
+ */
+function relayLines(account: Account): string[] {
+  if (!RELAY_SETTINGS.some((name) => name in account.set)) return [];
+  const s = account.settings;
+  return RELAY_SETTINGS.map((name) => {
+    const value = s[name];
+    return `${name} = ${value === null ? NOT_SET : String(value)}`;
+  });
 }
 
 /**

@@ -234,6 +234,16 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   }
   if (inv.printVersion || inv.printHelp) return ExitCode.OK;
   if (inv.storePassword) return await storeAccountPassword(inv, io);
+  if (inv.mode === "hash-password") {
+    const { runHashPassword } = await import("./daemon.ts");
+    return await runHashPassword(io);
+  }
+  if (inv.mode === "daemon" || inv.mode === "smtp-stdio" || inv.mode === "health") {
+    const { runDaemon, runHealth, runSmtpStdio } = await import("./daemon.ts");
+    if (inv.mode === "daemon") return await runDaemon(inv, io);
+    if (inv.mode === "health") return await runHealth(inv, io);
+    return await runSmtpStdio(inv, io);
+  }
   if (inv.mode === "convert-toml") {
     const { convertToToml } = await import("./convert.ts");
     await io.stdout(await convertToToml(inv, io.configEnv));

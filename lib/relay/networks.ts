@@ -146,7 +146,10 @@ export function inNetworks(address: string, networks: readonly Network[]): boole
  * console.log(parseHostPort("[::1]:2525", 25)); // { hostname: "::1", port: 2525 }
  * ```
  */
-export function parseHostPort(text: string, defaultPort: number): { hostname: string; port: number } {
+export function parseHostPort(
+  text: string,
+  defaultPort: number,
+): { hostname: string; port: number } {
   let host = text;
   let port = String(defaultPort);
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);

@@ -90,7 +90,10 @@ export function startRunner(options: RunnerOptions): Runner {
       try {
         result = await options.deliver(entry, await options.spool.open(entry.id));
       } catch (error) {
-        result = { kind: "temporary", reason: error instanceof Error ? error.message : String(error) };
+        result = {
+          kind: "temporary",
+          reason: error instanceof Error ? error.message : String(error),
+        };
       }
       options.onResult?.(entry, result);
       if (result.kind === "sent") {

@@ -143,7 +143,9 @@ const DUMMY_HASH = "$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$" +
  */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { SMTPServer } = await import("smtp-server");
-  const { verifyPassword } = options.users ? await import("./users.ts") : { verifyPassword: undefined };
+  const { verifyPassword } = options.users
+    ? await import("./users.ts")
+    : { verifyPassword: undefined };
   const metrics = options.metrics;
   const authFailureDelayMs = options.authFailureDelayMs ?? 1000;
   const maxAuthFailures = options.maxAuthFailures ?? 3;
@@ -189,126 +191,144 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     return times.length;
   };
 
-  const server = new SMTPServer({
-    name: options.name,
-    banner: "ESMTP postie",
-    size: options.maxSize,
-    authMethods: options.users ? ["PLAIN", "LOGIN"] : [],
-    authOptional: true,
-    // enforced per client in onAuth: under TLS, or from a trusted network
-    allowInsecureAuth: true,
-    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : { hideSTARTTLS: true }),
-    hideREQUIRETLS: true,
-    hideENHANCEDSTATUSCODES: false,
-    hideDSN: false,
-    hidePIPELINING: false,
-    hide8BITMIME: false,
-    hideSMTPUTF8: false,
-    disabledCommands: [...(options.tls ? [] : ["STARTTLS"]), ...(options.users ? [] : ["AUTH"])],
-    maxClients: options.maxConnections,
-    socketTimeout: options.idleTimeoutMs,
-    closeTimeout: 30_000,
-    disableReverseLookup: true,
-    logger: false,
-    onConnect(session: Session, callback: (error?: Error | null) => void) {
-      if (metrics) metrics.connections++;
-      callback();
-    },
-    onClose(session: Session) {
-      if (metrics) metrics.connections = Math.max(0, metrics.connections - 1);
-      states.delete(session.id);
-    },
-    onAuth(
-      auth: { method: string; username?: string; password?: string },
-      session: Session,
-      callback: (error: Error | null, response?: { user: string }) => void,
-    ) {
-      if (!session.secure && !trusted(session)) {
-        callback(reply(538, "Encryption required for requested authentication mechanism"));
-        return;
-      }
-      const name = auth.username ?? "";
-      const hash = options.users?.get(name);
-      (async () => {
-        const ok = await verifyPassword!(hash ?? DUMMY_HASH, auth.password ?? "") &&
-          hash !== undefined;
-        if (ok) {
-          callback(null, { user: name });
+  const server = new SMTPServer(
+    {
+      name: options.name,
+      banner: "ESMTP postie",
+      size: options.maxSize,
+      authMethods: options.users ? ["PLAIN", "LOGIN"] : [],
+      authOptional: true,
+      // enforced per client in onAuth: under TLS, or from a trusted network
+      allowInsecureAuth: true,
+      ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : { hideSTARTTLS: true }),
+      hideREQUIRETLS: true,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: false,
+      hidePIPELINING: false,
+      hide8BITMIME: false,
+      hideSMTPUTF8: false,
+      disabledCommands: [...(options.tls ? [] : ["STARTTLS"]), ...(options.users ? [] : ["AUTH"])],
+      maxClients: options.maxConnections,
+      socketTimeout: options.idleTimeoutMs,
+      closeTimeout: 30_000,
+      disableReverseLookup: true,
+      logger: false,
+      onConnect(_session: Session, callback: (error?: Error | null) => void) {
+        if (metrics) metrics.connections++;
+        callback();
+      },
+      onClose(session: Session) {
+        if (metrics) metrics.connections = Math.max(0, metrics.connections - 1);
+        states.delete(session.id);
+      },
+      onAuth(
+        auth: { method: string; username?: string; password?: string },
+        session: Session,
+        callback: (error: Error | null, response?: { user: string }) => void,
+      ) {
+        if (!session.secure && !trusted(session)) {
+          callback(reply(538, "Encryption required for requested authentication mechanism"));
           return;
         }
-        const s = state(session);
-        s.authFailures++;
-        metrics?.refuse("auth_failed");
-        await new Promise((resolve) => setTimeout(resolve, authFailureDelayMs));
-        if (s.authFailures >= maxAuthFailures) {
-          callback(reply(421, "Too many failed authentications; closing connection"));
-        } else {
-          callback(reply(535, "Authentication credentials invalid"));
+        const name = auth.username ?? "";
+        const hash = options.users?.get(name);
+        (async () => {
+          const ok = await verifyPassword!(hash ?? DUMMY_HASH, auth.password ?? "") &&
+            hash !== undefined;
+          if (ok) {
+            callback(null, { user: name });
+            return;
+          }
+          const s = state(session);
+          s.authFailures++;
+          metrics?.refuse("auth_failed");
+          await new Promise((resolve) => setTimeout(resolve, authFailureDelayMs));
+          if (s.authFailures >= maxAuthFailures) {
+            callback(reply(421, "Too many failed authentications; closing connection"));
+          } else {
+            callback(reply(535, "Authentication credentials invalid"));
+          }
+        })().catch((error) => callback(reply(454, `Temporary authentication failure: ${error}`)));
+      },
+      onMailFrom(
+        address: { address: string },
+        session: Session,
+        callback: (error?: Error | null) => void,
+      ) {
+        if (
+          options.ratePerMinute > 0 && mailsInLastMinute(rateKey(session)) >= options.ratePerMinute
+        ) {
+          callback(
+            refuse(
+              session,
+              "rate_limited",
+              451,
+              "Too many mails from you; try again in a minute",
+              [],
+            ),
+          );
+          return;
         }
-      })().catch((error) => callback(reply(454, `Temporary authentication failure: ${error}`)));
-    },
-    onMailFrom(
-      address: { address: string },
-      session: Session,
-      callback: (error?: Error | null) => void,
-    ) {
-      if (options.ratePerMinute > 0 && mailsInLastMinute(rateKey(session)) >= options.ratePerMinute) {
-        callback(refuse(session, "rate_limited", 451, "Too many mails from you; try again in a minute", []));
-        return;
-      }
-      if (options.allowFrom?.length && !options.allowFrom.some((p) => fnmatch(p, address.address))) {
-        metrics?.refuse("sender_denied");
-        options.onMail?.({
-          outcome: "refused",
-          reason: "sender_denied",
-          reply: "553 Sender address not allowed",
-          from: address.address,
-          recipients: [],
-          client: session.remoteAddress,
-          user: user(session),
-        });
-        callback(reply(553, "Sender address not allowed"));
-        return;
-      }
-      callback();
-    },
-    onRcptTo(
-      address: { address: string },
-      session: Session,
-      callback: (error?: Error | null) => void,
-    ) {
-      if (session.envelope.rcptTo.length >= options.maxRecipients) {
-        // counted once per mail, not once per extra recipient of a flood
-        if (session.envelope.rcptTo.length === options.maxRecipients) {
-          session.envelope.rcptTo.length = options.maxRecipients;
+        if (
+          options.allowFrom?.length && !options.allowFrom.some((p) => fnmatch(p, address.address))
+        ) {
+          metrics?.refuse("sender_denied");
+          options.onMail?.({
+            outcome: "refused",
+            reason: "sender_denied",
+            reply: "553 Sender address not allowed",
+            from: address.address,
+            recipients: [],
+            client: session.remoteAddress,
+            user: user(session),
+          });
+          callback(reply(553, "Sender address not allowed"));
+          return;
         }
-        callback(reply(452, "Too many recipients"));
-        metrics?.refuse("too_many_recipients");
-        return;
-      }
-      if (!trusted(session) && user(session) === null) {
-        callback(refuse(session, "relay_denied", 550, "Relay access denied", [address.address]));
-        return;
-      }
-      if (options.allowRcpt?.length && !options.allowRcpt.some((p) => fnmatch(p, address.address))) {
-        callback(
-          refuse(session, "recipient_denied", 550, "Recipient address not allowed", [address.address]),
+        callback();
+      },
+      onRcptTo(
+        address: { address: string },
+        session: Session,
+        callback: (error?: Error | null) => void,
+      ) {
+        if (session.envelope.rcptTo.length >= options.maxRecipients) {
+          // counted once per mail, not once per extra recipient of a flood
+          if (session.envelope.rcptTo.length === options.maxRecipients) {
+            session.envelope.rcptTo.length = options.maxRecipients;
+          }
+          callback(reply(452, "Too many recipients"));
+          metrics?.refuse("too_many_recipients");
+          return;
+        }
+        if (!trusted(session) && user(session) === null) {
+          callback(refuse(session, "relay_denied", 550, "Relay access denied", [address.address]));
+          return;
+        }
+        if (
+          options.allowRcpt?.length && !options.allowRcpt.some((p) => fnmatch(p, address.address))
+        ) {
+          callback(
+            refuse(session, "recipient_denied", 550, "Recipient address not allowed", [
+              address.address,
+            ]),
+          );
+          return;
+        }
+        callback();
+      },
+      onData(
+        stream: NodeJS.ReadableStream & { sizeExceeded?: boolean; byteLength?: number },
+        session: Session,
+        callback: (error?: Error | null, message?: string) => void,
+      ) {
+        receive(stream, session).then(
+          (result) => callback(result.error ?? null, result.message),
+          (error) => callback(reply(451, `Local error in processing: ${error}`)),
         );
-        return;
-      }
-      callback();
-    },
-    onData(
-      stream: NodeJS.ReadableStream & { sizeExceeded?: boolean; byteLength?: number },
-      session: Session,
-      callback: (error?: Error | null, message?: string) => void,
-    ) {
-      receive(stream, session).then(
-        (result) => callback(result.error ?? null, result.message),
-        (error) => callback(reply(451, `Local error in processing: ${error}`)),
-      );
-    },
-  } as unknown as ConstructorParameters<typeof SMTPServer>[0]);
+      },
+    } as unknown as ConstructorParameters<typeof SMTPServer>[0],
+  );
 
   /** Reads one message into the sink and says what to answer. */
   async function receive(
@@ -360,7 +380,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       recipients: env.rcptTo.map((r) => ({
         address: r.address,
         notify: dsnNotify(r.args),
-        orcpt: typeof (r.args || {}).ORCPT === "string" ? (r.args as { ORCPT: string }).ORCPT : null,
+        orcpt: typeof (r.args || {}).ORCPT === "string"
+          ? (r.args as { ORCPT: string }).ORCPT
+          : null,
       })),
       dsn: {
         ret: env.dsn?.ret === "FULL" || env.dsn?.ret === "HDRS" ? env.dsn.ret : null,
@@ -389,11 +411,23 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       await drain().catch(() => {});
       if (error instanceof SinkError && error.trouble === "full") {
         return {
-          error: refuse(session, "queue_trouble", 452, "Insufficient system storage; try again later", recipients),
+          error: refuse(
+            session,
+            "queue_trouble",
+            452,
+            "Insufficient system storage; try again later",
+            recipients,
+          ),
         };
       }
       return {
-        error: refuse(session, "queue_trouble", 451, "Local error in processing; try again later", recipients),
+        error: refuse(
+          session,
+          "queue_trouble",
+          451,
+          "Local error in processing; try again later",
+          recipients,
+        ),
       };
     }
     if (options.ratePerMinute > 0) {

@@ -196,6 +196,9 @@ export class Spool implements MailSink {
       (min, e) => Math.min(min, e.queuedAt.getTime()),
       now.getTime(),
     );
-    return { depth: entries.length, oldestAgeSeconds: Math.max(0, (now.getTime() - oldest) / 1000) };
+    return {
+      depth: entries.length,
+      oldestAgeSeconds: Math.max(0, (now.getTime() - oldest) / 1000),
+    };
   }
 }

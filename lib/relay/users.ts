@@ -21,15 +21,29 @@ import { ConfigError } from "../errors.ts";
 /** The users of a users file, by name. */
 export type Users = ReadonlyMap<string, string>;
 
-const SCRYPT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+const SCRYPT =
+  /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
-function scrypt(password: string, salt: Uint8Array, length: number, ln: number, r: number, p: number): Promise<Uint8Array> {
+function scrypt(
+  password: string,
+  salt: Uint8Array,
+  length: number,
+  ln: number,
+  r: number,
+  p: number,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     // maxmem above the 32 MiB default so that ln up to 16 with r = 8 is computable
-    scryptCallback(password, salt, length, { N: 2 ** ln, r, p, maxmem: 256 * 1024 * 1024 }, (error, key) => {
-      if (error) reject(error);
-      else resolve(new Uint8Array(key));
-    });
+    scryptCallback(
+      password,
+      salt,
+      length,
+      { N: 2 ** ln, r, p, maxmem: 256 * 1024 * 1024 },
+      (error, key) => {
+        if (error) reject(error);
+        else resolve(new Uint8Array(key));
+      },
+    );
   });
 }
 
@@ -81,7 +95,14 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
   const m = SCRYPT.exec(hash);
   if (m === null) return false;
   const expected = unb64(m[5]);
-  const key = await scrypt(password, unb64(m[4]), expected.length, Number(m[1]), Number(m[2]), Number(m[3]));
+  const key = await scrypt(
+    password,
+    unb64(m[4]),
+    expected.length,
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+  );
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 

@@ -1,0 +1,415 @@
+/**
+ * The relay's command-line modes: `-bd` (listen, queue, send upstream), `-bs` (one SMTP
+ * session on standard input and output), `--health` and `--hash-password`. The relay
+ * itself is lib/relay; this file turns the chosen account's settings into its options,
+ * prints one line per mail, and sends queued mail upstream the way the command line
+ * would (`postie -f SENDER -- RECIPIENTS`, choosing the account by the sender).
+ *
+ * @module
+ */
+
+import { ConfigError, PostieError } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
+import type { Settings } from "../config/account.ts";
+import { DEFAULT_SETTINGS } from "../config/account.ts";
+import { loadAccount } from "../config/resolve.ts";
+import type { ParsedArgs } from "./args.ts";
+import type { RunIo } from "./run.ts";
+import type { ListenAddress, MailEvent, Relay, RelayOptions } from "../relay/server.ts";
+import type { DeliveryResult } from "../relay/runner.ts";
+import type { SpoolEntry } from "../relay/spool.ts";
+import type { RelayMetrics } from "../relay/metrics.ts";
+
+/** The default listening address: sendmail's and msmtpd's. */
+export const DEFAULT_LISTEN = "127.0.0.1:25";
+
+/** Where the spool lives when `listen_spool` is not set. */
+export function defaultSpool(env: Readonly<Record<string, string>>, uid: number): string {
+  if (uid === 0) return "/var/spool/postie";
+  const state = env.XDG_STATE_HOME ?? `${env.HOME ?? "."}/.local/state`;
+  return `${state}/postie/spool`;
+}
+
+/** The settings the relay starts with: the account `-a` (or `default`) names. */
+async function relaySettings(inv: ParsedArgs, io: RunIo): Promise<Settings> {
+  try {
+    const { account } = await loadAccount({ ...inv, mode: "serverinfo" }, io.configEnv);
+    return account.settings;
+  } catch (error) {
+    // without any configuration the listener still runs on its defaults; a broken file
+    // is an error
+    if (error instanceof ConfigError && /not found|no configuration file/.test(error.message)) {
+      return { ...DEFAULT_SETTINGS };
+    }
+    throw error;
+  }
+}
+
+async function parseAddress(text: string, setting: string): Promise<ListenAddress> {
+  const { parseHostPort } = await import("../relay/networks.ts");
+  try {
+    return parseHostPort(text, 25);
+  } catch (error) {
+    throw new ConfigError(`${setting}: ${(error as Error).message}`);
+  }
+}
+
+async function listenAddresses(inv: ParsedArgs, s: Settings): Promise<ListenAddress[]> {
+  const list = inv.listen.length > 0
+    ? inv.listen
+    : (s.listen ?? DEFAULT_LISTEN).split(/[\s,]+/).filter((t) => t !== "");
+  return await Promise.all(list.map((t) => parseAddress(t, "listen")));
+}
+
+async function readFile(path: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(`cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** The relay's options from the settings (everything but the sink and the callbacks). */
+async function relayOptions(
+  s: Settings,
+  listen: ListenAddress[],
+  io: RunIo,
+): Promise<Omit<RelayOptions, "sink">> {
+  const { parseNetworks, LOOPBACK_NETWORKS } = await import("../relay/networks.ts");
+  if ((s.listen_tls_cert_file === null) !== (s.listen_tls_key_file === null)) {
+    throw new ConfigError("listen_tls_cert_file and listen_tls_key_file must be set together");
+  }
+  const tls = s.listen_tls_cert_file !== null && s.listen_tls_key_file !== null
+    ? {
+      cert: await readFile(s.listen_tls_cert_file, "listen_tls_cert_file"),
+      key: await readFile(s.listen_tls_key_file, "listen_tls_key_file"),
+    }
+    : undefined;
+  let users;
+  if (s.listen_users !== null) {
+    const { loadUsers } = await import("../relay/users.ts");
+    users = await loadUsers(s.listen_users);
+  }
+  const patterns = (text: string | null): string[] =>
+    (text ?? "").split(/[\s,]+/).filter((p) => p !== "");
+  return {
+    listen,
+    name: io.configEnv.hostname(),
+    ...(tls ? { tls } : {}),
+    ...(users ? { users } : {}),
+    allow: parseNetworks(s.listen_allow ?? LOOPBACK_NETWORKS),
+    allowFrom: patterns(s.listen_allow_from),
+    allowRcpt: patterns(s.listen_allow_rcpt),
+    maxSize: s.listen_max_size,
+    maxRecipients: s.listen_max_recipients,
+    maxConnections: s.listen_max_connections,
+    idleTimeoutMs: s.listen_idle_timeout * 1000,
+    ratePerMinute: s.listen_rate,
+  };
+}
+
+/** One log line for a mail: `accepted`/`refused` with its envelope and client. */
+export function formatMailEvent(event: MailEvent): string {
+  const parts = [
+    event.outcome,
+    ...(event.id ? [`id=${event.id}`] : []),
+    ...(event.reason ? [`reason=${event.reason}`] : []),
+    `from=<${event.from ?? ""}>`,
+    `to=${event.recipients.map((r) => `<${r}>`).join(",")}`,
+    ...(event.size === undefined ? [] : [`size=${event.size}`]),
+    `client=${event.client}`,
+    ...(event.user ? [`user=${event.user}`] : []),
+    `reply="${event.reply.replace(/["\\]/g, "_")}"`,
+  ];
+  return parts.join(" ");
+}
+
+/** The options that choose the account and settings, for the upstream sends. */
+function upstreamArgs(inv: ParsedArgs): string[] {
+  return [
+    ...(inv.configFile === undefined ? [] : ["-C", inv.configFile]),
+    ...(inv.configFormat === undefined ? [] : [`--config-format=${inv.configFormat}`]),
+    ...(inv.envFile === undefined ? [] : [`--env-file=${inv.envFile}`]),
+    ...(inv.account === undefined ? [] : ["-a", inv.account]),
+    ...(inv.host === undefined ? [] : [`--host=${inv.host}`]),
+    ...inv.overrides.map((o) => `--${o.name.replace(/_/g, "-")}=${o.arg}`),
+  ];
+}
+
+/**
+ * Sends one queued mail upstream as `postie -f SENDER [-N …] [-R …] -- RECIPIENTS` would:
+ * the account is the one the sender selects (or `-a`). A 5xx from the server, or an
+ * address the server can never take, is permanent; everything else is retried.
+ */
+function upstreamDelivery(
+  inv: ParsedArgs,
+  io: RunIo,
+): (entry: SpoolEntry, message: ReadableStream<Uint8Array>) => Promise<DeliveryResult> {
+  return async (entry, message) => {
+    const { run } = await import("./run.ts");
+    const env = entry.envelope;
+    const notify = env.recipients.map((r) => (r.notify ?? []).join(","));
+    const sameNotify = notify.every((n) => n === notify[0]) && notify[0] !== "";
+    const dsn = [
+      ...(sameNotify ? ["-N", notify[0].toLowerCase()] : []),
+      ...(env.dsn.ret ? ["-R", env.dsn.ret === "FULL" ? "full" : "headers"] : []),
+    ];
+    const attempt = async (
+      withDsn: boolean,
+      stdin: ReadableStream<Uint8Array>,
+    ): Promise<{ code: number; errors: string }> => {
+      let errors = "";
+      const argv = [
+        ...upstreamArgs(inv),
+        "-f",
+        env.from === "" ? "<>" : env.from,
+        ...(withDsn ? dsn : []),
+        "--",
+        ...env.recipients.map((r) => r.address),
+      ];
+      const code = await run(argv, {
+        argv0: "postie",
+        env: io.env,
+        configEnv: io.configEnv,
+        stdin,
+        stdout: async () => {},
+        stderr: (text) => {
+          if (errors.length < 4096) errors += text;
+          return Promise.resolve();
+        },
+      });
+      return { code, errors };
+    };
+    let [first, second] = dsn.length > 0 ? message.tee() : [message, undefined];
+    let result = await attempt(dsn.length > 0, first);
+    if (second !== undefined) {
+      if (result.code !== 0 && /does not support DSN/.test(result.errors)) {
+        // the upstream does not offer DSN: the parameters are dropped, the mail still goes
+        result = await attempt(false, second);
+      } else {
+        await second.cancel();
+      }
+    }
+    [first, second] = [undefined as never, undefined];
+    if (result.code === 0) return { kind: "sent" };
+    const reason = result.errors.trim().split("\n").map((l) => l.replace(/^postie: /, ""))
+      .join("; ");
+    const permanent = result.code === ExitCode.DATAERR ||
+      /server message: 5\d\d|: 5\d\d[ -]/.test(result.errors);
+    return permanent ? { kind: "permanent", reason } : { kind: "temporary", reason };
+  };
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/** What a relay mode needs besides the parsed command line. */
+export interface DaemonIo extends RunIo {
+  /** Resolves when the process is asked to stop (SIGTERM, SIGINT). */
+  stopSignal?: Promise<string>;
+}
+
+function signalPromise(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
+}
+
+/** Opens the spool named by the settings (created when missing). */
+async function openSpool(s: Settings, io: RunIo) {
+  const { Spool } = await import("../relay/spool.ts");
+  const dir = s.listen_spool ?? defaultSpool(io.env, io.configEnv.uid());
+  const spool = new Spool(dir);
+  try {
+    await spool.init();
+  } catch (error) {
+    throw new PostieError(
+      `cannot use spool directory ${dir}: ${(error as Error).message}`,
+      ExitCode.CANTCREAT,
+    );
+  }
+  return spool;
+}
+
+/**
+ * `-bd`: listens, queues, sends upstream; runs until SIGTERM or SIGINT, then stops
+ * accepting, lets the transactions in progress finish and returns 0.
+ */
+export async function runDaemon(inv: ParsedArgs, io: DaemonIo): Promise<number> {
+  const s = await relaySettings(inv, io);
+  const listen = await listenAddresses(inv, s);
+  const base = await relayOptions(s, listen, io);
+  const spool = await openSpool(s, io);
+  const { startRelay } = await import("../relay/server.ts");
+  const { startRunner } = await import("../relay/runner.ts");
+  const { RelayMetrics, serveMetrics } = await import("../relay/metrics.ts");
+  const metrics: RelayMetrics = new RelayMetrics();
+  const log = (line: string): void => void io.stderr(`${stamp()} postie: ${line}\n`);
+  const runner = startRunner({
+    spool,
+    deliver: upstreamDelivery(inv, io),
+    retryMs: Number(io.env.POSTIE_RELAY_RETRY_MS ?? "") || 60_000,
+    scanMs: Number(io.env.POSTIE_RELAY_SCAN_MS ?? "") || 30_000,
+    onResult(entry, result) {
+      if (result.kind === "sent") {
+        metrics.delivered++;
+        log(`delivered id=${entry.id}`);
+      } else {
+        metrics.upstreamErrors++;
+        if (result.kind === "temporary") metrics.deferred++;
+        else metrics.bounced++;
+        log(
+          `${result.kind === "temporary" ? "deferred" : "failed"} id=${entry.id} ${result.reason}`,
+        );
+      }
+    },
+  });
+  let relay: Relay;
+  try {
+    relay = await startRelay({
+      ...base,
+      sink: spool,
+      metrics,
+      onQueued: () => runner.wake(),
+      onMail: (event) => log(formatMailEvent(event)),
+    });
+  } catch (error) {
+    await runner.stop();
+    throw new PostieError(
+      `cannot listen: ${(error as Error).message}`,
+      ExitCode.OSERR,
+    );
+  }
+  let metricsServer: { close(): Promise<void> } | undefined;
+  if (s.metrics_listen !== null) {
+    const address = await parseAddress(s.metrics_listen, "metrics_listen");
+    metricsServer = serveMetrics(
+      address.hostname,
+      address.port,
+      metrics,
+      () => spool.stats(),
+      () => spool.writable(),
+    );
+  }
+  log(
+    `listening on ${relay.addresses.map((a) => `${a.hostname}:${a.port}`).join(", ")}; ` +
+      `spool ${spool.dir}`,
+  );
+  const signal = await (io.stopSignal ?? signalPromise());
+  log(`${signal}: no new connections; finishing the sessions in progress`);
+  await relay.close(Math.min(30_000, s.listen_idle_timeout * 1000));
+  await runner.stop();
+  await metricsServer?.close();
+  log("stopped");
+  return ExitCode.OK;
+}
+
+/**
+ * `--health`: exits 0 when the first listening address greets with 220 within 5 s and
+ * the spool is writable; otherwise says why and returns EX_UNAVAILABLE.
+ */
+export async function runHealth(inv: ParsedArgs, io: RunIo): Promise<number> {
+  const s = await relaySettings(inv, io);
+  const [address] = await listenAddresses(inv, s);
+  const problem = await greetingProblem(address);
+  if (problem !== undefined) {
+    await io.stderr(`postie: unhealthy: ${address.hostname}:${address.port}: ${problem}\n`);
+    return ExitCode.UNAVAILABLE;
+  }
+  const { Spool } = await import("../relay/spool.ts");
+  const spool = new Spool(s.listen_spool ?? defaultSpool(io.env, io.configEnv.uid()));
+  if (!(await spool.writable())) {
+    await io.stderr(`postie: unhealthy: spool ${spool.dir} is not writable\n`);
+    return ExitCode.UNAVAILABLE;
+  }
+  return ExitCode.OK;
+}
+
+async function greetingProblem(address: ListenAddress): Promise<string | undefined> {
+  const hostname = address.hostname === "0.0.0.0"
+    ? "127.0.0.1"
+    : address.hostname === "::"
+    ? "::1"
+    : address.hostname;
+  let conn: Deno.TcpConn | undefined;
+  const timer = setTimeout(() => conn?.close(), 5000);
+  try {
+    conn = await Deno.connect({ hostname, port: address.port });
+    const buffer = new Uint8Array(512);
+    let text = "";
+    while (!/^\d{3} .*\r?\n/m.test(text)) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    await conn.write(new TextEncoder().encode("QUIT\r\n")).catch(() => 0);
+    if (!text.startsWith("220")) return `no 220 greeting (${text.trim() || "nothing"})`;
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch {
+      // closed by the timer
+    }
+  }
+}
+
+/** `--hash-password`: reads a password (first line of standard input) and prints its hash. */
+export async function runHashPassword(io: RunIo): Promise<number> {
+  const reader = io.stdin.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (!text.includes("\n") && text.length < 4096) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const password = text.split("\n")[0].replace(/\r$/, "");
+  if (password === "") {
+    throw new PostieError("no password on standard input", ExitCode.NOINPUT);
+  }
+  const { hashPassword } = await import("../relay/users.ts");
+  await io.stdout(`${await hashPassword(password)}\n`);
+  return ExitCode.OK;
+}
+
+/**
+ * `-bs`: one SMTP session on standard input and output; the client is trusted as a
+ * local user. Mail is queued, then sent upstream before returning.
+ */
+export async function runSmtpStdio(inv: ParsedArgs, io: RunIo): Promise<number> {
+  const s = await relaySettings(inv, io);
+  const base = await relayOptions(s, [], io);
+  const spool = await openSpool(s, io);
+  const { startRelay } = await import("../relay/server.ts");
+  const { stdioDuplex } = await import("../relay/stdio.ts");
+  const accepted: string[] = [];
+  const relay = await startRelay({
+    ...base,
+    sink: spool,
+    onQueued: (id) => accepted.push(id),
+  });
+  const duplex = stdioDuplex();
+  relay.serve(duplex.stream, "127.0.0.1");
+  await duplex.closed;
+  await relay.close(0);
+  // send what this session queued now, as msmtpd does; what fails stays queued
+  const deliver = upstreamDelivery(inv, io);
+  for (const entry of await spool.list()) {
+    if (!accepted.includes(entry.id)) continue;
+    const result = await deliver(entry, await spool.open(entry.id));
+    if (result.kind === "sent") await spool.remove(entry.id);
+    else if (result.kind === "permanent") await spool.fail(entry.id, result.reason);
+  }
+  return ExitCode.OK;
+}

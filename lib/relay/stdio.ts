@@ -1,0 +1,80 @@
+/**
+ * Standard input and output as the socket-like Node stream smtp-server serves (`-bs`,
+ * inetd, systemd socket activation), with the idle timer a socket has.
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+
+/** The stream and a promise that resolves when the session is over. */
+export interface StdioDuplex {
+  stream: Duplex;
+  /** Resolves once the reply side is finished or the stream is destroyed. */
+  closed: Promise<void>;
+}
+
+/**
+ * Wraps a byte source and sink (standard input and output by default).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const { stream, closed } = stdioDuplex();
+ * relay.serve(stream, "127.0.0.1");
+ * await closed;
+ * ```
+ */
+export function stdioDuplex(
+  input: ReadableStream<Uint8Array> = Deno.stdin.readable,
+  output: WritableStream<Uint8Array> = Deno.stdout.writable,
+): StdioDuplex {
+  const reader = input.getReader();
+  const writer = output.getWriter();
+  let done!: () => void;
+  const closed = new Promise<void>((resolve) => done = resolve);
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  let idleMs = 0;
+  let onIdle: (() => void) | undefined;
+  const rearm = (): void => {
+    if (idle !== undefined) clearTimeout(idle);
+    idle = idleMs > 0 && onIdle ? setTimeout(() => onIdle?.(), idleMs) : undefined;
+  };
+  const stream = new Duplex({
+    read() {
+      reader.read().then(({ value, done: end }) => {
+        rearm();
+        this.push(end ? null : value);
+      }, (error) => this.destroy(error));
+    },
+    write(chunk: Uint8Array, _encoding, callback) {
+      writer.write(chunk).then(() => callback(), (error) => callback(error));
+    },
+    final(callback) {
+      writer.close().then(() => callback(), () => callback());
+    },
+    destroy(error, callback) {
+      if (idle !== undefined) clearTimeout(idle);
+      reader.cancel().catch(() => {});
+      done();
+      callback(error);
+    },
+  });
+  stream.on("finish", () => {
+    if (idle !== undefined) clearTimeout(idle);
+    done();
+  });
+  Object.assign(stream, {
+    readyState: "open",
+    remoteAddress: "127.0.0.1",
+    remotePort: 0,
+    localAddress: "127.0.0.1",
+    localPort: 0,
+    setTimeout(ms: number, callback?: () => void): Duplex {
+      idleMs = ms;
+      if (callback) onIdle = callback;
+      rearm();
+      return stream;
+    },
+  });
+  return { stream, closed };
+}
