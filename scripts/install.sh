@@ -14,6 +14,9 @@ fi
 # dovecot-core: SASL behind the test Postfix.
 packages=(msmtp openssl ca-certificates postfix dovecot-core gnome-keyring libsecret-tools dbus
   util-linux)
+# The relay listener's clients (tests/interop/relay_test.ts): swaks; msmtp, openssl and
+# Python's smtplib are there already.
+packages+=(swaks)
 # The interop matrix and the real callers (scripts/interop_packages.txt): plain names are
 # installed; names marked `unpack` conflict with postfix and are unpacked beside it.
 here=$(cd "$(dirname "$0")" && pwd)

@@ -105,6 +105,7 @@ async function relayOptions(
     maxConnections: s.listen_max_connections,
     idleTimeoutMs: s.listen_idle_timeout * 1000,
     ratePerMinute: s.listen_rate,
+    bareNewlines: s.listen_bare_newlines,
   };
 }
 

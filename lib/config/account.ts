@@ -101,6 +101,11 @@ export interface Settings {
   listen_idle_timeout: number;
   /** postie relay: mails per client per minute; 0 = no limit (451 beyond). */
   listen_rate: number;
+  /**
+   * postie relay: a message with bare CR or LF is passed on with its line ends made CRLF
+   * on the way out (`normalize`) or refused with 554 (`reject`).
+   */
+  listen_bare_newlines: "normalize" | "reject";
   /** postie relay: the spool directory; null = the default location. */
   listen_spool: string | null;
   /** postie relay: `ADDR:PORT` of the HTTP listener for /metrics and /healthz. */
@@ -121,6 +126,7 @@ export const RELAY_SETTINGS: readonly SettingName[] = [
   "listen_max_connections",
   "listen_idle_timeout",
   "listen_rate",
+  "listen_bare_newlines",
   "listen_spool",
   "metrics_listen",
 ];
@@ -205,6 +211,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   listen_max_connections: 100,
   listen_idle_timeout: 300,
   listen_rate: 0,
+  listen_bare_newlines: "normalize",
   listen_spool: null,
   metrics_listen: null,
 });

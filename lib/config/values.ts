@@ -143,6 +143,7 @@ export const COMMAND_NAMES: readonly string[] = Object.freeze([
   "listen_max_connections",
   "listen_idle_timeout",
   "listen_rate",
+  "listen_bare_newlines",
   "listen_spool",
   "metrics_listen",
 ]);
@@ -420,6 +421,11 @@ export function applyCommand(
     case "listen_idle_timeout":
       need();
       set.listen_idle_timeout = positiveInt(arg) ?? throwError(bad());
+      return;
+    case "listen_bare_newlines":
+      need();
+      if (arg !== "normalize" && arg !== "reject") throw bad();
+      set.listen_bare_newlines = arg;
       return;
     case "listen_rate":
       need();

@@ -70,6 +70,12 @@ export interface RelayOptions {
   maxConnections: number;
   /** Idle time after which a connection is closed with 421, in ms. */
   idleTimeoutMs: number;
+  /**
+   * A message with bare CR or LF: `reject` refuses it with 554; `normalize` (the default)
+   * queues it as received, and the upstream delivery makes every line end CRLF. Either
+   * way DATA ends only at CRLF.CRLF, so no such sequence ever ends a mail.
+   */
+  bareNewlines?: "normalize" | "reject";
   /** Mails per client (address, or user when authenticated) per minute; 0 = no limit. */
   ratePerMinute: number;
   /** Delay before answering a failed AUTH, in ms. Default 1000. */
@@ -147,6 +153,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     ? await import("./users.ts")
     : { verifyPassword: undefined };
   const metrics = options.metrics;
+  const rejectBare = options.bareNewlines === "reject";
   const authFailureDelayMs = options.authFailureDelayMs ?? 1000;
   const maxAuthFailures = options.maxAuthFailures ?? 3;
   const states = new Map<string, ConnectionState>();
@@ -194,7 +201,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const server = new SMTPServer(
     {
       name: options.name,
-      banner: "ESMTP postie",
+      banner: "postie",
       size: options.maxSize,
       authMethods: options.users ? ["PLAIN", "LOGIN"] : [],
       authOptional: true,
@@ -356,14 +363,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       async pull(controller) {
         const { value, done } = await iterator.next();
         if (done) {
-          if (!check.end()) refusal = "bare_newline";
+          if (rejectBare && !check.end()) refusal = "bare_newline";
           if (refusal) controller.error(new Error(refusal));
           else controller.close();
           return;
         }
         const chunk = value as Uint8Array;
         size += chunk.byteLength;
-        check.push(chunk);
+        if (rejectBare) check.push(chunk);
         if (!check.clean) refusal = "bare_newline";
         else if (stream.sizeExceeded) refusal = "too_big";
         if (refusal) {

@@ -42,6 +42,8 @@ export interface PostfixOptions {
    * served either way.
    */
   tls?: boolean;
+  /** The port smtpd listens on (a relay test starts its upstream late); a free one by default. */
+  port?: number;
   /** How long to wait for the SMTP port to accept connections, in ms. Default 10000. */
   startTimeoutMs?: number;
   /**
@@ -429,7 +431,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     }
     await Deno.chmod(`${dir}/tls/server.key`, 0o600);
 
-    const port = freePort();
+    const port = options.port ?? freePort();
     let sasl: PostfixSasl | undefined;
     let extraServices: string[] = [];
     if (saslOptions !== undefined) {
