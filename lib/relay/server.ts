@@ -300,10 +300,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         callback: (error?: Error | null) => void,
       ) {
         if (session.envelope.rcptTo.length >= options.maxRecipients) {
-          // counted once per mail, not once per extra recipient of a flood
-          if (session.envelope.rcptTo.length === options.maxRecipients) {
-            session.envelope.rcptTo.length = options.maxRecipients;
-          }
+          // RFC 5321 §4.5.3.1.10: 452, and the client sends the rest in another mail
           callback(reply(452, "Too many recipients"));
           metrics?.refuse("too_many_recipients");
           return;

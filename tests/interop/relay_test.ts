@@ -7,11 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import { POSTIE, runMsmtp, runPostie } from "../support/differential.ts";
+import { runMsmtp, runPostie } from "../support/differential.ts";
 import { postfixUnavailable, startPostfix, stripTraceHeaders } from "../support/postfix.ts";
 import { createTestPki } from "../support/pki.ts";
 import { delay, freePort } from "../support/process.ts";
 import { python, startRelayProcess } from "../support/relay.ts";
+import { RawSmtp } from "../support/smtp_client.ts";
 
 const ignore = postfixUnavailable() !== undefined;
 const haveSwaks = (() => {
@@ -396,4 +397,41 @@ Deno.test({
   },
 });
 
-void POSTIE;
+Deno.test({
+  name:
+    "a smuggling attempt with \\n.\\n reaches Postfix as one mail with the smuggled lines as text, never as a second mail",
+  ignore,
+  async fn() {
+    const postfix = await startPostfix({ tls: false });
+    const relay = await startRelayProcess({ config: upstream(postfix.port) });
+    try {
+      const c = await RawSmtp.connect(relay.port);
+      assert.equal((await c.reply())?.code, 220);
+      assert.equal((await c.command("EHLO smuggler.example"))?.code, 250);
+      await c.send("MAIL FROM:<sender@example.org>\r\nRCPT TO:<user@postie.test>\r\nDATA\r\n");
+      for (let i = 0; i < 3; i++) await c.reply();
+      await c.send(
+        "From: sender@example.org\r\nSubject: smuggle\r\nDate: Mon, 02 Jun 2025 10:00:00 +0000\r\n" +
+          "Message-ID: <smuggle@example.org>\r\n\r\nhello\n.\nMAIL FROM:<evil@example.org>\r\n" +
+          "RCPT TO:<victim@postie.test>\r\nDATA\r\nsmuggled\r\n.\r\n",
+      );
+      assert.equal((await c.reply())?.code, 250);
+      assert.equal((await c.command("QUIT"))?.code, 221);
+      c.close();
+      const [raw] = await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
+      // the bare LFs became line ends and the lone dot was dot-stuffed on the way out
+      assert.ok(
+        stripRelayTrace(raw).endsWith(
+          "\nhello\n.\nMAIL FROM:<evil@example.org>\nRCPT TO:<victim@postie.test>\nDATA\nsmuggled\n",
+        ),
+        raw,
+      );
+      await relay.waitFor(/delivered id=/);
+      await delay(1000);
+      assert.doesNotMatch(await postfix.log(), /victim@postie\.test/);
+    } finally {
+      await relay.stop();
+      await postfix.stop();
+    }
+  },
+});
