@@ -39,14 +39,19 @@ export function stdioDuplex(
     if (idle !== undefined) clearTimeout(idle);
     idle = idleMs > 0 && onIdle ? setTimeout(() => onIdle?.(), idleMs) : undefined;
   };
+  // Input is read only after the greeting is out: a script or inetd client that writes
+  // at once is no early talker.
+  let greeted!: () => void;
+  const greeting = new Promise<void>((resolve) => greeted = resolve);
   const stream = new Duplex({
     read() {
-      reader.read().then(({ value, done: end }) => {
+      greeting.then(() => reader.read()).then(({ value, done: end }) => {
         rearm();
         this.push(end ? null : value);
       }, (error) => this.destroy(error));
     },
     write(chunk: Uint8Array, _encoding, callback) {
+      greeted();
       writer.write(chunk).then(() => callback(), (error) => callback(error));
     },
     final(callback) {

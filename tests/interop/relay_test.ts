@@ -435,3 +435,73 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "postie -bs speaks SMTP on standard input and output and sends the mail before it exits",
+  ignore,
+  async fn() {
+    const postfix = await startPostfix({ tls: false });
+    const dir = await Deno.makeTempDir({ prefix: "postie-relay-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/rc`,
+        upstream(postfix.port).replace("%SPOOL%", `${dir}/spool`),
+        { mode: 0o600 },
+      );
+      const mail = message("stdio", "\r\n");
+      const script = "EHLO stdio.example\r\nMAIL FROM:<sender@example.org>\r\n" +
+        "RCPT TO:<user@postie.test>\r\nDATA\r\n" + mail.replace(/^\./gm, "..") + ".\r\nQUIT\r\n";
+      const result = await runPostie(["-bs", "-C", `${dir}/rc`], {
+        stdin: script,
+        env: { HOME: dir },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^220 /);
+      assert.match(result.stdout, /\r\n250 2\.6\.0 OK queued as \S+\r\n221 /);
+      const [raw] = await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
+      assert.equal(stripRelayTrace(raw), mail.replaceAll("\r\n", "\n"));
+      assert.deepEqual([...Deno.readDirSync(`${dir}/spool/queue`)], []);
+    } finally {
+      await postfix.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "metrics_listen serves Prometheus counters and /healthz, with no address or user in them",
+  ignore,
+  async fn() {
+    const postfix = await startPostfix({ tls: false });
+    const metricsPort = freePort();
+    const relay = await startRelayProcess({
+      config: upstream(postfix.port, `metrics_listen 127.0.0.1:${metricsPort}\n`),
+    });
+    try {
+      assert.match((await smtplibSend(relay.port, message("metrics"))).stdout, /^250 /);
+      const refused = await smtplibSend(relay.port, message("refused"), "not-an-address@");
+      assert.notEqual(refused.code, 0);
+      await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
+      await relay.waitFor(/delivered id=/);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(metrics, /^# TYPE postie_relay_accepted_total counter$/m);
+      assert.match(metrics, /^postie_relay_accepted_total 1$/m);
+      assert.match(metrics, /^postie_relay_delivered_total 1$/m);
+      assert.match(metrics, /^postie_relay_deferred_total 0$/m);
+      assert.match(metrics, /^postie_relay_bounced_total 0$/m);
+      assert.match(metrics, /^postie_relay_upstream_errors_total 0$/m);
+      assert.match(metrics, /^postie_relay_queue_depth 0$/m);
+      assert.match(metrics, /^postie_relay_queue_oldest_age_seconds 0\.000$/m);
+      assert.doesNotMatch(metrics, /127\.0\.0\.1|example\.org|postie\.test/);
+      const health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+      assert.equal(health.status, 200);
+      assert.equal(await health.text(), "ok\n");
+      const missing = await fetch(`http://127.0.0.1:${metricsPort}/other`);
+      assert.equal(missing.status, 404);
+      await missing.body?.cancel();
+    } finally {
+      await relay.stop();
+      await postfix.stop();
+    }
+  },
+});
