@@ -5,7 +5,12 @@
  * @module
  */
 
-import { type Account, RELAY_SETTINGS, type Settings } from "../config/account.ts";
+import {
+  type Account,
+  DEFAULT_SETTINGS,
+  RELAY_SETTINGS,
+  type Settings,
+} from "../config/account.ts";
 import type { Invocation } from "./invocation.ts";
 
 const NOT_SET = "(not set)";
@@ -104,12 +109,12 @@ export function formatSettings(account: Account, inv: Invocation): string[] {
 }
 
 /**
- * The relay listener's settings, only when the account sets one of them, so the dump
+ * The relay listener's settings, only when one differs from its default, so the dump
  * of an msmtp account stays byte for byte msmtp's.
  */
 function relayLines(account: Account): string[] {
-  if (!RELAY_SETTINGS.some((name) => name in account.set)) return [];
   const s = account.settings;
+  if (!RELAY_SETTINGS.some((name) => s[name] !== DEFAULT_SETTINGS[name])) return [];
   return RELAY_SETTINGS.map((name) => {
     const value = s[name];
     return `${name} = ${value === null ? NOT_SET : String(value)}`;
