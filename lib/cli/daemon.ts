@@ -209,6 +209,13 @@ function stamp(): string {
 export interface DaemonIo extends RunIo {
   /** Resolves when the process is asked to stop (SIGTERM, SIGINT). */
   stopSignal?: Promise<string>;
+  /** Overrides of the relay's policy and log (the msmtpd personality). */
+  relayPolicy?: Partial<RelayOptions>;
+}
+
+/** Resolves with the name of the first SIGTERM or SIGINT. */
+export function stopSignal(): Promise<string> {
+  return signalPromise();
 }
 
 function signalPromise(): Promise<string> {
@@ -276,6 +283,7 @@ export async function runDaemon(inv: ParsedArgs, io: DaemonIo): Promise<number> 
       metrics,
       onQueued: () => runner.wake(),
       onMail: (event) => log(formatMailEvent(event)),
+      ...io.relayPolicy,
     });
   } catch (error) {
     await runner.stop();
@@ -388,7 +396,7 @@ export async function runHashPassword(io: RunIo): Promise<number> {
  * `-bs`: one SMTP session on standard input and output; the client is trusted as a
  * local user. Mail is queued, then sent upstream before returning.
  */
-export async function runSmtpStdio(inv: ParsedArgs, io: RunIo): Promise<number> {
+export async function runSmtpStdio(inv: ParsedArgs, io: DaemonIo): Promise<number> {
   const s = await relaySettings(inv, io);
   const base = await relayOptions(s, [], io);
   const spool = await openSpool(s, io);
@@ -398,6 +406,7 @@ export async function runSmtpStdio(inv: ParsedArgs, io: RunIo): Promise<number> 
   const relay = await startRelay({
     ...base,
     sink: spool,
+    ...io.relayPolicy,
     onQueued: (id) => accepted.push(id),
   });
   const duplex = stdioDuplex();

@@ -219,7 +219,20 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
+/**
+ * Whether postie runs as `msmtpd`. Reading argv[0] boots the Node compatibility layer,
+ * so it is read only for command lines msmtpd could have written (long options only);
+ * a sendmail call with recipients never pays for it.
+ */
+function invokedAsMsmtpd(argv: readonly string[], io: RunIo): boolean {
+  return argv.every((arg) => arg.startsWith("--")) && programName(io.argv0) === "msmtpd";
+}
+
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
+  if (invokedAsMsmtpd(argv, io)) {
+    const { runMsmtpd } = await import("./msmtpd.ts");
+    return await runMsmtpd(argv, io);
+  }
   const inv = parseArgs(argv, io.env);
   if (inv.printVersion) {
     const paths = processPathEnv(io.env);

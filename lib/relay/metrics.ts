@@ -16,6 +16,7 @@ export type RefusalReason =
   | "too_big"
   | "bare_newline"
   | "queue_trouble"
+  | "rejected"
   | "auth_failed";
 
 /** Counters of a running relay. */

@@ -58,6 +58,8 @@ export interface RelayOptions {
   users?: Users;
   /** Networks that may relay without AUTH, and AUTH without TLS. */
   allow: Network[];
+  /** Networks that may AUTH without TLS besides `allow` (msmtpd's local clients). */
+  clearAuth?: Network[];
   /** Sender patterns (fnmatch); a MAIL FROM matching none is refused. Empty: any. */
   allowFrom?: string[];
   /** Recipient patterns (fnmatch); a RCPT TO matching none is refused. Empty: any. */
@@ -233,7 +235,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         session: Session,
         callback: (error: Error | null, response?: { user: string }) => void,
       ) {
-        if (!session.secure && !trusted(session)) {
+        if (
+          !session.secure && !trusted(session) &&
+          !inNetworks(session.remoteAddress, options.clearAuth ?? [])
+        ) {
           callback(reply(538, "Encryption required for requested authentication mechanism"));
           return;
         }
@@ -413,6 +418,17 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         return { error: refuse(session, "bare_newline", 554, text, recipients) };
       }
       await drain().catch(() => {});
+      if (error instanceof SinkError && error.trouble === "rejected") {
+        return {
+          error: refuse(
+            session,
+            "rejected",
+            554,
+            `Mail not accepted: ${error.message}`,
+            recipients,
+          ),
+        };
+      }
       if (error instanceof SinkError && error.trouble === "full") {
         return {
           error: refuse(

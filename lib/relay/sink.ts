@@ -47,8 +47,11 @@ export interface RelayEnvelope {
   receivedAt: Date;
 }
 
-/** Why a sink could not take a mail. */
-export type SinkTrouble = "full" | "unavailable";
+/**
+ * Why a sink could not take a mail: `full` (452) and `unavailable` (451) tell the client
+ * to try again; `rejected` (554) is final (a delivery command refused the mail).
+ */
+export type SinkTrouble = "full" | "unavailable" | "rejected";
 
 /**
  * The sink could not store the mail; the client should try again later.
@@ -61,7 +64,7 @@ export type SinkTrouble = "full" | "unavailable";
  * ```
  */
 export class SinkError extends Error {
-  /** `full` (452: insufficient storage) or `unavailable` (451: local error). */
+  /** `full` (452), `unavailable` (451) or `rejected` (554). */
   readonly trouble: SinkTrouble;
 
   constructor(trouble: SinkTrouble, message: string, options?: ErrorOptions) {
