@@ -12,12 +12,9 @@ import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import type { Settings } from "../config/account.ts";
 import { DEFAULT_SETTINGS } from "../config/account.ts";
-import { loadAccount } from "../config/resolve.ts";
+import { type AccountSelection, type Env, resolveAccount } from "../config/resolve.ts";
 import type { ParsedArgs } from "./args.ts";
-import type { RunIo } from "./run.ts";
 import type { ListenAddress, MailEvent, Relay, RelayOptions } from "../relay/server.ts";
-import type { DeliveryResult } from "../relay/runner.ts";
-import type { SpoolEntry } from "../relay/spool.ts";
 import type { RelayMetrics } from "../relay/metrics.ts";
 
 /** The default listening address: sendmail's and msmtpd's. */
@@ -30,10 +27,22 @@ export function defaultSpool(env: Readonly<Record<string, string>>, uid: number)
   return `${state}/postie/spool`;
 }
 
+/** The command line's choice of account, for the relay's own settings. */
+function accountSelection(inv: ParsedArgs): AccountSelection {
+  return {
+    ...(inv.account === undefined ? {} : { account: inv.account }),
+    ...(inv.configFile === undefined ? {} : { configFile: inv.configFile }),
+    ...(inv.configFormat === undefined ? {} : { configFormat: inv.configFormat }),
+    ...(inv.envFile === undefined ? {} : { envFile: inv.envFile }),
+    ...(inv.host === undefined ? {} : { host: inv.host }),
+    overrides: inv.overrides,
+  };
+}
+
 /** The settings the relay starts with: the account `-a` (or `default`) names. */
-async function relaySettings(inv: ParsedArgs, io: RunIo): Promise<Settings> {
+async function relaySettings(inv: ParsedArgs, io: DaemonIo): Promise<Settings> {
   try {
-    const { account } = await loadAccount({ ...inv, mode: "serverinfo" }, io.configEnv);
+    const { account } = await resolveAccount(accountSelection(inv), io.configEnv);
     return account.settings;
   } catch (error) {
     // without any configuration the listener still runs on its defaults; a broken file
@@ -46,7 +55,7 @@ async function relaySettings(inv: ParsedArgs, io: RunIo): Promise<Settings> {
 }
 
 async function parseAddress(text: string, setting: string): Promise<ListenAddress> {
-  const { parseHostPort } = await import("../relay/networks.ts");
+  const { parseHostPort } = await import("../config/networks.ts");
   try {
     return parseHostPort(text, 25);
   } catch (error) {
@@ -73,9 +82,9 @@ async function readFile(path: string, what: string): Promise<string> {
 async function relayOptions(
   s: Settings,
   listen: ListenAddress[],
-  io: RunIo,
+  io: DaemonIo,
 ): Promise<Omit<RelayOptions, "sink">> {
-  const { parseNetworks, LOOPBACK_NETWORKS } = await import("../relay/networks.ts");
+  const { parseNetworks, LOOPBACK_NETWORKS } = await import("../config/networks.ts");
   if ((s.listen_tls_cert_file === null) !== (s.listen_tls_key_file === null)) {
     throw new ConfigError("listen_tls_cert_file and listen_tls_key_file must be set together");
   }
@@ -125,88 +134,32 @@ export function formatMailEvent(event: MailEvent): string {
   return parts.join(" ");
 }
 
-/** The options that choose the account and settings, for the upstream sends. */
-function upstreamArgs(inv: ParsedArgs): string[] {
-  return [
-    ...(inv.configFile === undefined ? [] : ["-C", inv.configFile]),
-    ...(inv.configFormat === undefined ? [] : [`--config-format=${inv.configFormat}`]),
-    ...(inv.envFile === undefined ? [] : [`--env-file=${inv.envFile}`]),
-    ...(inv.account === undefined ? [] : ["-a", inv.account]),
-    ...(inv.host === undefined ? [] : [`--host=${inv.host}`]),
-    ...inv.overrides.map((o) => `--${o.name.replace(/_/g, "-")}=${o.arg}`),
-  ];
-}
-
-/**
- * Sends one queued mail upstream as `postie -f SENDER [-N …] [-R …] -- RECIPIENTS` would:
- * the account is the one the sender selects (or `-a`). A 5xx from the server, or an
- * address the server can never take, is permanent; everything else is retried.
- */
-function upstreamDelivery(
-  inv: ParsedArgs,
-  io: RunIo,
-): (entry: SpoolEntry, message: ReadableStream<Uint8Array>) => Promise<DeliveryResult> {
-  return async (entry, message) => {
-    const { run } = await import("./run.ts");
-    const env = entry.envelope;
-    const notify = env.recipients.map((r) => (r.notify ?? []).join(","));
-    const sameNotify = notify.every((n) => n === notify[0]) && notify[0] !== "";
-    const dsn = [
-      ...(sameNotify ? ["-N", notify[0].toLowerCase()] : []),
-      ...(env.dsn.ret ? ["-R", env.dsn.ret === "FULL" ? "full" : "headers"] : []),
-    ];
-    const attempt = async (
-      withDsn: boolean,
-      stdin: ReadableStream<Uint8Array>,
-    ): Promise<{ code: number; errors: string }> => {
-      let errors = "";
-      const argv = [
-        ...upstreamArgs(inv),
-        "-f",
-        env.from === "" ? "<>" : env.from,
-        ...(withDsn ? dsn : []),
-        "--",
-        ...env.recipients.map((r) => r.address),
-      ];
-      const code = await run(argv, {
-        argv0: "postie",
-        env: io.env,
-        configEnv: io.configEnv,
-        stdin,
-        stdout: async () => {},
-        stderr: (text) => {
-          if (errors.length < 4096) errors += text;
-          return Promise.resolve();
-        },
-      });
-      return { code, errors };
-    };
-    let [first, second] = dsn.length > 0 ? message.tee() : [message, undefined];
-    let result = await attempt(dsn.length > 0, first);
-    if (second !== undefined) {
-      if (result.code !== 0 && /does not support DSN/.test(result.errors)) {
-        // the upstream does not offer DSN: the parameters are dropped, the mail still goes
-        result = await attempt(false, second);
-      } else {
-        await second.cancel();
-      }
-    }
-    [first, second] = [undefined as never, undefined];
-    if (result.code === 0) return { kind: "sent" };
-    const reason = result.errors.trim().split("\n").map((l) => l.replace(/^postie: /, ""))
-      .join("; ");
-    const permanent = result.code === ExitCode.DATAERR ||
-      /server message: 5\d\d|: 5\d\d[ -]/.test(result.errors);
-    return permanent ? { kind: "permanent", reason } : { kind: "temporary", reason };
-  };
+/** Sends queued mail upstream through the account the sender selects. */
+async function upstream(inv: ParsedArgs, io: DaemonIo) {
+  const { upstreamDelivery } = await import("../relay/upstream.ts");
+  return upstreamDelivery({
+    selection: accountSelection(inv),
+    configEnv: io.configEnv,
+    env: io.env,
+  });
 }
 
 function stamp(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, "Z");
 }
 
-/** What a relay mode needs besides the parsed command line. */
-export interface DaemonIo extends RunIo {
+/** What a relay mode reads and writes (the command line's I/O, as in run.ts). */
+export interface DaemonIo {
+  /** The environment. */
+  env: Readonly<Record<string, string>>;
+  /** Files, host name, uid, password commands. */
+  configEnv: Env;
+  /** Standard input. */
+  stdin: ReadableStream<Uint8Array>;
+  /** Writes text to standard output. */
+  stdout(text: string): Promise<void>;
+  /** Writes text to standard error. */
+  stderr(text: string): Promise<void>;
   /** Resolves when the process is asked to stop (SIGTERM, SIGINT). */
   stopSignal?: Promise<string>;
   /** Overrides of the relay's policy and log (the msmtpd personality). */
@@ -227,7 +180,7 @@ function signalPromise(): Promise<string> {
 }
 
 /** Opens the spool named by the settings (created when missing). */
-async function openSpool(s: Settings, io: RunIo) {
+async function openSpool(s: Settings, io: DaemonIo) {
   const { Spool } = await import("../relay/spool.ts");
   const dir = s.listen_spool ?? defaultSpool(io.env, io.configEnv.uid());
   const spool = new Spool(dir);
@@ -258,7 +211,7 @@ export async function runDaemon(inv: ParsedArgs, io: DaemonIo): Promise<number> 
   const log = (line: string): void => void io.stderr(`${stamp()} postie: ${line}\n`);
   const runner = startRunner({
     spool,
-    deliver: upstreamDelivery(inv, io),
+    deliver: await upstream(inv, io),
     retryMs: Number(io.env.POSTIE_RELAY_RETRY_MS ?? "") || 60_000,
     scanMs: Number(io.env.POSTIE_RELAY_SCAN_MS ?? "") || 30_000,
     onResult(entry, result) {
@@ -320,7 +273,7 @@ export async function runDaemon(inv: ParsedArgs, io: DaemonIo): Promise<number> 
  * `--health`: exits 0 when the first listening address greets with 220 within 5 s and
  * the spool is writable; otherwise says why and returns EX_UNAVAILABLE.
  */
-export async function runHealth(inv: ParsedArgs, io: RunIo): Promise<number> {
+export async function runHealth(inv: ParsedArgs, io: DaemonIo): Promise<number> {
   const s = await relaySettings(inv, io);
   const [address] = await listenAddresses(inv, s);
   const problem = await greetingProblem(address);
@@ -370,7 +323,7 @@ async function greetingProblem(address: ListenAddress): Promise<string | undefin
 }
 
 /** `--hash-password`: reads a password (first line of standard input) and prints its hash. */
-export async function runHashPassword(io: RunIo): Promise<number> {
+export async function runHashPassword(io: DaemonIo): Promise<number> {
   const reader = io.stdin.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -414,7 +367,7 @@ export async function runSmtpStdio(inv: ParsedArgs, io: DaemonIo): Promise<numbe
   await duplex.closed;
   await relay.close(0);
   // send what this session queued now, as msmtpd does; what fails stays queued
-  const deliver = upstreamDelivery(inv, io);
+  const deliver = await upstream(inv, io);
   for (const entry of await spool.list()) {
     if (!accepted.includes(entry.id)) continue;
     const result = await deliver(entry, await spool.open(entry.id));

@@ -16,7 +16,6 @@
 import { ConfigError, PostieError, UsageError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { getoptLong, type LongOption, parseArgs } from "./args.ts";
-import type { RunIo } from "./run.ts";
 import type { MailEvent } from "../relay/server.ts";
 import type { DaemonIo } from "./daemon.ts";
 
@@ -125,7 +124,7 @@ Options:
 `;
 
 /** The AUTH password of `--auth`: from the command, else from the keyring (host localhost). */
-async function authPassword(args: MsmtpdArgs, io: RunIo): Promise<string> {
+async function authPassword(args: MsmtpdArgs, io: DaemonIo): Promise<string> {
   if (args.authEval !== undefined) {
     const { evalPassword } = await import("../secrets/eval.ts");
     return await evalPassword(args.authEval);
@@ -143,7 +142,7 @@ async function authPassword(args: MsmtpdArgs, io: RunIo): Promise<string> {
 }
 
 /** A writer of one log line per mail, as `--log` says. */
-function logger(args: MsmtpdArgs, io: RunIo): (line: string) => void {
+function logger(args: MsmtpdArgs, io: DaemonIo): (line: string) => void {
   if (args.log === "none") return () => {};
   if (args.log === "syslog") {
     return (line) => {
@@ -172,7 +171,7 @@ export async function runMsmtpd(argv: readonly string[], io: DaemonIo): Promise<
   if (args.help) await io.stdout(HELP);
   if (args.version || args.help) return ExitCode.OK;
 
-  const { parseNetworks } = await import("../relay/networks.ts");
+  const { parseNetworks } = await import("../config/networks.ts");
   const log = logger(args, io);
   const { formatMailEvent } = await import("./daemon.ts");
   const onMail = (event: MailEvent): void => log(formatMailEvent(event));

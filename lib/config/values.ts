@@ -8,7 +8,7 @@
  */
 
 import type { PartialSettings } from "./account.ts";
-import { parseHostPort, parseNetworks } from "../relay/networks.ts";
+import { parseHostPort, parseNetworks } from "./networks.ts";
 
 /** Why a command was refused. */
 export type SettingValueReason = "unknown" | "invalid" | "missing";

@@ -17,7 +17,7 @@
 import type { Duplex } from "node:stream";
 import { BareNewlineCheck } from "./bare_newline.ts";
 import type { RefusalReason, RelayMetrics } from "./metrics.ts";
-import { inNetworks, type Network } from "./networks.ts";
+import { inNetworks, type Network } from "../config/networks.ts";
 import { type MailSink, type RelayEnvelope, SinkError } from "./sink.ts";
 import type { Users } from "./users.ts";
 import { fnmatch } from "../config/fnmatch.ts";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type Relay, type RelayOptions, startRelay } from "../../../lib/relay/server.ts";
 import { Spool } from "../../../lib/relay/spool.ts";
-import { parseNetworks } from "../../../lib/relay/networks.ts";
+import { parseNetworks } from "../../../lib/config/networks.ts";
 import { RelayMetrics } from "../../../lib/relay/metrics.ts";
 import { hashPassword } from "../../../lib/relay/users.ts";
 import { RawSmtp } from "../../support/smtp_client.ts";

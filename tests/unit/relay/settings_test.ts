@@ -11,7 +11,7 @@ import { msmtprcToToml } from "../../../lib/config/to_toml.ts";
 import { ConfigError } from "../../../lib/errors.ts";
 import { parseArgs } from "../../../lib/cli/args.ts";
 import { formatSettings } from "../../../lib/cli/pretend.ts";
-import { inNetworks, parseHostPort, parseNetworks } from "../../../lib/relay/networks.ts";
+import { inNetworks, parseHostPort, parseNetworks } from "../../../lib/config/networks.ts";
 import { parseUsers, verifyPassword } from "../../../lib/relay/users.ts";
 import { BareNewlineCheck } from "../../../lib/relay/bare_newline.ts";
 import { UsageError } from "../../../lib/errors.ts";
