@@ -189,3 +189,18 @@ else
     deno fmt --quiet --ext md - >"$here/docs/PERFORMANCE.md"
   echo "wrote docs/PERFORMANCE.md" >&2
 fi
+
+# --- the relay listener under load (scripts/bench_relay.ts) --------------------------------
+# Kept apart from the sections above: N clients × M mails into `postie -bd` and into Postfix's
+# smtpd on this machine, appended to the report. Postfix needs root; without it only postie
+# is measured.
+relay_clients=10
+relay_mails=100
+[[ $quick == 1 ]] && relay_mails=20
+relay_report=$(deno run --quiet --allow-all "$here/scripts/bench_relay.ts" "$relay_clients" "$relay_mails")
+if [[ $quick == 1 ]]; then
+  echo "$relay_report"
+else
+  { echo; echo "$relay_report"; } | deno fmt --quiet --ext md - >>"$here/docs/PERFORMANCE.md"
+  echo "appended the relay section to docs/PERFORMANCE.md" >&2
+fi

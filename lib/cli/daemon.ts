@@ -144,6 +144,18 @@ async function upstream(inv: ParsedArgs, io: DaemonIo) {
   });
 }
 
+/**
+ * One line at a time to standard error, in order: the writes of concurrent sessions never
+ * overlap, and a closed standard error never stops the relay.
+ */
+function lineLogger(io: DaemonIo): (line: string) => void {
+  let chain = Promise.resolve();
+  return (line) => {
+    const text = `${stamp()} postie: ${line}\n`;
+    chain = chain.then(() => io.stderr(text)).catch(() => {});
+  };
+}
+
 function stamp(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, "Z");
 }
@@ -208,7 +220,7 @@ export async function runDaemon(inv: ParsedArgs, io: DaemonIo): Promise<number> 
   const { startRunner } = await import("../relay/runner.ts");
   const { RelayMetrics, serveMetrics } = await import("../relay/metrics.ts");
   const metrics: RelayMetrics = new RelayMetrics();
-  const log = (line: string): void => void io.stderr(`${stamp()} postie: ${line}\n`);
+  const log = lineLogger(io);
   const runner = startRunner({
     spool,
     deliver: await upstream(inv, io),

@@ -505,3 +505,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "20 clients at once while the upstream is away: every mail gets 250, the log stays whole and the relay stays up",
+  ignore,
+  async fn() {
+    const relay = await startRelayProcess({ config: upstream(freePort()) });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => smtplibSend(relay.port, message(`burst ${i}`))),
+      );
+      for (const r of results) assert.match(r.stdout, /^250 /, r.stderr);
+      await relay.waitFor(/(?:deferred id=[\s\S]*){20}/, 20_000);
+      const accepted = relay.stderr().match(/ postie: accepted id=/g) ?? [];
+      assert.equal(accepted.length, 20);
+      for (const line of relay.stderr().trimEnd().split("\n")) {
+        assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ postie: /);
+      }
+      assert.equal(await relay.stop(), 0);
+    } finally {
+      await relay.stop();
+    }
+  },
+});
