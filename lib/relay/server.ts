@@ -92,6 +92,11 @@ export interface RelayOptions {
   onMail?: (event: MailEvent) => void;
   /** Counters to update. */
   metrics?: RelayMetrics;
+  /**
+   * Told of errors of single connections (a client that reset, a failed TLS handshake);
+   * they end that connection only.
+   */
+  onError?: (error: Error) => void;
 }
 
 /** A running relay. */
@@ -337,6 +342,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         );
       },
     } as unknown as ConstructorParameters<typeof SMTPServer>[0],
+  );
+
+  // smtp-server re-emits every connection's error on the server; unheard, an 'error'
+  // event would end the process, so one client resetting its connection would stop all
+  (server as unknown as { on(e: "error", f: (error: Error) => void): void }).on(
+    "error",
+    (error) => options.onError?.(error),
   );
 
   /** Reads one message into the sink and says what to answer. */

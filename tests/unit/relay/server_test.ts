@@ -390,3 +390,29 @@ Deno.test("a 5 MB message streams through without the relay's heap growing with 
     c.close();
   });
 });
+
+Deno.test("a client that resets its connection mid-DATA does not take the relay down", async () => {
+  await withRelay({}, async ({ port, spool }) => {
+    const script = `
+import socket, struct, time
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.recv(1000)
+s.sendall(b"EHLO rst.example\\r\\nMAIL FROM:<a@example.org>\\r\\nRCPT TO:<b@example.org>\\r\\nDATA\\r\\n")
+time.sleep(0.3)
+s.sendall(b"Subject: reset\\r\\n\\r\\nhalf a mail")
+time.sleep(0.2)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+`;
+    for (let i = 0; i < 3; i++) {
+      const out = await new Deno.Command("python3", { args: ["-c", script] }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    }
+    await delay(300);
+    const c = await session(port);
+    assert.equal((await c.command("NOOP"))?.code, 250);
+    c.close();
+    assert.deepEqual(await spool.list(), []);
+    assert.deepEqual([...Deno.readDirSync(`${spool.dir}/tmp`)], []);
+  });
+});
