@@ -84,6 +84,11 @@ export interface RelayOptions {
   authFailureDelayMs?: number;
   /** Failed AUTHs after which the connection is closed. Default 3. */
   maxAuthFailures?: number;
+  /**
+   * Failed AUTHs from one client address within 10 minutes after which that address may
+   * not try again until the window has passed (454). Default 10.
+   */
+  maxAuthFailuresPerClient?: number;
   /** Where accepted mail goes. */
   sink: MailSink;
   /** Called after a mail is queued (to wake the queue runner). */
@@ -163,7 +168,17 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const rejectBare = options.bareNewlines === "reject";
   const authFailureDelayMs = options.authFailureDelayMs ?? 1000;
   const maxAuthFailures = options.maxAuthFailures ?? 3;
+  const maxPerClient = options.maxAuthFailuresPerClient ?? 10;
   const states = new Map<string, ConnectionState>();
+  /** Failure times per client address, for the limit across connections. */
+  const authFailures = new Map<string, number[]>();
+  const recentAuthFailures = (address: string): number => {
+    const cutoff = Date.now() - 600_000;
+    const times = (authFailures.get(address) ?? []).filter((t) => t > cutoff);
+    if (times.length === 0) authFailures.delete(address);
+    else authFailures.set(address, times);
+    return times.length;
+  };
   const recent = new Map<string, number[]>();
   const trusted = (session: Session): boolean => inNetworks(session.remoteAddress, options.allow);
   const user = (session: Session): string | null =>
@@ -247,6 +262,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           callback(reply(538, "Encryption required for requested authentication mechanism"));
           return;
         }
+        if (recentAuthFailures(session.remoteAddress) >= maxPerClient) {
+          callback(reply(454, "Too many failed authentications from your address; try later"));
+          return;
+        }
         const name = auth.username ?? "";
         const hash = options.users?.get(name);
         (async () => {
@@ -258,6 +277,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           }
           const s = state(session);
           s.authFailures++;
+          authFailures.set(session.remoteAddress, [
+            ...(authFailures.get(session.remoteAddress) ?? []),
+            Date.now(),
+          ]);
           metrics?.refuse("auth_failed");
           await new Promise((resolve) => setTimeout(resolve, authFailureDelayMs));
           if (s.authFailures >= maxAuthFailures) {

@@ -529,3 +529,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "SIGTERM in the middle of a mail: no new connections, the mail in progress still gets its 250, then the relay exits 0",
+  ignore,
+  async fn() {
+    const relay = await startRelayProcess({ config: upstream(freePort()) });
+    try {
+      const c = await RawSmtp.connect(relay.port);
+      assert.equal((await c.reply())?.code, 220);
+      assert.equal((await c.command("EHLO term.example"))?.code, 250);
+      await c.send("MAIL FROM:<sender@example.org>\r\nRCPT TO:<user@postie.test>\r\nDATA\r\n");
+      for (let i = 0; i < 3; i++) await c.reply();
+      await c.send("Subject: in flight\r\n\r\nfirst half\r\n");
+      Deno.kill(relay.pid, "SIGTERM");
+      await relay.waitFor(/SIGTERM: no new connections/);
+      await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: relay.port }));
+      assert.match((await c.command("second half\r\n."))!.text, /^250 2\.6\.0 OK queued as /);
+      // the transaction is over: any further command is told the server is going away
+      assert.equal((await c.command("MAIL FROM:<late@example.org>"))?.code, 421);
+      c.close();
+      assert.equal((await relay.status).code, 0);
+      assert.match(relay.stderr(), /stopped\n$/);
+      const queued = [...Deno.readDirSync(`${relay.spool}/queue`)].filter((e) =>
+        e.name.endsWith(".json")
+      );
+      assert.equal(queued.length, 1);
+    } finally {
+      await relay.stop();
+    }
+  },
+});

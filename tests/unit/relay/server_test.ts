@@ -416,3 +416,21 @@ s.close()
     assert.deepEqual([...Deno.readDirSync(`${spool.dir}/tmp`)], []);
   });
 });
+
+Deno.test("AUTH guessing over many connections: after the per-address limit even the right password gets 454", async () => {
+  const users = new Map([["alice", await hashPassword("pw", 4)]]);
+  await withRelay(
+    { users, authFailureDelayMs: 10, maxAuthFailures: 2, maxAuthFailuresPerClient: 4 },
+    async ({ port }) => {
+      for (let i = 0; i < 2; i++) {
+        const c = await session(port);
+        assert.equal((await c.command(`AUTH PLAIN ${btoa("\0alice\0bad")}`))?.code, 535);
+        assert.equal((await c.command(`AUTH PLAIN ${btoa("\0alice\0bad")}`))?.code, 421);
+        c.close();
+      }
+      const c = await session(port);
+      assert.match((await c.command(`AUTH PLAIN ${btoa("\0alice\0pw")}`))!.text, /^454 /);
+      c.close();
+    },
+  );
+});
