@@ -148,12 +148,13 @@ async function upstream(inv: ParsedArgs, io: DaemonIo) {
  * One line at a time to standard error, in order: the writes of concurrent sessions never
  * overlap, and a closed standard error never stops the relay.
  */
-function lineLogger(io: DaemonIo): (line: string) => void {
+function lineLogger(io: DaemonIo): ((line: string) => void) & { flush(): Promise<void> } {
   let chain = Promise.resolve();
-  return (line) => {
+  const log = (line: string): void => {
     const text = `${stamp()} postie: ${line}\n`;
     chain = chain.then(() => io.stderr(text)).catch(() => {});
   };
+  return Object.assign(log, { flush: () => chain });
 }
 
 function stamp(): string {
@@ -278,6 +279,7 @@ export async function runDaemon(inv: ParsedArgs, io: DaemonIo): Promise<number> 
   await runner.stop();
   await metricsServer?.close();
   log("stopped");
+  await log.flush();
   return ExitCode.OK;
 }
 
