@@ -434,3 +434,41 @@ Deno.test("AUTH guessing over many connections: after the per-address limit even
     },
   );
 });
+
+Deno.test("120 hostile sessions in a row (smuggling, floods, overlong lines, half mails): the heap stays flat and others are served", async () => {
+  await withRelay({ bareNewlines: "reject", maxRecipients: 50 }, async ({ port, spool }) => {
+    const hostile = async (i: number): Promise<void> => {
+      const c = await session(port, `h${i}.example`);
+      switch (i % 4) {
+        case 0:
+          await c.send(ENVELOPE + "a\n.\nMAIL FROM:<x@y>\r\n" + "z".repeat(20_000) + "\r\n.\r\n");
+          break;
+        case 1:
+          await c.send("MAIL FROM:<a@example.org>\r\n" + "RCPT TO:<r@example.org>\r\n".repeat(500));
+          break;
+        case 2:
+          await c.send("NOOP\r\n".repeat(2000));
+          break;
+        case 3:
+          await c.send(ENVELOPE + "Subject: half\r\n\r\n" + "x".repeat(30_000));
+          break;
+      }
+      c.close();
+    };
+    for (let i = 0; i < 20; i++) await hostile(i);
+    await delay(200);
+    const before = Deno.memoryUsage().heapUsed;
+    for (let i = 0; i < 120; i++) {
+      await hostile(i);
+      if (i % 30 === 0) {
+        const other = await session(port);
+        assert.equal((await other.command("NOOP"))?.code, 250);
+        other.close();
+      }
+    }
+    await delay(500);
+    const growth = Deno.memoryUsage().heapUsed - before;
+    assert.ok(growth < 24_000_000, `heap grew by ${growth} bytes over 120 sessions`);
+    assert.deepEqual(await spool.list(), []);
+  });
+});
