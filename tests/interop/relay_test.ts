@@ -561,3 +561,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "DSN passes through: NOTIFY=SUCCESS given to the relay makes Postfix send the sender a success notice",
+  ignore,
+  async fn() {
+    const postfix = await startPostfix({ tls: false });
+    const relay = await startRelayProcess({ config: upstream(postfix.port) });
+    try {
+      const mail = message("dsn", "\r\n");
+      const r = await python(`
+import smtplib
+s = smtplib.SMTP("127.0.0.1", ${relay.port}, timeout=20)
+s.ehlo("dsn.example")
+assert s.has_extn("dsn")
+s.sendmail("sender@example.org", ["user@postie.test"], ${JSON.stringify(mail)}.encode(),
+           mail_options=["RET=HDRS", "ENVID=relay-test-1"], rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+s.quit()
+`);
+      assert.equal(r.code, 0, r.stderr);
+      const [raw] = await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
+      assert.equal(stripRelayTrace(raw), mail.replaceAll("\r\n", "\n"));
+      const [notice] = await postfix.mailbox("sender@example.org", { timeoutMs: 20_000 });
+      assert.match(notice, /^Subject: Successful Mail Delivery Report$/m);
+      assert.match(notice, /^Action: delivered$/m);
+    } finally {
+      await relay.stop();
+      await postfix.stop();
+    }
+  },
+});
