@@ -269,7 +269,13 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     const { runHashPassword } = await import("./daemon.ts");
     return await runHashPassword(io);
   }
-  if (inv.mode === "daemon" || inv.mode === "smtp-stdio" || inv.mode === "health") {
+  const relayMode = inv.mode === "daemon" || inv.mode === "smtp-stdio" || inv.mode === "health";
+  if (relayMode && inv.pretend) {
+    // -P -bd: the settings the relay would start with, its own included; nothing listens
+    await chooseAccount(inv, io, undefined);
+    return ExitCode.OK;
+  }
+  if (relayMode) {
     const { runDaemon, runHealth, runSmtpStdio } = await import("./daemon.ts");
     if (inv.mode === "daemon") return await runDaemon(inv, io);
     if (inv.mode === "health") return await runHealth(inv, io);

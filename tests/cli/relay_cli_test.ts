@@ -139,3 +139,22 @@ Deno.test("--listen without -bd, and a malformed --listen: 64", async () => {
   assert.equal(bad.code, 64);
   assert.equal(bad.stderr, "postie: invalid argument localhost for --listen\n");
 });
+
+Deno.test("-P -bd prints the settings the relay would start with, its own included, and listens nowhere", async () => {
+  await withDir(async (dir) => {
+    const r = await runPostie(
+      [
+        "-P",
+        "-bd",
+        "-C",
+        await rc(dir, "defaults\nlisten 127.0.0.1:2525\nlisten_rate 10\n" + BASE),
+      ],
+      { env: { HOME: dir } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^listen = 127\.0\.0\.1:2525$/m);
+    assert.match(r.stdout, /^listen_rate = 10$/m);
+    assert.match(r.stdout, /^host = 127\.0\.0\.1$/m);
+    assert.doesNotMatch(r.stdout, /^auto_from = /m);
+  });
+});
