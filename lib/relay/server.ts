@@ -180,6 +180,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     return times.length;
   };
   const recent = new Map<string, number[]>();
+  const open = new Set<string>();
+  // Per-address records are pruned when their address comes back; a sweep of all of them
+  // every minute keeps clients that never return (many addresses) from piling up.
+  const sweep = setInterval(() => {
+    for (const address of [...authFailures.keys()]) recentAuthFailures(address);
+    for (const key of [...recent.keys()]) mailsInLastMinute(key);
+  }, 60_000);
+  Deno.unrefTimer(sweep);
   const trusted = (session: Session): boolean => inNetworks(session.remoteAddress, options.allow);
   const user = (session: Session): string | null =>
     typeof session.user === "string" ? session.user : null;
@@ -242,12 +250,15 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       closeTimeout: 30_000,
       disableReverseLookup: true,
       logger: false,
-      onConnect(_session: Session, callback: (error?: Error | null) => void) {
-        if (metrics) metrics.connections++;
+      onConnect(session: Session, callback: (error?: Error | null) => void) {
+        open.add(session.id);
+        if (metrics) metrics.connections = open.size;
         callback();
       },
       onClose(session: Session) {
-        if (metrics) metrics.connections = Math.max(0, metrics.connections - 1);
+        // also called for connections turned away with 421, which never connected
+        open.delete(session.id);
+        if (metrics) metrics.connections = open.size;
         states.delete(session.id);
       },
       onAuth(
@@ -511,6 +522,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     options.listen,
     extras,
   ).catch((error) => {
+    clearInterval(sweep);
     for (const extra of extras) extra.close();
     server.close(() => {});
     throw error;
@@ -526,6 +538,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     },
     async close(graceMs = 30_000): Promise<void> {
       (server as unknown as { options: { closeTimeout: number } }).options.closeTimeout = graceMs;
+      clearInterval(sweep);
       for (const extra of extras) extra.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
