@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { POSTIE } from "../support/differential.ts";
 import { postfixUnavailable, startPostfix, stripTraceHeaders } from "../support/postfix.ts";
 import { canConnect, delay, freePort, killOnExit } from "../support/process.ts";
-import { python } from "../support/relay.ts";
+import { missing, python } from "../support/relay.ts";
 
 const DENO_DIR: string = Deno.env.get("DENO_DIR") ??
   `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`}/deno`;
@@ -181,7 +181,7 @@ Deno.test("msmtpd --inetd --command serves one session on standard input and out
 Deno.test({
   name:
     "msmtpd with msmtp as its command delivers to Postfix, and without --command queues and sends through the account",
-  ignore: postfixUnavailable() !== undefined,
+  ignore: missing(postfixUnavailable(), "msmtpd with msmtp and Postfix"),
   async fn() {
     const postfix = await startPostfix({ tls: false });
     try {

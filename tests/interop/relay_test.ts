@@ -11,17 +11,20 @@ import { runMsmtp, runPostie } from "../support/differential.ts";
 import { postfixUnavailable, startPostfix, stripTraceHeaders } from "../support/postfix.ts";
 import { createTestPki } from "../support/pki.ts";
 import { delay, freePort } from "../support/process.ts";
-import { python, startRelayProcess } from "../support/relay.ts";
+import { missing, python, startRelayProcess } from "../support/relay.ts";
 import { RawSmtp } from "../support/smtp_client.ts";
 
-const ignore = postfixUnavailable() !== undefined;
-const haveSwaks = (() => {
-  try {
-    return Deno.statSync("/usr/bin/swaks").isFile;
-  } catch {
-    return false;
-  }
-})();
+const ignore = missing(postfixUnavailable(), "the relay tests against Postfix");
+const haveSwaks = !missing(
+  (() => {
+    try {
+      return Deno.statSync("/usr/bin/swaks").isFile ? undefined : "swaks is not a file";
+    } catch {
+      return "swaks is missing: run scripts/install.sh";
+    }
+  })(),
+  "the swaks client test",
+);
 
 function message(subject: string, lineEnd = "\n"): string {
   return [

@@ -138,3 +138,16 @@ export async function python(
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
+
+/**
+ * Whether a test must be skipped for a missing prerequisite (`reason`); the skip is
+ * visible (`ignore`), and under CI (`CI=true`) a failing test named after it is added.
+ */
+export function missing(reason: string | undefined, what: string): boolean {
+  if (reason !== undefined && Deno.env.get("CI") === "true") {
+    Deno.test(`${what} can run (prerequisite)`, () => {
+      throw new Error(`${what}: ${reason}`);
+    });
+  }
+  return reason !== undefined;
+}

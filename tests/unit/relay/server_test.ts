@@ -12,6 +12,7 @@ import { RelayMetrics } from "../../../lib/relay/metrics.ts";
 import { hashPassword } from "../../../lib/relay/users.ts";
 import { RawSmtp } from "../../support/smtp_client.ts";
 import { delay } from "../../support/process.ts";
+import { missing } from "../../support/relay.ts";
 
 interface Fixture {
   relay: Relay;
@@ -471,4 +472,42 @@ Deno.test("120 hostile sessions in a row (smuggling, floods, overlong lines, hal
     assert.ok(growth < 24_000_000, `heap grew by ${growth} bytes over 120 sessions`);
     assert.deepEqual(await spool.list(), []);
   });
+});
+
+/** Why a 256 KB tmpfs cannot be mounted here, or undefined when it can (root only). */
+function tmpfsUnavailable(): string | undefined {
+  if (Deno.uid() !== 0) return "mounting a tmpfs needs root";
+  return undefined;
+}
+
+Deno.test({
+  name:
+    "a full disk is 452 (try again later), the partial file is removed and the next small mail is taken",
+  ignore: missing(tmpfsUnavailable(), "the full-disk test"),
+  async fn() {
+    const mount = await Deno.makeTempDir({ prefix: "postie-full-" });
+    const run = (cmd: string, args: string[]) => new Deno.Command(cmd, { args }).output();
+    const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mount]);
+    assert.ok(mounted.success, new TextDecoder().decode(mounted.stderr));
+    try {
+      const spool = new Spool(`${mount}/spool`);
+      await spool.init();
+      await withRelay({ sink: spool, maxSize: 10_000_000 }, async ({ port, events }) => {
+        const c = await session(port);
+        await c.send(ENVELOPE);
+        for (let i = 0; i < 3; i++) await c.reply();
+        await c.send("Subject: big\r\n\r\n" + ("x".repeat(998) + "\r\n").repeat(600) + ".\r\n");
+        assert.match((await c.reply())!.text, /^452 /);
+        assert.match(events.at(-1)!, /^refused queue_trouble 452 /);
+        assert.deepEqual([...Deno.readDirSync(`${mount}/spool/tmp`)], []);
+        await c.send(ENVELOPE);
+        for (let i = 0; i < 3; i++) await c.reply();
+        assert.equal((await c.command("Subject: small\r\n\r\nfits\r\n."))?.code, 250);
+        c.close();
+      });
+    } finally {
+      await run("umount", [mount]);
+      await Deno.remove(mount, { recursive: true });
+    }
+  },
 });
