@@ -29,6 +29,11 @@ export interface LongOption {
    * ambiguity rule (`--timeout` and its old alias `--connect-timeout`).
    */
   key: string;
+  /**
+   * Recognized only when spelled out: no prefix of it is taken for it, so adding it leaves
+   * msmtp's abbreviations as they were (`--he` stays `--help` beside `--health`).
+   */
+  exact?: boolean;
 }
 
 /**
@@ -94,14 +99,15 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   ["config-format", "required"],
   ["convert-to-toml", "none"],
   ["store-password", "none"],
-  // the relay listener
-  ["listen", "required"],
-  ["health", "none"],
-  ["hash-password", "none"],
-].map(([name, argument, key]) => ({
+  // the relay listener: spelled out only
+  ["listen", "required", "listen", "exact"],
+  ["health", "none", "health", "exact"],
+  ["hash-password", "none", "hash-password", "exact"],
+].map(([name, argument, key, exact]) => ({
   name,
   argument: argument as ArgumentKind,
   key: key ?? name,
+  ...(exact === "exact" ? { exact: true } : {}),
 }));
 
 /**
@@ -149,7 +155,7 @@ function findLong(text: string, longs: readonly LongOption[]): LongOption {
   const name = eq < 0 ? text : text.slice(0, eq);
   const exact = longs.find((o) => o.name === name);
   if (exact) return exact;
-  const matches = longs.filter((o) => o.name.startsWith(name));
+  const matches = longs.filter((o) => !o.exact && o.name.startsWith(name));
   if (matches.length === 0) throw new GetoptError(`unrecognized option '--${text}'`);
   // glibc only calls a prefix ambiguous when the candidates differ from the first one
   const first = matches[0];
