@@ -14,6 +14,9 @@ fi
 # dovecot-core: SASL behind the test Postfix.
 packages=(msmtp openssl ca-certificates postfix dovecot-core gnome-keyring libsecret-tools dbus
   util-linux)
+# Direct delivery (tests/support/dns.ts): nsd serves the test zones, unbound validates them
+# (DNSSEC for DANE), ldnsutils signs them (ldns-signzone, ldns-keygen, ldns-key2ds).
+packages+=(nsd unbound ldnsutils)
 # The relay listener's clients (tests/interop/relay_test.ts): swaks; msmtp, openssl and
 # Python's smtplib are there already.
 packages+=(swaks)

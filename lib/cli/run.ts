@@ -237,17 +237,19 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-/**
- * Whether postie runs as `msmtpd`. Reading argv[0] boots the Node compatibility layer,
- * so it is read only for command lines msmtpd could have written (long options only);
- * a sendmail call with recipients never pays for it.
- */
-function invokedAsMsmtpd(argv: readonly string[], io: RunIo): boolean {
-  return argv.every((arg) => arg.startsWith("--")) && programName(io.argv0) === "msmtpd";
-}
-
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
-  if (invokedAsMsmtpd(argv, io)) {
+  // argv[0] costs the Node layer's start-up: looked at only when no word can be a
+  // recipient (newaliases takes nothing, or a file path; msmtpd only long options), which a
+  // mail always has (or -t)
+  const noRecipient = argv.every((a) => a.startsWith("-") || a.startsWith("/"));
+  const msmtpdOption = argv.some((a) => /^--(inetd|interface|command|log)(=|$)/.test(a));
+  const name = noRecipient || msmtpdOption ? programName(io.argv0) : undefined;
+  if (name === "newaliases") {
+    const { newaliases } = await import("./newaliases.ts");
+    await io.stdout(`${await newaliases(argv)}\n`);
+    return ExitCode.OK;
+  }
+  if (name === "msmtpd") {
     const { runMsmtpd } = await import("./msmtpd.ts");
     return await runMsmtpd(argv, io);
   }
@@ -299,6 +301,13 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   const { account } = await chooseAccount(inv, io, fromHeader);
   if (inv.pretend) return ExitCode.OK;
   const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
+  if ((inv.mode === "serverinfo" || inv.mode === "rmqs") && account.settings.direct) {
+    // a direct account has no one server to ask
+    const option = inv.mode === "serverinfo" ? "--serverinfo" : "--rmqs";
+    throw new ConfigError(
+      `${option} needs a relay host; account ${account.name} delivers directly (direct on)`,
+    );
+  }
   if (inv.mode === "serverinfo") {
     const { serverInfo } = await import("./serverinfo.ts");
     await io.stdout((await serverInfo(account, debug)).map((l) => l + "\n").join(""));

@@ -24,6 +24,8 @@ const FILE_SETTINGS: ReadonlySet<string> = new Set([
   "tls_cert_file",
   "logfile",
   "aliases",
+  "local_aliases",
+  "mail_spool",
   "listen_tls_cert_file",
   "listen_tls_key_file",
   "listen_users",

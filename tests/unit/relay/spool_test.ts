@@ -94,7 +94,7 @@ Deno.test("the runner retries a temporary failure after its delay, then removes 
       spool,
       retryMs: 300,
       scanMs: 100,
-      deliver: async (entry, message) => {
+      deliver: async (_entry, message) => {
         times.push(Date.now());
         seen.push(await new Response(message).text());
         return results.shift() ?? { kind: "sent" };
