@@ -44,6 +44,8 @@ export function stdioDuplex(
   let greeted!: () => void;
   const greeting = new Promise<void>((resolve) => greeted = resolve);
   const stream = new Duplex({
+    // the end of input ends the session, as a socket's does: the reply side is closed too
+    allowHalfOpen: false,
     read() {
       greeting.then(() => reader.read()).then(({ value, done: end }) => {
         rearm();

@@ -158,3 +158,16 @@ Deno.test("-P -bd prints the settings the relay would start with, its own includ
     assert.doesNotMatch(r.stdout, /^auto_from = /m);
   });
 });
+
+Deno.test("-bs ends when its input ends, after the greeting, without waiting for the idle timeout", async () => {
+  await withDir(async (dir) => {
+    const start = Date.now();
+    const r = await runPostie(["-bs", "-C", await rc(dir, BASE + `listen_spool ${dir}/spool\n`)], {
+      stdin: "",
+      env: { HOME: dir },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^220 /);
+    assert.ok(Date.now() - start < 20_000, `took ${Date.now() - start} ms`);
+  });
+});
