@@ -7,6 +7,9 @@
 
 import { Duplex } from "node:stream";
 
+/** How long a session whose input has ended waits for its last replies, in ms. */
+const END_GRACE_MS = 5000;
+
 /** The stream and a promise that resolves when the session is over. */
 export interface StdioDuplex {
   stream: Duplex;
@@ -43,17 +46,30 @@ export function stdioDuplex(
   // at once is no early talker.
   let greeted!: () => void;
   const greeting = new Promise<void>((resolve) => greeted = resolve);
+  // After the end of input the commands already read are still answered (a script pipes
+  // its whole session at once); once no reply has been written for a while, or QUIT was
+  // answered, the session is over.
+  let inputEnded = false;
+  let drain: ReturnType<typeof setTimeout> | undefined;
+  const rearmDrain = (): void => {
+    if (!inputEnded) return;
+    if (drain !== undefined) clearTimeout(drain);
+    drain = setTimeout(() => stream.end(), END_GRACE_MS);
+  };
   const stream = new Duplex({
-    // the end of input ends the session, as a socket's does: the reply side is closed too
-    allowHalfOpen: false,
     read() {
       greeting.then(() => reader.read()).then(({ value, done: end }) => {
         rearm();
+        if (end) {
+          inputEnded = true;
+          rearmDrain();
+        }
         this.push(end ? null : value);
       }, (error) => this.destroy(error));
     },
     write(chunk: Uint8Array, _encoding, callback) {
       greeted();
+      rearmDrain();
       writer.write(chunk).then(() => callback(), (error) => callback(error));
     },
     final(callback) {
@@ -61,6 +77,7 @@ export function stdioDuplex(
     },
     destroy(error, callback) {
       if (idle !== undefined) clearTimeout(idle);
+      if (drain !== undefined) clearTimeout(drain);
       reader.cancel().catch(() => {});
       done();
       callback(error);
@@ -68,6 +85,7 @@ export function stdioDuplex(
   });
   stream.on("finish", () => {
     if (idle !== undefined) clearTimeout(idle);
+    if (drain !== undefined) clearTimeout(drain);
     done();
   });
   Object.assign(stream, {
