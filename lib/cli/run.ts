@@ -20,8 +20,6 @@ import {
 import { type IncomingMail, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
-import { formatSettings } from "./pretend.ts";
-import { helpText, processPathEnv, versionText } from "./help.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -51,7 +49,9 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
 }
 
 /**
- * The process's own I/O: Deno's standard streams, the environment and `process.argv0`.
+ * The process's own I/O: Deno's standard streams, the environment and the program's name:
+ * the base name of `invokedAs` when given (the path of the launcher as invoked, a link
+ * named `sendmail` included), else `process.argv0`.
  *
  * @example Usage
  * ```ts
@@ -60,12 +60,14 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
  * console.log(code); // 0
  * ```
  */
-export function denoIo(): RunIo {
+export function denoIo(invokedAs?: string): RunIo {
   return {
     // Only error lines and --help print the name. Reading `process` boots Deno's Node
     // compatibility layer (about 13 ms), so a mail that goes out never pays for it.
     get argv0(): string {
-      return process.argv0;
+      return invokedAs === undefined
+        ? process.argv0
+        : invokedAs.slice(invokedAs.lastIndexOf("/") + 1);
     },
     env: Deno.env.toObject(),
     configEnv: realEnv(),
@@ -173,6 +175,7 @@ async function chooseAccount(
   let loaded: LoadedAccount;
   try {
     loaded = await resolveAccount(chosen, io.configEnv);
+    const { formatSettings } = await import("./pretend.ts");
     lines.push(...loaded.preamble, ...formatSettings(loaded.account, inv));
   } catch (error) {
     lines.push(...errorPreamble(error));
@@ -254,13 +257,21 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     return await runMsmtpd(argv, io);
   }
   const inv = parseArgs(argv, io.env);
+  // The texts of --version and --help, and what they name, load only when asked for.
   if (inv.printVersion) {
+    const { processPathEnv, versionText } = await import("./help.ts");
     const paths = processPathEnv(io.env);
     await io.stdout(versionText(systemConfigPath(paths), userConfigPath(paths)));
   }
-  if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
+  if (inv.printHelp) {
+    const { helpText } = await import("./help.ts");
+    await io.stdout(helpText(programName(io.argv0)));
+  }
   if (inv.mode === "configure") {
-    const { configureAccount } = await import("./configure.ts");
+    const [{ configureAccount }, { processPathEnv }] = await Promise.all([
+      import("./configure.ts"),
+      import("./help.ts"),
+    ]);
     const file = inv.configFile ?? userConfigPath(processPathEnv(io.env));
     await io.stdout(await configureAccount(inv.configureAddress ?? "", file));
     return ExitCode.OK;
