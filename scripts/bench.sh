@@ -207,9 +207,10 @@ case_ batch "$runs_batch" batch.floor /dev/null sh -c \
 # (case_ queue ROUNDS queue.postie …), with its rows added in scripts/bench_report.ts (marked
 # there too).
 
-# --- relay benchmarks (to come) ---------------------------------------------------------------
-# RELAY BENCHMARKS GO HERE: the relay's load benchmarks as groups of their own, with their rows
-# added in scripts/bench_report.ts (marked there too).
+# --- relay benchmarks ----------------------------------------------------------------------------
+# The relay's load benchmark measures one long-running listener (mails/s, p99 latency under N
+# concurrent clients), not runs of a command, so it is no group here: it runs after the report
+# and appends its own section (the end of this script, scripts/bench_relay.ts).
 
 # --- run and report -----------------------------------------------------------------------------
 results=$work/results.tsv
