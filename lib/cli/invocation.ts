@@ -15,6 +15,14 @@ export type Mode =
   | "version"
   | "help"
   | "convert-toml"
+  /** `-bd`: the relay listener (postie). */
+  | "daemon"
+  /** `-bs`: one SMTP session on standard input and output (postie). */
+  | "smtp-stdio"
+  /** `--health`: is the relay answering and its queue writable (postie). */
+  | "health"
+  /** `--hash-password`: a users-file hash of the password on standard input (postie). */
+  | "hash-password";
   // postie: the queue (`-q…`, `-bp`/mailq, `--queue-delete`)
   | "queue-run"
   | "queue-list"

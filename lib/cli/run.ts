@@ -287,7 +287,7 @@ async function queueIo(io: RunIo): Promise<QueueIo> {
 }
 
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
-  // the name is read from /proc (personality()), which costs nothing, unlike argv0
+  // the name is cheap to know (the launcher's path, or /proc), unlike `process.argv0`
   const as = personality(io);
   if (as === "msmtpq" || as === "msmtp-queue") {
     const { runMsmtpq } = await import("./msmtpq.ts");
@@ -295,12 +295,19 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     const words = as === "msmtpq" && manage ? argv.slice(1) : [...argv];
     return await runMsmtpq(words, await queueIo(io), manage);
   }
-  // newaliases takes nothing, or a file path; a mail always has a recipient (or -t)
+  // newaliases takes nothing, or a file path; msmtpd only long options; a mail always has a
+  // recipient (or -t)
   const noRecipient = argv.every((a) => a.startsWith("-") || a.startsWith("/"));
-  if (noRecipient && as === "newaliases") {
+  const msmtpdOption = argv.some((a) => /^--(inetd|interface|command|log)(=|$)/.test(a));
+  const name = noRecipient || msmtpdOption ? as : undefined;
+  if (name === "newaliases") {
     const { newaliases } = await import("./newaliases.ts");
     await io.stdout(`${await newaliases(argv)}\n`);
     return ExitCode.OK;
+  }
+  if (name === "msmtpd") {
+    const { runMsmtpd } = await import("./msmtpd.ts");
+    return await runMsmtpd(argv, io);
   }
   const inv = parseArgs(as === "mailq" ? ["-bp", ...argv] : argv, io.env);
   // The texts of --version and --help, and what they name, load only when asked for.
@@ -327,6 +334,22 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   if (inv.mode === "queue-run" || inv.mode === "queue-list" || inv.mode === "queue-delete") {
     const { queueCommand } = await import("./queue.ts");
     return await queueCommand(inv, await queueIo(io));
+  }
+  if (inv.mode === "hash-password") {
+    const { runHashPassword } = await import("./daemon.ts");
+    return await runHashPassword(io);
+  }
+  const relayMode = inv.mode === "daemon" || inv.mode === "smtp-stdio" || inv.mode === "health";
+  if (relayMode && inv.pretend) {
+    // -P -bd: the settings the relay would start with, its own included; nothing listens
+    await chooseAccount(inv, io, undefined);
+    return ExitCode.OK;
+  }
+  if (relayMode) {
+    const { runDaemon, runHealth, runSmtpStdio } = await import("./daemon.ts");
+    if (inv.mode === "daemon") return await runDaemon(inv, io);
+    if (inv.mode === "health") return await runHealth(inv, io);
+    return await runSmtpStdio(inv, io);
   }
   if (inv.mode === "convert-toml") {
     const { convertToToml } = await import("./convert.ts");

@@ -81,6 +81,11 @@ const BOOLEAN_COMMANDS = new Set([
 
 /** Commands taking a number, so a TOML integer fits. */
 const INTEGER_COMMANDS = new Set([
+  "listen_max_size",
+  "listen_max_recipients",
+  "listen_max_connections",
+  "listen_idle_timeout",
+  "listen_rate",
   "port",
   "proxy_port",
   "timeout",
@@ -91,8 +96,16 @@ const INTEGER_COMMANDS = new Set([
   "queue_warn",
 ]);
 
-/** Commands taking a list, so a TOML array of strings fits (joined with `,`). */
-const LIST_COMMANDS = new Set(["failover", "queue_backoff"]);
+/** Commands taking a list, so a TOML array fits (joined with `, `). */
+const LIST_COMMANDS = new Set([
+  "listen",
+  "listen_allow",
+  "listen_allow_from",
+  "listen_allow_rcpt",
+  // postie: the queue (names; durations, which may be numbers of seconds)
+  "failover",
+  "queue_backoff",
+]);
 
 /** Commands that take no argument: `true` writes them, as the bare msmtprc line does. */
 const BARE_COMMANDS = new Set(["tls_nocertcheck", "tls_nostarttls"]);
@@ -227,7 +240,7 @@ export async function parseTomlConfig(
 
 /** Parses with smol-toml, turning its errors into `FILE: line N: invalid TOML: …`. */
 async function parseToml(text: string, path: string): Promise<Record<string, unknown>> {
-  const { parse, TomlError } = await import("smol-toml");
+  const { parse, TomlError } = await import("npm:smol-toml@^1.3.1");
   try {
     return parse(text) as Record<string, unknown>;
   } catch (e) {
@@ -300,9 +313,12 @@ function argument(
   }
   if (
     Array.isArray(value) && LIST_COMMANDS.has(command) &&
-    value.every((v) => typeof v === "string" || (typeof v === "number" && Number.isInteger(v)))
+    value.every((v) =>
+      (typeof v === "string" && !hasLineBreak(v) && !v.includes(",")) ||
+      (typeof v === "number" && Number.isInteger(v))
+    )
   ) {
-    return value.join(",");
+    return value.join(", ");
   }
   if (isTable(value) && "env" in value) return envArgument(command, value, lookup, fail);
   return fail(`invalid value for command ${command}: expected ${expected(command)}`);
@@ -349,6 +365,7 @@ function expected(command: string): string {
   const kinds = [];
   if (INTEGER_COMMANDS.has(command)) kinds.push("a number");
   if (BOOLEAN_COMMANDS.has(command)) kinds.push("true/false");
+  if (LIST_COMMANDS.has(command)) kinds.push("a list of strings");
   kinds.push('a string or { env = "NAME" }');
   return kinds.join(", ");
 }

@@ -312,8 +312,8 @@ Deno.test("msmtp's own usage errors", () => {
   rejects(["--rmqs=x", "-S"], "cannot use both --serverinfo and --rmqs");
   rejects(["-S", "rcpt"], "too many arguments");
   rejects(["--rmqs=x", "rcpt"], "too many arguments");
-  rejects(["-bs"], "unsupported operation mode bs");
-  rejects(["-b", "x"], "unsupported operation mode bx");
+  rejects(["-bx"], "unsupported operation mode bx");
+  rejects(["-b", "q"], "unsupported operation mode bq");
   rejects(["-b", ""], "unsupported operation mode b");
 });
 
@@ -351,14 +351,24 @@ Deno.test("getoptLong() yields options and operands in order", () => {
 
 Deno.test("the long option table lists msmtp's options in msmtp's order", () => {
   const names = LONG_OPTIONS.map((o) => o.name);
-  assert.equal(names.length, 59);
+  assert.equal(names.length, 62);
   assert.deepEqual(names.slice(0, 4), ["version", "help", "configure", "pretend"]);
-  assert.deepEqual(names.slice(-6), [
+  assert.deepEqual(names.slice(-9), [
     "env-file",
     "config-format",
     "convert-to-toml",
     "store-password",
+    "listen",
+    "health",
+    "hash-password",
     "json",
     "queue-delete",
   ]);
+});
+
+Deno.test("the relay's options are taken only spelled out, so msmtp's abbreviations keep their meaning", () => {
+  assert.equal(parseArgs(["--he"]).mode, "help");
+  assert.equal(parseArgs(["--health"]).mode, "health");
+  assert.throws(() => parseArgs(["--heal"]), /unrecognized option '--heal'/);
+  assert.throws(() => parseArgs(["-bd", "--list=127.0.0.1:25"]), /unrecognized option '--list=/);
 });
