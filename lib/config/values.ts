@@ -535,6 +535,8 @@ function networkList(arg: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
 /**
  * A duration in seconds: a number of seconds, or a number with a unit `s`, `m`, `h` or `d`
  * (`300`, `5m`, `4h`, `5d`); undefined when it is none or zero.
