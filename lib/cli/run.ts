@@ -21,6 +21,7 @@ import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
 import { formatSettings } from "./pretend.ts";
 import { helpText, processPathEnv, versionText } from "./help.ts";
+import { orderedWriter } from "./output.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -38,15 +39,8 @@ export interface RunIo {
   stderr(text: string): Promise<void>;
   /** Whether standard input is a terminal (`--store-password` prompts then); false if absent. */
   stdinIsTerminal?: () => boolean;
-}
-
-async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promise<void> {
-  const writer = stream.getWriter();
-  try {
-    await writer.write(new TextEncoder().encode(text));
-  } finally {
-    writer.releaseLock();
-  }
+  /** Resolves once everything written to stdout and stderr so far is out (or dropped). */
+  flush?: () => Promise<void>;
 }
 
 /**
@@ -60,6 +54,8 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
  * ```
  */
 export function denoIo(): RunIo {
+  const stdout = orderedWriter(Deno.stdout.writable);
+  const stderr = orderedWriter(Deno.stderr.writable);
   return {
     // Only error lines and --help print the name. Reading `process` boots Deno's Node
     // compatibility layer (about 13 ms), so a mail that goes out never pays for it.
@@ -69,9 +65,13 @@ export function denoIo(): RunIo {
     env: Deno.env.toObject(),
     configEnv: realEnv(),
     stdin: Deno.stdin.readable,
-    stdout: (text) => writeAll(Deno.stdout.writable, text),
-    stderr: (text) => writeAll(Deno.stderr.writable, text),
+    stdout: stdout.write,
+    stderr: stderr.write,
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
+    flush: async () => {
+      await stdout.flush();
+      await stderr.flush();
+    },
   };
 }
 
@@ -289,5 +289,8 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
     return await dispatch(argv, io);
   } catch (error) {
     return await report(error, io);
+  } finally {
+    // Writes started without awaiting (debug lines) are out before the process exits.
+    await io.flush?.();
   }
 }
