@@ -6,28 +6,33 @@
  * @module
  */
 
-import { PostieError } from "../errors.ts";
-import { ExitCode } from "../exit.ts";
-
-/** The default bound on the header block: far above any real header, far below a runaway. */
-export const DEFAULT_MAX_HEADER_BYTES: number = 64 * 1024 * 1024;
+/**
+ * The bound on the header block. Header lines past it (a runaway producer, or 70 MB of
+ * `key: value` log lines without an empty line) are sent as body, so memory stays bounded
+ * whatever the input's size or shape. Far above any real header block.
+ */
+export const DEFAULT_MAX_HEADER_BYTES: number = 1024 * 1024;
 
 /** The mail split at the empty line that ends its headers. */
 export interface HeaderBlock {
   /**
    * The raw header block: every byte before the empty line (the last header line keeps its
-   * line ending). All of the input when it has no empty line; empty when it starts with one.
+   * line ending), or before the first line that is not a header field, or up to the bound.
+   * Empty when the mail starts with an empty line or with a line that is not a header.
    */
   header: Uint8Array;
   /** The empty line was found (the body, possibly empty, follows it). */
   hasSeparator: boolean;
-  /** The raw bytes after the empty line, untouched, as a stream. */
+  /**
+   * The raw bytes after the header block, untouched, as a stream: after the empty line when
+   * there is one, else from the first line that is not a header (no empty line is added).
+   */
   body: ReadableStream<Uint8Array>;
 }
 
 /** Options of {@linkcode readHeaderBlock}. */
 export interface ReadHeaderOptions {
-  /** Fail when the header block grows past this many bytes (default 64 MiB). */
+  /** Header lines past this many bytes go to the body (default 1 MiB). */
   maxHeaderBytes?: number;
 }
 
@@ -65,9 +70,49 @@ function onlyCRs(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
+const SPACE = 0x20;
+const TAB = 0x09;
+const COLON = 0x3a;
+
+/** What a line's first bytes say about it. */
+type Shape = "header" | "body" | "unknown";
+
+/**
+ * Whether the line `bytes[start, end)` is a header field (RFC 5322 §2.2: a name of printable
+ * characters but the colon, then the colon; obsolete syntax allows blanks before the colon), a
+ * continuation (starts with a blank), or something else. `unknown` while the bytes seen so far
+ * could still be either. The first line of a mail may also be an mbox `From ` line.
+ */
+function lineShape(bytes: Uint8Array, start: number, end: number, first: boolean): Shape {
+  if (onlyCRs(bytes, start, end)) return "unknown";
+  if (bytes[start] === SPACE || bytes[start] === TAB) return "header";
+  let i = start;
+  while (i < end && bytes[i] > SPACE && bytes[i] < 0x7f && bytes[i] !== COLON) i++;
+  if (i === end) return "unknown";
+  if (bytes[i] === COLON) return i > start ? "header" : "body";
+  if (first && i - start === 4 && startsWithFrom(bytes, start) && bytes[i] === SPACE) {
+    return "header";
+  }
+  if (i === start) return "body";
+  while (i < end && (bytes[i] === SPACE || bytes[i] === TAB)) i++;
+  if (i === end) return "unknown";
+  return bytes[i] === COLON ? "header" : "body";
+}
+
+function startsWithFrom(bytes: Uint8Array, at: number): boolean {
+  return bytes[at] === 0x46 && bytes[at + 1] === 0x72 && bytes[at + 2] === 0x6f &&
+    bytes[at + 3] === 0x6d;
+}
+
 /**
  * Reads the header block of a mail and returns it with the rest as a stream.
- * LF, CRLF and mixed line endings are accepted; a mail without an empty line is all header.
+ *
+ * The block ends at the first empty line (LF, CRLF and mixed line endings are accepted, as
+ * msmtp does). It also ends, with no empty line, at the first line that is not a header
+ * field or a continuation (`some-cron-job | sendmail root` sends plain log lines), and at
+ * {@linkcode DEFAULT_MAX_HEADER_BYTES}: what follows is streamed as body, unchanged, so
+ * memory never depends on the input. msmtp reads header lines on to the empty line; the
+ * bytes sent are the same, only `-t` and header rewriting do not see past that point.
  *
  * @example Usage
  * ```ts
@@ -86,41 +131,52 @@ export async function readHeaderBlock(
   const reader = stream.getReader();
   const buf = new GrowableBytes();
   let lineStart = 0;
-  let scanFrom = 0;
+  const bodyFrom = (bytes: Uint8Array, at: number): HeaderBlock => ({
+    header: bytes.slice(0, at),
+    hasSeparator: false,
+    body: continueWith(bytes.slice(at), reader),
+  });
 
   while (true) {
     const bytes = buf.view();
-    let lf = bytes.indexOf(LF, scanFrom);
+    let lf = bytes.indexOf(LF, lineStart);
     while (lf >= 0) {
       if (onlyCRs(bytes, lineStart, lf)) {
         const header = bytes.slice(0, lineStart);
         const rest = bytes.slice(lf + 1);
         return { header, hasSeparator: true, body: continueWith(rest, reader) };
       }
+      if (lineShape(bytes, lineStart, lf, lineStart === 0) === "body") {
+        return bodyFrom(bytes, lineStart);
+      }
       lineStart = lf + 1;
       lf = bytes.indexOf(LF, lineStart);
     }
-    scanFrom = bytes.length;
-    if (bytes.length > max) {
-      await reader.cancel().catch(() => {});
-      throw new PostieError(
-        `the mail header is larger than ${max} bytes without an empty line ending it; ` +
-          `a mail must separate its header from its body with an empty line`,
-        ExitCode.DATAERR,
-      );
+    // The line in progress: decided as soon as its first bytes tell.
+    if (lineShape(bytes, lineStart, bytes.length, lineStart === 0) === "body") {
+      return bodyFrom(bytes, lineStart);
     }
+    if (bytes.length > max) return bodyFrom(bytes, lineStart);
     const { value, done } = await reader.read();
     if (done) {
       reader.releaseLock();
-      return { header: bytes.slice(), hasSeparator: false, body: emptyStream() };
+      const shape = lineShape(bytes, lineStart, bytes.length, lineStart === 0);
+      // An unfinished last line that never showed a colon is text, not a header.
+      const end = shape === "header" ? bytes.length : lineStart;
+      return {
+        header: bytes.slice(0, end),
+        hasSeparator: false,
+        body: bytesStream(bytes.slice(end)),
+      };
     }
     if (value.length > 0) buf.append(value);
   }
 }
 
-function emptyStream(): ReadableStream<Uint8Array> {
+function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller): void {
+      if (bytes.length > 0) controller.enqueue(bytes);
       controller.close();
     },
   });
