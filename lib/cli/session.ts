@@ -43,6 +43,7 @@ export function tlsOptions(s: Settings): TlsOptions {
     fingerprint: s.tls_fingerprint,
     certFile: s.tls_cert_file,
     keyFile: s.tls_key_file,
+    crlFile: s.tls_crl_file,
   };
 }
 

@@ -41,6 +41,22 @@ export class SettingValueError extends Error {
   }
 }
 
+/**
+ * A setting msmtp has and postie cannot apply: refused where it is read, never printed and
+ * ignored. `why` says what postie does instead.
+ */
+export class UnsupportedSettingError extends SettingValueError {
+  /** What postie does instead, and what to change. */
+  readonly why: string;
+
+  /** The command, its argument and the explanation. */
+  constructor(command: string, arg: string, why: string) {
+    super("invalid", command, arg, `command ${command} is not supported: ${why}`);
+    this.name = "UnsupportedSettingError";
+    this.why = why;
+  }
+}
+
 function defaultMessage(reason: SettingValueReason, command: string, arg: string): string {
   switch (reason) {
     case "unknown":
@@ -246,11 +262,30 @@ export function applyCommand(
     case "tls_certcheck":
       set.tls_certcheck = onOff();
       return;
+    // GnuTLS settings with no counterpart in postie's TLS library: refused rather than
+    // printed by --pretend and silently not applied. An empty argument (unset) is harmless.
     case "tls_min_dh_prime_bits":
-      set.tls_min_dh_prime_bits = arg === "" ? null : positiveInt(arg) ?? throwError(bad());
+      if (arg !== "") {
+        positiveInt(arg) ?? throwError(bad());
+        throw new UnsupportedSettingError(
+          name,
+          arg,
+          "postie's TLS library never uses finite-field Diffie-Hellman (only elliptic-curve " +
+            "key exchange), so there is no prime to check; remove it",
+        );
+      }
+      set.tls_min_dh_prime_bits = null;
       return;
     case "tls_priorities":
-      set.tls_priorities = text();
+      if (arg !== "") {
+        throw new UnsupportedSettingError(
+          name,
+          arg,
+          "postie uses TLS 1.2 and 1.3 with its TLS library's default cipher suites, which " +
+            "cannot be changed; remove it",
+        );
+      }
+      set.tls_priorities = null;
       return;
     case "tls_host_override":
       set.tls_host_override = text();

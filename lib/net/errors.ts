@@ -210,6 +210,25 @@ export function trustFileError(file: string, detail: string, cause?: unknown): T
 }
 
 /**
+ * `cannot set X509 CRL file FILE for TLS session: DETAIL` (66), msmtp's words.
+ *
+ * @example Usage
+ * ```ts
+ * import { crlFileError } from "./errors.ts";
+ * console.log(crlFileError("/x.crl", "Error while reading file.").exitCode); // 66
+ * ```
+ */
+export function crlFileError(file: string, detail: string, cause?: unknown): TlsError {
+  return new TlsError(
+    `cannot set X509 CRL file ${file} for TLS session: ${detail}`,
+    ExitCode.NOINPUT,
+    {
+      cause,
+    },
+  );
+}
+
+/**
  * `cannot set X509 key file KEY and/or X509 cert file CERT for TLS session: DETAIL` (66).
  *
  * @example Usage

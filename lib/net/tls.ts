@@ -18,6 +18,7 @@ import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { certificateInfoFromDer } from "./cert_info.ts";
 import {
+  crlFileError,
   DeadlineExceeded,
   keyFileError,
   TIMED_OUT,
@@ -27,6 +28,7 @@ import {
 } from "./errors.ts";
 import { type ByteStream, DenoConnStream, NodeSocketStream, withDeadline } from "./tcp.ts";
 import type { TlsInfo, TlsOptions } from "./transport.ts";
+import type { Crl } from "./crl.ts";
 
 /** How a fingerprint is compared: the digest is chosen by its length, as msmtp does. */
 export interface Fingerprint {
@@ -50,6 +52,8 @@ export interface PreparedTls {
   cert?: string;
   /** Client key (PEM text). */
   key?: string;
+  /** The CRLs of `tls_crl_file`, checked after the handshake. */
+  crls?: Crl[];
 }
 
 /** GnuTLS's status sentences, so messages read exactly as msmtp's (trailing space included). */
@@ -142,6 +146,21 @@ export async function prepareTls(options: TlsOptions): Promise<PreparedTls> {
     prepared.key = await readPem(keyFile, fail);
     await checkKeyPair(prepared.cert, prepared.key, fail);
   }
+  if (options.crlFile && prepared.verify) {
+    const file = options.crlFile;
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(file);
+    } catch (error) {
+      throw crlFileError(file, "Error while reading file.", error);
+    }
+    const { parseCrls } = await import("./crl.ts");
+    try {
+      prepared.crls = parseCrls(bytes);
+    } catch (error) {
+      throw crlFileError(file, (error as Error).message, error);
+    }
+  }
   return prepared;
 }
 
@@ -209,7 +228,7 @@ export function usesNativeTls(
   showCertificate: boolean,
 ): boolean {
   return prepared.verify && prepared.ca === undefined && prepared.cert === undefined &&
-    overTcp && !showCertificate;
+    prepared.crls === undefined && overTcp && !showCertificate;
 }
 
 /**
@@ -373,8 +392,15 @@ async function nodeHandshake(
     destroy();
     throw nodeTlsError(error);
   }
-  const peer = socket.getPeerCertificate();
+  const peer = socket.getPeerCertificate(true);
   const raw = peer?.raw ? new Uint8Array(peer.raw) : null;
+  if (prepared.crls && raw) {
+    const { isRevoked } = await import("./crl.ts");
+    if (isRevoked(peerChain(peer), prepared.ca ?? [], prepared.crls)) {
+      destroy();
+      throw tlsVerificationFailed(NOT_TRUSTED + STATUS.revoked);
+    }
+  }
   if (prepared.fingerprint) {
     const actual = raw ? await digest(prepared.fingerprint.algorithm, raw) : "";
     if (actual !== prepared.fingerprint.hex) {
@@ -391,6 +417,19 @@ async function nodeHandshake(
   const wrapped = new NodeSocketStream(socket);
   socket.off("error", swallow);
   return { stream: wrapped, info };
+}
+
+/** The certificates the server sent, leaf first (DER), from node:tls's detailed chain. */
+function peerChain(peer: import("node:tls").DetailedPeerCertificate): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  for (
+    let cert: import("node:tls").DetailedPeerCertificate | undefined = peer;
+    cert?.raw && chain.length < 10;
+    cert = cert.issuerCertificate === cert ? undefined : cert.issuerCertificate
+  ) {
+    chain.push(new Uint8Array(cert.raw));
+  }
+  return chain;
 }
 
 async function digest(algorithm: Fingerprint["algorithm"], der: Uint8Array): Promise<string> {

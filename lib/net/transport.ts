@@ -18,6 +18,8 @@ export interface TlsOptions {
   /** Client certificate and key (PEM files), both or neither. */
   certFile: string | null;
   keyFile: string | null;
+  /** `tls_crl_file`: PEM (or DER) CRLs; a server certificate they revoke is refused. */
+  crlFile?: string | null;
 }
 
 /** The server certificate, as `--serverinfo` and `--debug` print it. */

@@ -114,7 +114,7 @@ const CASES: Case[] = [
       "account default\nhost h\nfrom a@b\ntimeout 1\nauth scram-sha-256\n" +
         "tls_fingerprint 00 11 22 33 44 55 66 77 88 99 aa bb cc dd ee ff 00 11 22 33\n" +
         "dsn_notify delay,failure\ndsn_return headers\nsyslog LOG_LOCAL3\nlogfile -\n" +
-        "logfile_time_format %Y\ntls_min_dh_prime_bits 0x200\nproxy_host p\nsource_ip 1.2.3.4\n" +
+        "logfile_time_format %Y\nproxy_host p\nsource_ip 1.2.3.4\n" +
         "set_from_header on\nset_date_header off\nkeepbcc\nundisclosed_recipients\n",
     ),
     args: ["-C", "rc", "-P"],
@@ -148,7 +148,7 @@ const CASES: Case[] = [
     name: "quotes, blanks, CRLF and comments",
     files: rc(
       '# comment\r\n\t account\tdefault \r\n   host   "  spaced host "  \r\n' +
-        'from ""a@b""\r\n  # indented comment\r\n\r\ntls_priorities "NORMAL\r\n',
+        'from ""a@b""\r\n  # indented comment\r\n\r\nlogfile_time_format "%F\r\n',
     ),
     args: ["-C", "rc", "-P"],
   },
