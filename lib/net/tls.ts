@@ -23,6 +23,7 @@ import {
   keyFileError,
   TIMED_OUT,
   tlsHandshakeFailed,
+  tlsHandshakeTimedOut,
   tlsVerificationFailed,
   trustFileError,
 } from "./errors.ts";
@@ -290,7 +291,7 @@ async function nativeHandshake(
 
 /** rustls's words (`invalid peer certificate: UnknownIssuer`) → msmtp's. */
 function nativeTlsError(error: unknown): PostieError {
-  if (error instanceof DeadlineExceeded) return tlsHandshakeFailed(TIMED_OUT, error);
+  if (error instanceof DeadlineExceeded) return tlsHandshakeTimedOut(error);
   const message = error instanceof Error ? error.message : String(error);
   const certificate = /invalid peer certificate: (\w+)/.exec(message);
   if (certificate) {
@@ -345,6 +346,7 @@ const NODE_STATUS: Record<string, string> = {
 };
 
 function nodeTlsError(error: unknown): PostieError {
+  if (error instanceof DeadlineExceeded) return tlsHandshakeTimedOut(error);
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && NODE_STATUS[code]) {
     return tlsVerificationFailed(NOT_TRUSTED + NODE_STATUS[code], error);
