@@ -192,7 +192,7 @@ export function applyCommand(
   switch (name) {
     case "host":
       need();
-      set.host = arg;
+      set.host = hostText(name, arg, "a host name or IP address", true);
       return;
     case "port":
       need();
@@ -202,7 +202,7 @@ export function applyCommand(
       set.source_ip = text();
       return;
     case "proxy_host":
-      set.proxy_host = text();
+      set.proxy_host = arg === "" ? null : hostText(name, arg, "a host name or IP address", true);
       return;
     case "proxy_port":
       set.proxy_port = arg === "" ? 0 : portNumber(arg) ?? throwError(bad());
@@ -221,7 +221,13 @@ export function applyCommand(
       set.protocol = arg;
       return;
     case "domain":
-      set.domain = arg;
+      set.domain = hostText(
+        name,
+        arg,
+        "an EHLO argument: a host name or an address literal " +
+          "such as [192.0.2.1]",
+        true,
+      );
       return;
     case "auth":
       set.auth = authValue(arg) ?? throwError(bad());
@@ -288,7 +294,12 @@ export function applyCommand(
       set.tls_priorities = null;
       return;
     case "tls_host_override":
-      set.tls_host_override = text();
+      set.tls_host_override = arg === "" ? null : hostText(
+        name,
+        arg,
+        "the host name or IP address the certificate must name",
+        true,
+      );
       return;
     case "tls_nocertcheck":
       noArg();
@@ -305,7 +316,7 @@ export function applyCommand(
       set.auto_from = onOff();
       return;
     case "maildomain":
-      set.maildomain = arg;
+      set.maildomain = hostText(name, arg, "a mail domain such as example.org", false);
       return;
     case "from":
       set.from = arg;
@@ -399,6 +410,43 @@ export function applyCommand(
     default:
       throw new SettingValueError("unknown", name, arg);
   }
+}
+
+/** RFC 5321 §4.5.3.1.2: a domain name is at most 255 octets. */
+const MAX_DOMAIN = 255;
+/**
+ * Letters, digits, `-`, `_`, `.` and msmtp's `%H`-style expansions: a host or domain name (an
+ * international one too, as msmtp converts it with libidn2) or an IPv4 address.
+ */
+const NAME = /^(?:[\p{L}\p{N}\p{M}_-]|%[A-Za-z%]|\.)+$/u;
+/** An address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`), or a bare IPv6 address. */
+const LITERAL = /^\[[A-Za-z0-9:.]+\]$/;
+const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
+
+/**
+ * Checks a host-like value where it is read, so a value that cannot work (a 10 KiB domain, a
+ * name with blanks or control characters) is a config error with its file and line, not a
+ * protocol error at send time. An empty value passes (msmtp's "unset").
+ */
+function hostText(command: string, arg: string, what: string, literal: boolean): string {
+  if (arg === "") return arg;
+  const ok = arg.length <= MAX_DOMAIN &&
+    (NAME.test(arg) || (literal && (LITERAL.test(arg) || (arg.includes(":") && IPV6.test(arg)))));
+  if (ok) return arg;
+  const shown = arg.length > 40
+    ? `${JSON.stringify(arg.slice(0, 40))}… (${arg.length} characters)`
+    : JSON.stringify(arg);
+  const why = arg.length > MAX_DOMAIN
+    ? `longer than ${MAX_DOMAIN} characters`
+    : /[\s\p{Cc}]/u.test(arg)
+    ? "it contains blanks or control characters"
+    : "it contains characters a host name cannot have";
+  throw new SettingValueError(
+    "invalid",
+    command,
+    arg,
+    `invalid argument ${shown} for command ${command}: ${why}; it must be ${what}`,
+  );
 }
 
 function throwError(error: Error): never {

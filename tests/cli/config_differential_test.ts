@@ -147,7 +147,7 @@ const CASES: Case[] = [
   {
     name: "quotes, blanks, CRLF and comments",
     files: rc(
-      '# comment\r\n\t account\tdefault \r\n   host   "  spaced host "  \r\n' +
+      '# comment\r\n\t account\tdefault \r\n   host h\r\n   user   "  spaced user "  \r\n' +
         'from ""a@b""\r\n  # indented comment\r\n\r\nlogfile_time_format "%F\r\n',
     ),
     args: ["-C", "rc", "-P"],
