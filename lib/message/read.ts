@@ -7,32 +7,32 @@
  */
 
 /**
- * The bound on the header block. Header lines past it (a runaway producer, or 70 MB of
- * `key: value` log lines without an empty line) are sent as body, so memory stays bounded
- * whatever the input's size or shape. Far above any real header block.
+ * The bound on the header block. Lines past it (a runaway producer, or 70 MB of log lines
+ * without an empty line) are sent as body, so memory stays bounded whatever the input's size
+ * or shape. Far above any real header block (100 000 recipients in a To header fit).
  */
-export const DEFAULT_MAX_HEADER_BYTES: number = 1024 * 1024;
+export const DEFAULT_MAX_HEADER_BYTES: number = 2 * 1024 * 1024;
 
 /** The mail split at the empty line that ends its headers. */
 export interface HeaderBlock {
   /**
    * The raw header block: every byte before the empty line (the last header line keeps its
-   * line ending), or before the first line that is not a header field, or up to the bound.
-   * Empty when the mail starts with an empty line or with a line that is not a header.
+   * line ending), or up to the last whole line within the bound. All of the input when it
+   * has no empty line and fits the bound; empty when it starts with an empty line.
    */
   header: Uint8Array;
   /** The empty line was found (the body, possibly empty, follows it). */
   hasSeparator: boolean;
   /**
    * The raw bytes after the header block, untouched, as a stream: after the empty line when
-   * there is one, else from the first line that is not a header (no empty line is added).
+   * there is one, else from where the bound cut the block (no empty line is added).
    */
   body: ReadableStream<Uint8Array>;
 }
 
 /** Options of {@linkcode readHeaderBlock}. */
 export interface ReadHeaderOptions {
-  /** Header lines past this many bytes go to the body (default 1 MiB). */
+  /** Header lines past this many bytes go to the body (default 2 MiB). */
   maxHeaderBytes?: number;
 }
 
@@ -70,49 +70,15 @@ function onlyCRs(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-const SPACE = 0x20;
-const TAB = 0x09;
-const COLON = 0x3a;
-
-/** What a line's first bytes say about it. */
-type Shape = "header" | "body" | "unknown";
-
-/**
- * Whether the line `bytes[start, end)` is a header field (RFC 5322 §2.2: a name of printable
- * characters but the colon, then the colon; obsolete syntax allows blanks before the colon), a
- * continuation (starts with a blank), or something else. `unknown` while the bytes seen so far
- * could still be either. The first line of a mail may also be an mbox `From ` line.
- */
-function lineShape(bytes: Uint8Array, start: number, end: number, first: boolean): Shape {
-  if (onlyCRs(bytes, start, end)) return "unknown";
-  if (bytes[start] === SPACE || bytes[start] === TAB) return "header";
-  let i = start;
-  while (i < end && bytes[i] > SPACE && bytes[i] < 0x7f && bytes[i] !== COLON) i++;
-  if (i === end) return "unknown";
-  if (bytes[i] === COLON) return i > start ? "header" : "body";
-  if (first && i - start === 4 && startsWithFrom(bytes, start) && bytes[i] === SPACE) {
-    return "header";
-  }
-  if (i === start) return "body";
-  while (i < end && (bytes[i] === SPACE || bytes[i] === TAB)) i++;
-  if (i === end) return "unknown";
-  return bytes[i] === COLON ? "header" : "body";
-}
-
-function startsWithFrom(bytes: Uint8Array, at: number): boolean {
-  return bytes[at] === 0x46 && bytes[at + 1] === 0x72 && bytes[at + 2] === 0x6f &&
-    bytes[at + 3] === 0x6d;
-}
-
 /**
  * Reads the header block of a mail and returns it with the rest as a stream.
  *
  * The block ends at the first empty line (LF, CRLF and mixed line endings are accepted, as
- * msmtp does). It also ends, with no empty line, at the first line that is not a header
- * field or a continuation (`some-cron-job | sendmail root` sends plain log lines), and at
- * {@linkcode DEFAULT_MAX_HEADER_BYTES}: what follows is streamed as body, unchanged, so
- * memory never depends on the input. msmtp reads header lines on to the empty line; the
- * bytes sent are the same, only `-t` and header rewriting do not see past that point.
+ * msmtp does; like msmtp, lines that do not look like headers do not end it). A mail without
+ * an empty line is all header, up to {@linkcode DEFAULT_MAX_HEADER_BYTES} (`some-cron-job |
+ * sendmail root` with megabytes of log lines): from the last whole line before that bound,
+ * the rest is streamed as body, unchanged, so memory never depends on the input. The bytes
+ * sent are the same as msmtp's; only `-t` and header rewriting do not see past the bound.
  *
  * @example Usage
  * ```ts
@@ -146,28 +112,14 @@ export async function readHeaderBlock(
         const rest = bytes.slice(lf + 1);
         return { header, hasSeparator: true, body: continueWith(rest, reader) };
       }
-      if (lineShape(bytes, lineStart, lf, lineStart === 0) === "body") {
-        return bodyFrom(bytes, lineStart);
-      }
       lineStart = lf + 1;
       lf = bytes.indexOf(LF, lineStart);
-    }
-    // The line in progress: decided as soon as its first bytes tell.
-    if (lineShape(bytes, lineStart, bytes.length, lineStart === 0) === "body") {
-      return bodyFrom(bytes, lineStart);
     }
     if (bytes.length > max) return bodyFrom(bytes, lineStart);
     const { value, done } = await reader.read();
     if (done) {
       reader.releaseLock();
-      const shape = lineShape(bytes, lineStart, bytes.length, lineStart === 0);
-      // An unfinished last line that never showed a colon is text, not a header.
-      const end = shape === "header" ? bytes.length : lineStart;
-      return {
-        header: bytes.slice(0, end),
-        hasSeparator: false,
-        body: bytesStream(bytes.slice(end)),
-      };
+      return { header: bytes.slice(), hasSeparator: false, body: bytesStream(new Uint8Array(0)) };
     }
     if (value.length > 0) buf.append(value);
   }
