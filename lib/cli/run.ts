@@ -22,6 +22,8 @@ import { readHeaderBlock } from "../message/read.ts";
 import { formatSettings } from "./pretend.ts";
 import { helpText, processPathEnv, versionText } from "./help.ts";
 import { orderedWriter } from "./output.ts";
+import { hintLines } from "./hints.ts";
+import type { Settings } from "../config/account.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -120,10 +122,11 @@ async function readMail(inv: ParsedArgs, io: RunIo): Promise<IncomingMail> {
   return { block, envelope };
 }
 
-async function report(error: unknown, io: RunIo): Promise<number> {
+async function report(error: unknown, io: RunIo, settings?: Settings): Promise<number> {
   if (error instanceof PostieError) {
     const name = error instanceof GetoptError ? invocationName(io.argv0) : programName(io.argv0);
-    const lines = [error.message, ...error.details].map((line) => `${name}: ${line}\n`);
+    const hints = hintLines(error, { env: io.env, ...(settings ? { settings } : {}) });
+    const lines = [error.message, ...error.details, ...hints].map((line) => `${name}: ${line}\n`);
     await io.stderr(lines.join(""));
     return error.exitCode;
   }
@@ -219,7 +222,12 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
+/** The account chosen so far, for the hint after an error. */
+interface RunState {
+  settings?: Settings;
+}
+
+async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Promise<number> {
   const inv = parseArgs(argv, io.env);
   if (inv.printVersion) {
     const paths = processPathEnv(io.env);
@@ -250,6 +258,7 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   }
   const fromHeader = inv.readEnvelopeFrom ? mail?.envelope.fromHeaderAddress : undefined;
   const { account } = await chooseAccount(inv, io, fromHeader);
+  state.settings = account.settings;
   if (inv.pretend) return ExitCode.OK;
   const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
   if (inv.mode === "serverinfo") {
@@ -285,10 +294,11 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
  * ```
  */
 export async function run(argv: readonly string[], io: RunIo): Promise<number> {
+  const state: RunState = {};
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, io, state);
   } catch (error) {
-    return await report(error, io);
+    return await report(error, io, state.settings);
   } finally {
     // Writes started without awaiting (debug lines) are out before the process exits.
     await io.flush?.();

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Account } from "../config/account.ts";
+import { type Account, DEFAULT_END_OF_DATA_TIMEOUT } from "../config/account.ts";
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { formatLogLine } from "../log/log_line.ts";
@@ -21,6 +21,7 @@ import { LmtpDeliveryError, SmtpError } from "../smtp/errors.ts";
 import type { Reply } from "../smtp/reply.ts";
 import type { ParsedArgs } from "./args.ts";
 import { type OpenSession, openSession } from "./session.ts";
+import { hintLines } from "./hints.ts";
 
 /** The mail as read from standard input: the header block and the streamed rest. */
 export interface IncomingMail {
@@ -101,7 +102,9 @@ export async function sendMail(
     // refused before connecting: such an address must never reach the wire
     checkAddress(from, "mail");
     for (const recipient of recipients) checkAddress(recipient, "rcpt");
-    open = await openSession(s, { debug });
+    // With the default timeout, the answer to the end of the mail may take RFC 5321's 10 minutes.
+    const endOfDataTimeout = "timeout" in account.set ? undefined : DEFAULT_END_OF_DATA_TIMEOUT;
+    open = await openSession(s, { debug, endOfDataTimeout });
     const dsn = {
       notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
       ret: s.dsn_return,
@@ -125,7 +128,12 @@ export async function sendMail(
     if (error instanceof SmtpError && error.reply && !lmtpFailure) outcome.reply = error.reply;
     await pending;
     await io.stderr(
-      [error.message, ...error.details, couldNotSend(account, lmtpFailure)]
+      [
+        error.message,
+        ...error.details,
+        couldNotSend(account, lmtpFailure),
+        ...hintLines(error, { settings: s, env: io.env }),
+      ]
         .map((line) => `${io.name}: ${line}\n`).join(""),
     );
   } finally {

@@ -32,6 +32,8 @@ export interface OpenOptions {
   debug?: (text: string) => void;
   /** Ask the TLS layer for the server certificate (`--serverinfo`). */
   showCertificate?: boolean;
+  /** The wait for the answer to the end of the mail, in seconds (default: `timeout`). */
+  endOfDataTimeout?: number;
 }
 
 /** The TLS options of an account (`tls_host_override` names the certificate's host). */
@@ -78,6 +80,9 @@ export async function openSession(s: Settings, options: OpenOptions = {}): Promi
     proxyPort: s.proxy_port || null,
     sourceIp: s.source_ip,
     timeoutMs: s.timeout * 1000,
+    ...(options.endOfDataTimeout === undefined
+      ? {}
+      : { endOfDataTimeoutMs: options.endOfDataTimeout * 1000 }),
     tls,
     showCertificate: options.showCertificate === true || debug !== undefined,
   });

@@ -87,3 +87,16 @@ export async function runMsmtp(args: string[], options: RunOptions = {}): Promis
   const rename = (text: string) => text.replace(/^msmtp: /gm, "postie: ");
   return { ...result, stdout: rename(result.stdout), stderr: rename(result.stderr) };
 }
+
+/**
+ * postie's output with its documented differences from msmtp taken out, for comparing the
+ * two: the `hint:` line after an error (README, "Errors that tell you what to do") and the
+ * default `timeout` (60 seconds; msmtp has none and prints `off`). Everything else must match.
+ */
+export function withoutDocumentedDifferences(result: RunResult): RunResult {
+  return {
+    ...result,
+    stdout: result.stdout.replace(/^timeout = 60 seconds$/gm, "timeout = off"),
+    stderr: result.stderr.replace(/^[^\n:]+: hint: .*\n/gm, ""),
+  };
+}
