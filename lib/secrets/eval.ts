@@ -36,7 +36,8 @@ export class EvalTimeoutError extends ConfigError {
 /**
  * Runs `sh -c command` and returns the first line of its standard output without the
  * line end (CR and LF stripped), or undefined when it printed nothing at all. Standard
- * error passes through to the user; the exit status is ignored, as msmtp ignores it.
+ * error passes through to the user; the exit status is ignored, as msmtp ignores it. With
+ * `env`, the command sees exactly those variables; otherwise the process's.
  *
  * The command runs in its own process group. Once `sh` has exited and a whole line was
  * read, the answer is there: a background process it left holding the output is not waited
@@ -52,10 +53,13 @@ export class EvalTimeoutError extends ConfigError {
 export async function runEvalCommand(
   command: string,
   timeoutMs: number = EVAL_TIMEOUT_MS,
+  env?: Readonly<Record<string, string>>,
 ): Promise<string | undefined> {
   const r = await runLimited("sh", {
     args: ["-c", command],
     timeoutMs,
+    // a caller that gives the environment gives all of it: nothing of the process leaks in
+    ...(env === undefined ? {} : { env: { ...env }, clearEnv: true }),
     stderr: "inherit",
     enough: (out) => out.includes(0x0a),
   });
