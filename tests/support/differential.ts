@@ -100,3 +100,24 @@ export function withoutDocumentedDifferences(result: RunResult): RunResult {
     stderr: result.stderr.replace(/^[^\n:]+: hint: .*\n/gm, ""),
   };
 }
+
+/** Why comparisons with msmtp cannot run here, or undefined when they can. */
+export const MSMTP_MISSING: string | undefined = haveMsmtp()
+  ? undefined
+  : "Debian's msmtp is not installed (/usr/bin/msmtp)";
+
+/**
+ * Runs `compare` as a step of `t`: a visible skip when msmtp is missing (and, through
+ * scripts/test.sh, a failure under CI), never a pass without comparing.
+ */
+export async function compareWithMsmtp(
+  t: Deno.TestContext,
+  compare: () => Promise<void>,
+  name = "msmtp 1.8.23 agrees",
+): Promise<void> {
+  await t.step({
+    name: MSMTP_MISSING === undefined ? name : `${name} (skipped: ${MSMTP_MISSING})`,
+    ignore: MSMTP_MISSING !== undefined,
+    fn: compare,
+  });
+}
