@@ -246,6 +246,14 @@ interface RunState {
 }
 
 async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Promise<number> {
+  // argv[0] costs the Node layer's start-up: looked at only when no word can be a
+  // recipient (newaliases takes nothing, or a file path), which a mail always has (or -t)
+  const noRecipient = argv.every((a) => a.startsWith("-") || a.startsWith("/"));
+  if (noRecipient && programName(io.argv0) === "newaliases") {
+    const { newaliases } = await import("./newaliases.ts");
+    await io.stdout(`${await newaliases(argv)}\n`);
+    return ExitCode.OK;
+  }
   const inv = parseArgs(argv, io.env);
   if (inv.printVersion) {
     const paths = processPathEnv(io.env);
@@ -279,6 +287,13 @@ async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Pr
   state.settings = account.settings;
   if (inv.pretend) return ExitCode.OK;
   const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
+  if ((inv.mode === "serverinfo" || inv.mode === "rmqs") && account.settings.direct) {
+    // a direct account has no one server to ask
+    const option = inv.mode === "serverinfo" ? "--serverinfo" : "--rmqs";
+    throw new ConfigError(
+      `${option} needs a relay host; account ${account.name} delivers directly (direct on)`,
+    );
+  }
   if (inv.mode === "serverinfo") {
     const { serverInfo } = await import("./serverinfo.ts");
     await io.stdout((await serverInfo(account, debug)).map((l) => l + "\n").join(""));

@@ -42,6 +42,11 @@ export interface TlsInfo {
   cipher?: string;
   /** Present when the TLS layer can show the peer certificate. */
   certificate?: CertificateInfo;
+  /**
+   * The certificates the peer presented, DER, its own first, then each issuer (node:tls
+   * path only); DANE matches TLSA records against them.
+   */
+  chain?: Uint8Array[];
 }
 
 /** What a read waits for. */
