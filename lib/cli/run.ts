@@ -20,10 +20,7 @@ import {
 import { type IncomingMail, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
-import { formatSettings } from "./pretend.ts";
-import { helpText, processPathEnv, versionText } from "./help.ts";
 import { orderedWriter } from "./output.ts";
-import { hintLines } from "./hints.ts";
 import type { Settings } from "../config/account.ts";
 
 /** What the program reads and writes. */
@@ -47,7 +44,9 @@ export interface RunIo {
 }
 
 /**
- * The process's own I/O: Deno's standard streams, the environment and `process.argv0`.
+ * The process's own I/O: Deno's standard streams, the environment and the program's name:
+ * the base name of `invokedAs` when given (the path of the launcher as invoked, a link
+ * named `sendmail` included), else `process.argv0`.
  *
  * @example Usage
  * ```ts
@@ -56,14 +55,16 @@ export interface RunIo {
  * console.log(code); // 0
  * ```
  */
-export function denoIo(): RunIo {
+export function denoIo(invokedAs?: string): RunIo {
   const stdout = orderedWriter(Deno.stdout.writable);
   const stderr = orderedWriter(Deno.stderr.writable);
   return {
     // Only error lines and --help print the name. Reading `process` boots Deno's Node
     // compatibility layer (about 13 ms), so a mail that goes out never pays for it.
     get argv0(): string {
-      return process.argv0;
+      return invokedAs === undefined
+        ? process.argv0
+        : invokedAs.slice(invokedAs.lastIndexOf("/") + 1);
     },
     env: Deno.env.toObject(),
     configEnv: realEnv(),
@@ -126,6 +127,7 @@ async function readMail(inv: ParsedArgs, io: RunIo): Promise<IncomingMail> {
 async function report(error: unknown, io: RunIo, settings?: Settings): Promise<number> {
   if (error instanceof PostieError) {
     const name = error instanceof GetoptError ? invocationName(io.argv0) : programName(io.argv0);
+    const { hintLines } = await import("./hints.ts");
     const hints = hintLines(error, { env: io.env, ...(settings ? { settings } : {}) });
     const lines = [error.message, ...error.details, ...hints].map((line) => `${name}: ${line}\n`);
     await io.stderr(lines.join(""));
@@ -176,6 +178,7 @@ async function chooseAccount(
   let loaded: LoadedAccount;
   try {
     loaded = await resolveAccount(chosen, io.configEnv);
+    const { formatSettings } = await import("./pretend.ts");
     lines.push(...loaded.preamble, ...formatSettings(loaded.account, inv));
   } catch (error) {
     lines.push(...errorPreamble(error));
@@ -255,13 +258,21 @@ async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Pr
     return ExitCode.OK;
   }
   const inv = parseArgs(argv, io.env);
+  // The texts of --version and --help, and what they name, load only when asked for.
   if (inv.printVersion) {
+    const { processPathEnv, versionText } = await import("./help.ts");
     const paths = processPathEnv(io.env);
     await io.stdout(versionText(systemConfigPath(paths), userConfigPath(paths)));
   }
-  if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
+  if (inv.printHelp) {
+    const { helpText } = await import("./help.ts");
+    await io.stdout(helpText(programName(io.argv0)));
+  }
   if (inv.mode === "configure") {
-    const { configureAccount } = await import("./configure.ts");
+    const [{ configureAccount }, { processPathEnv }] = await Promise.all([
+      import("./configure.ts"),
+      import("./help.ts"),
+    ]);
     const file = inv.configFile ?? userConfigPath(processPathEnv(io.env));
     await io.stdout(await configureAccount(inv.configureAddress ?? "", file));
     return ExitCode.OK;

@@ -10,14 +10,10 @@ import { SmtpConnection } from "../delivery/connection.ts";
 import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
-import { formatLogLine } from "../log/log_line.ts";
-import { appendLogLine, LogError } from "../log/logfile.ts";
-import { logToSyslog } from "../log/syslog.ts";
 import { checkAddress } from "../smtp/command.ts";
 import { LmtpDeliveryError, SmtpError } from "../smtp/errors.ts";
 import type { Reply } from "../smtp/reply.ts";
 import type { ParsedArgs } from "./args.ts";
-import { hintLines } from "./hints.ts";
 
 export type { IncomingMail } from "../delivery/prepare.ts";
 
@@ -137,6 +133,7 @@ export async function sendMail(
     outcome.error = error instanceof LmtpDeliveryError ? error.logMessage : error.message;
     if (error instanceof SmtpError && error.reply && !lmtpFailure) outcome.reply = error.reply;
     await pending;
+    const { hintLines } = await import("./hints.ts");
     await io.stderr(
       [
         error.message,
@@ -164,6 +161,8 @@ async function log(
 ): Promise<void> {
   const s = account.settings;
   if (!s.logfile && !s.syslog) return;
+  // Loaded only for an account that logs: most sends write no log line.
+  const { formatLogLine } = await import("../log/log_line.ts");
   const line = formatLogLine({
     host: s.host ?? undefined,
     socket: s.socket ?? undefined,
@@ -178,6 +177,7 @@ async function log(
     exitCode: outcome.exitCode,
   });
   if (s.logfile) {
+    const { appendLogLine, LogError } = await import("../log/logfile.ts");
     try {
       await appendLogLine(s.logfile, s.logfile_time_format, line, new Date(), {
         write: (text) => io.stdout(text),
@@ -188,5 +188,8 @@ async function log(
     }
   }
   // syslog(3) never reports a failure to msmtp, so a missing log daemon is silent here too
-  if (s.syslog) await logToSyslog(s.syslog, line, outcome.exitCode !== ExitCode.OK);
+  if (s.syslog) {
+    const { logToSyslog } = await import("../log/syslog.ts");
+    await logToSyslog(s.syslog, line, outcome.exitCode !== ExitCode.OK);
+  }
 }

@@ -20,34 +20,30 @@ export async function nobodyHome(dir: string): Promise<string> {
   return home;
 }
 
-/** What `scripts/postie` needs to run, relative to the repository root. */
-const RUNNABLE = ["scripts/postie", "main.ts", "deno.json", "deno.lock", "lib"];
-
 let runnableCopy: Promise<string> | undefined;
 
-/** Copies `from` to `to` (files and directories), readable by everyone. */
-async function copyReadable(from: string, to: string): Promise<void> {
-  const info = await Deno.stat(from);
-  if (info.isDirectory) {
-    await Deno.mkdir(to, { mode: 0o755 });
-    await Deno.chmod(to, 0o755);
-    for await (const entry of Deno.readDir(from)) {
-      await copyReadable(`${from}/${entry.name}`, `${to}/${entry.name}`);
+/** Whether every directory above `path` lets others in, and others may run `path`. */
+async function othersCanRun(path: string): Promise<boolean> {
+  try {
+    if (((await Deno.stat(path)).mode ?? 0) & 0o005 ^ 0o005) return false;
+    for (let dir = path.slice(0, path.lastIndexOf("/")); dir !== "";) {
+      if ((((await Deno.stat(dir)).mode ?? 0) & 0o001) === 0) return false;
+      dir = dir.slice(0, dir.lastIndexOf("/"));
     }
-    return;
+    return true;
+  } catch {
+    return false;
   }
-  await Deno.copyFile(from, to);
-  // executables stay executable (scripts/postie), for everyone
-  await Deno.chmod(to, (info.mode ?? 0) & 0o111 ? 0o755 : 0o644);
 }
 
 /**
- * The path of a copy of postie that nobody can run. The checkout may sit where other users
- * cannot enter (a clone under /root, any `mktemp -d`), so what `scripts/postie` runs is
- * copied once per test process to a world-readable directory, removed when the process ends.
+ * The postie nobody runs. The checkout may sit where other users cannot enter (a clone
+ * under /root, any `mktemp -d`); then postie is built once per test process into a
+ * world-readable temporary prefix (`deno task build --prefix`), removed when it ends.
  */
 function postieForNobody(): Promise<string> {
   runnableCopy ??= (async () => {
+    if (await othersCanRun(POSTIE)) return POSTIE;
     const dir = await Deno.makeTempDir({ prefix: "postie-for-nobody-" });
     await Deno.chmod(dir, 0o755);
     globalThis.addEventListener("unload", () => {
@@ -57,18 +53,25 @@ function postieForNobody(): Promise<string> {
         // already gone
       }
     });
-    await Deno.mkdir(`${dir}/scripts`, { mode: 0o755 });
-    await Deno.chmod(`${dir}/scripts`, 0o755);
-    for (const path of RUNNABLE) await copyReadable(`${ROOT}/${path}`, `${dir}/${path}`);
-    return `${dir}/scripts/postie`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", "build", "--prefix", dir],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`deno task build --prefix ${dir}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    const chmod = await new Deno.Command("chmod", { args: ["-R", "a+rX", dir] }).output();
+    if (!chmod.success) throw new Error(`chmod -R a+rX ${dir} failed`);
+    return `${dir}/bin/postie`;
   })();
   return runnableCopy;
 }
 
 /**
- * Runs a program as nobody with HOME set to `home`. Deno's module cache goes under that
- * HOME too, since nobody cannot read root's. postie itself (`POSTIE`) runs from a copy
- * nobody can read, wherever the checkout is.
+ * Runs a program as nobody with HOME set to `home`. postie itself (`POSTIE`) runs from a
+ * build nobody can reach, wherever the checkout is.
  */
 export async function asNobody(
   program: string,
@@ -80,6 +83,6 @@ export async function asNobody(
   return await run(
     "setpriv",
     [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", runnable, ...args],
-    { env: { HOME: home, DENO_DIR: `${home}/.deno` }, stdin },
+    { env: { HOME: home }, stdin },
   );
 }
