@@ -23,7 +23,7 @@ export interface Crl {
   /** The signature algorithm's OID. */
   algorithm: string;
   signature: Uint8Array;
-  /** Revoked serial numbers, upper-case hex without leading zero bytes. */
+  /** Revoked serial numbers, upper-case hex without leading zeros. */
   revoked: Set<string>;
 }
 
@@ -40,10 +40,17 @@ const DIGESTS: Record<string, string | null> = {
   "1.3.101.113": null,
 };
 
+/** A serial number as upper-case hex without leading zeros ("0" for zero). */
 function serialHex(bytes: ArrayBuffer | Uint8Array): string {
-  let hex = Buffer.from(bytes as Uint8Array).toString("hex").toUpperCase();
-  while (hex.startsWith("00") && hex.length > 2) hex = hex.slice(2);
-  return hex;
+  return normalSerial(Buffer.from(bytes as Uint8Array).toString("hex"));
+}
+
+/**
+ * Node's `serialNumber` drops leading zero digits (an odd number of digits is possible), so
+ * both sides are compared as hex digits, never decoded to bytes.
+ */
+function normalSerial(hex: string): string {
+  return hex.toUpperCase().replace(/^0+(?=.)/, "");
 }
 
 /**
@@ -113,7 +120,7 @@ export function isRevoked(chain: Uint8Array[], trusted: string[], crls: Crl[]): 
   const anchors = trusted.map((pem) => new X509Certificate(pem));
   for (let i = 0; i < certs.length; i++) {
     const cert = certs[i];
-    const serial = serialHex(Buffer.from(cert.serialNumber, "hex"));
+    const serial = normalSerial(cert.serialNumber);
     const issuers = [...certs.slice(i + 1), ...anchors].filter((c) => cert.checkIssued(c));
     for (const crl of crls) {
       if (!crl.revoked.has(serial)) continue;
