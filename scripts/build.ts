@@ -33,6 +33,10 @@ const SHEBANG_MAX = 255;
 const APART: Record<string, string> = {
   "dotenv": 'export { parse } from "dotenv";\n',
   "dns-packet": 'export { default } from "dns-packet";\n',
+  // @peculiar's ASN.1 packages (ESM) import tslib's CommonJS build; one module for both, so
+  // the CRL's schema and its parser share one copy
+  "postie-asn1": 'export { AsnConvert } from "@peculiar/asn1-schema";\n' +
+    'export { CertificateList } from "@peculiar/asn1-x509";\n',
 };
 
 /** The Node modules postie imports on its lazy paths (TLS, SOCKS, certificates, `.env`). */

@@ -11,8 +11,7 @@
  * @module
  */
 
-import { AsnConvert } from "@peculiar/asn1-schema";
-import { CertificateList } from "@peculiar/asn1-x509";
+import { AsnConvert, CertificateList } from "postie-asn1";
 import { Buffer } from "node:buffer";
 import { verify, X509Certificate } from "node:crypto";
 
