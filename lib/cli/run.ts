@@ -250,12 +250,19 @@ interface RunState {
 
 async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Promise<number> {
   // argv[0] costs the Node layer's start-up: looked at only when no word can be a
-  // recipient (newaliases takes nothing, or a file path), which a mail always has (or -t)
+  // recipient (newaliases takes nothing, or a file path; msmtpd only long options), which a
+  // mail always has (or -t)
   const noRecipient = argv.every((a) => a.startsWith("-") || a.startsWith("/"));
-  if (noRecipient && programName(io.argv0) === "newaliases") {
+  const msmtpdOption = argv.some((a) => /^--(inetd|interface|command|log)(=|$)/.test(a));
+  const name = noRecipient || msmtpdOption ? programName(io.argv0) : undefined;
+  if (name === "newaliases") {
     const { newaliases } = await import("./newaliases.ts");
     await io.stdout(`${await newaliases(argv)}\n`);
     return ExitCode.OK;
+  }
+  if (name === "msmtpd") {
+    const { runMsmtpd } = await import("./msmtpd.ts");
+    return await runMsmtpd(argv, io);
   }
   const inv = parseArgs(argv, io.env);
   // The texts of --version and --help, and what they name, load only when asked for.
@@ -279,6 +286,22 @@ async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Pr
   }
   if (inv.printVersion || inv.printHelp) return ExitCode.OK;
   if (inv.storePassword) return await storeAccountPassword(inv, io);
+  if (inv.mode === "hash-password") {
+    const { runHashPassword } = await import("./daemon.ts");
+    return await runHashPassword(io);
+  }
+  const relayMode = inv.mode === "daemon" || inv.mode === "smtp-stdio" || inv.mode === "health";
+  if (relayMode && inv.pretend) {
+    // -P -bd: the settings the relay would start with, its own included; nothing listens
+    await chooseAccount(inv, io, undefined);
+    return ExitCode.OK;
+  }
+  if (relayMode) {
+    const { runDaemon, runHealth, runSmtpStdio } = await import("./daemon.ts");
+    if (inv.mode === "daemon") return await runDaemon(inv, io);
+    if (inv.mode === "health") return await runHealth(inv, io);
+    return await runSmtpStdio(inv, io);
+  }
   if (inv.mode === "convert-toml") {
     const { convertToToml } = await import("./convert.ts");
     await io.stdout(await convertToToml(inv, io.configEnv));

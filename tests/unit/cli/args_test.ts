@@ -312,7 +312,7 @@ Deno.test("msmtp's own usage errors", () => {
   rejects(["--rmqs=x", "-S"], "cannot use both --serverinfo and --rmqs");
   rejects(["-S", "rcpt"], "too many arguments");
   rejects(["--rmqs=x", "rcpt"], "too many arguments");
-  rejects(["-bs"], "unsupported operation mode bs");
+  rejects(["-bx"], "unsupported operation mode bx");
   rejects(["-b", "p"], "unsupported operation mode bp");
   rejects(["-b", ""], "unsupported operation mode b");
 });
@@ -351,13 +351,16 @@ Deno.test("getoptLong() yields options and operands in order", () => {
 
 Deno.test("the long option table lists msmtp's options in msmtp's order", () => {
   const names = LONG_OPTIONS.map((o) => o.name);
-  assert.equal(names.length, 57);
+  assert.equal(names.length, 60);
   assert.deepEqual(names.slice(0, 4), ["version", "help", "configure", "pretend"]);
-  assert.deepEqual(names.slice(-4), [
+  assert.deepEqual(names.slice(-7), [
     "env-file",
     "config-format",
     "convert-to-toml",
     "store-password",
+    "listen",
+    "health",
+    "hash-password",
   ]);
 });
 
@@ -370,4 +373,11 @@ Deno.test("TLS settings postie cannot apply are refused with what it does instea
     () => parseArgs(["--tls-min-dh-prime-bits=2048"]),
     /^UsageError: --tls-min-dh-prime-bits is not supported: .*elliptic-curve key exchange/,
   );
+});
+
+Deno.test("the relay's options are taken only spelled out, so msmtp's abbreviations keep their meaning", () => {
+  assert.equal(parseArgs(["--he"]).mode, "help");
+  assert.equal(parseArgs(["--health"]).mode, "health");
+  assert.throws(() => parseArgs(["--heal"]), /unrecognized option '--heal'/);
+  assert.throws(() => parseArgs(["-bd", "--list=127.0.0.1:25"]), /unrecognized option '--list=/);
 });
