@@ -7,5 +7,5 @@
  * @module
  */
 
-export { AsnConvert } from "@peculiar/asn1-schema";
-export { CertificateList } from "@peculiar/asn1-x509";
+export { AsnConvert } from "npm:@peculiar/asn1-schema@^2.6.0";
+export { CertificateList } from "npm:@peculiar/asn1-x509@^2.6.0";
