@@ -21,6 +21,8 @@ import {
 import { type IncomingMail, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
+import { orderedWriter } from "./output.ts";
+import type { Settings } from "../config/account.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -38,20 +40,13 @@ export interface RunIo {
   stderr(text: string): Promise<void>;
   /** Whether standard input is a terminal (`--store-password` prompts then); false if absent. */
   stdinIsTerminal?: () => boolean;
+  /** Resolves once everything written to stdout and stderr so far is out (or dropped). */
+  flush?: () => Promise<void>;
   /**
    * The base name the program was invoked as, for personalities (`mailq`, `msmtpq`); read
    * without booting the Node layer. `argv0` is used when absent.
    */
   invokedAs?: () => string;
-}
-
-async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promise<void> {
-  const writer = stream.getWriter();
-  try {
-    await writer.write(new TextEncoder().encode(text));
-  } finally {
-    writer.releaseLock();
-  }
 }
 
 /**
@@ -67,6 +62,8 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
  * ```
  */
 export function denoIo(invokedAs?: string): RunIo {
+  const stdout = orderedWriter(Deno.stdout.writable);
+  const stderr = orderedWriter(Deno.stderr.writable);
   return {
     // Only error lines and --help print the name. Reading `process` boots Deno's Node
     // compatibility layer (about 13 ms), so a mail that goes out never pays for it.
@@ -78,9 +75,13 @@ export function denoIo(invokedAs?: string): RunIo {
     env: Deno.env.toObject(),
     configEnv: realEnv(),
     stdin: Deno.stdin.readable,
-    stdout: (text) => writeAll(Deno.stdout.writable, text),
-    stderr: (text) => writeAll(Deno.stderr.writable, text),
+    stdout: stdout.write,
+    stderr: stderr.write,
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
+    flush: async () => {
+      await stdout.flush();
+      await stderr.flush();
+    },
     invokedAs: () => {
       // the launcher's path as invoked; else argv[0] from the kernel, a plain file read
       // where `process.argv0` costs 13 ms
@@ -141,10 +142,12 @@ async function readMail(inv: ParsedArgs, io: RunIo): Promise<IncomingMail> {
   return { block, envelope };
 }
 
-async function report(error: unknown, io: RunIo): Promise<number> {
+async function report(error: unknown, io: RunIo, settings?: Settings): Promise<number> {
   if (error instanceof PostieError) {
     const name = error instanceof GetoptError ? invocationName(io.argv0) : programName(io.argv0);
-    const lines = [error.message, ...error.details].map((line) => `${name}: ${line}\n`);
+    const { hintLines } = await import("./hints.ts");
+    const hints = hintLines(error, { env: io.env, ...(settings ? { settings } : {}) });
+    const lines = [error.message, ...error.details, ...hints].map((line) => `${name}: ${line}\n`);
     await io.stderr(lines.join(""));
     return error.exitCode;
   }
@@ -258,6 +261,11 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
+/** The account chosen so far, for the hint after an error. */
+interface RunState {
+  settings?: Settings;
+}
+
 /** The base name a personality is chosen by (`mailq`, `msmtpq`, `msmtp-queue`). */
 function personality(io: RunIo): string {
   const invoked = io.invokedAs ? io.invokedAs() : io.argv0;
@@ -286,7 +294,7 @@ async function queueIo(io: RunIo): Promise<QueueIo> {
   return await Promise.resolve(q);
 }
 
-async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
+async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Promise<number> {
   // the name is cheap to know (the launcher's path, or /proc), unlike `process.argv0`
   const as = personality(io);
   if (as === "msmtpq" || as === "msmtp-queue") {
@@ -367,6 +375,7 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   }
   const fromHeader = inv.readEnvelopeFrom ? mail?.envelope.fromHeaderAddress : undefined;
   const { account } = await chooseAccount(inv, io, fromHeader);
+  state.settings = account.settings;
   if (inv.pretend) return ExitCode.OK;
   const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
   if ((inv.mode === "serverinfo" || inv.mode === "rmqs") && account.settings.direct) {
@@ -413,9 +422,13 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
  * ```
  */
 export async function run(argv: readonly string[], io: RunIo): Promise<number> {
+  const state: RunState = {};
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, io, state);
   } catch (error) {
-    return await report(error, io);
+    return await report(error, io, state.settings);
+  } finally {
+    // Writes started without awaiting (debug lines) are out before the process exits.
+    await io.flush?.();
   }
 }

@@ -88,7 +88,7 @@ export class SmtpDeliverer implements Deliverer {
     }
     if (account.settings.direct) return await directConnection(account.settings, this.#options);
     // a server that stops answering must not stall the queue for good (nullmailer#75):
-    // without a configured timeout, every step of the dialogue gets QUEUE_TIMEOUT seconds
+    // with `timeout off`, every step of the dialogue still gets QUEUE_TIMEOUT seconds
     const settings = account.settings.timeout === 0
       ? { ...account.settings, timeout: QUEUE_TIMEOUT }
       : account.settings;
