@@ -143,7 +143,8 @@ async function log(
   const s = account.settings;
   if (!s.logfile && !s.syslog) return;
   const line = formatLogLine({
-    host: s.host ?? undefined,
+    // a direct account has no one host: msmtp's field says so rather than `socket=`
+    host: s.direct ? "direct" : s.host ?? undefined,
     socket: s.socket ?? undefined,
     tls: s.tls,
     auth: s.auth !== "off",

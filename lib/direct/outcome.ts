@@ -24,6 +24,12 @@ export interface RecipientOutcome {
   reply?: Reply;
   /** The sysexits code of this recipient's failure. */
   exitCode: ExitCode;
+  /**
+   * What was delivered or tried, after alias expansion: `mailbox:USER`, `file:PATH` or
+   * `smtp:ADDRESS` (lower case). A queue records the finished ones, so that a retry of the
+   * mail skips them (`done` of lib/direct/route.ts).
+   */
+  target?: string;
 }
 
 /**

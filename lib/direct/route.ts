@@ -27,6 +27,11 @@ export interface RouteRequest {
   /** The DATA payload (CRLF, dot-stuffed), read once. */
   payload: ReadableStream<Uint8Array>;
   dsn?: DsnOptions;
+  /**
+   * Targets finished by an earlier attempt at this mail ({@linkcode RecipientOutcome.target}):
+   * neither delivered nor tried again, whichever recipient or alias leads to them.
+   */
+  done?: readonly string[];
   /** The resolver; by default `dns_server` or the system's. */
   resolver?: Resolver;
   /** The passwd file local users are looked up in (tests). */
@@ -83,7 +88,7 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
   const s = request.settings;
   const localDomains = s.local_domains === null ? [] : s.local_domains.split(",");
   const local: string[] = [];
-  const remote: string[] = [];
+  let remote: string[] = [];
   for (const recipient of request.recipients) {
     const name = localPart(recipient, localDomains);
     if (name === undefined) remote.push(recipient);
@@ -117,7 +122,12 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
     // An alias may forward to an address at a local domain: that is local mail again,
     // delivered in a further round; names already delivered are not delivered twice.
     const seen = new Set(local.map((n) => n.toLowerCase()));
-    const done = new Set<string>();
+    const done = new Set<string>(
+      (request.done ?? []).filter((t) => !t.startsWith("smtp:")),
+    );
+    const remoteDone = new Set(
+      (request.done ?? []).filter((t) => t.startsWith("smtp:")).map((t) => t.slice(5)),
+    );
     let round = local;
     for (let i = 0; i < LOCAL_ROUNDS && round.length > 0; i++) {
       const result = await deliverLocal(round, request.from, openData, {
@@ -140,6 +150,7 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
       }
     }
     let transactions: DirectTransaction[] = [];
+    remote = remote.filter((r) => !remoteDone.has(r.toLowerCase()));
     if (remote.length > 0) {
       const timeoutMs = (s.timeout || 120) * 1000;
       const server = s.dns_server === null ? undefined : parseDnsServer(s.dns_server);
@@ -204,7 +215,9 @@ export async function deliverWithoutRelay(request: RouteRequest): Promise<RouteR
         ...(request.debug ? { debug: request.debug } : {}),
         ...(request.note ? { note: request.note } : {}),
       });
-      outcomes.push(...result.outcomes);
+      outcomes.push(
+        ...result.outcomes.map((o) => ({ ...o, target: `smtp:${o.recipient.toLowerCase()}` })),
+      );
       transactions = result.transactions;
     }
     return { outcomes, transactions };

@@ -51,6 +51,11 @@ export interface LocalOutcome {
   message?: string;
   /** The sysexits code of a failure; 0 when delivered. */
   exitCode: ExitCode;
+  /**
+   * The mailbox or file this outcome is about, as in {@linkcode LocalOptions.done}
+   * (`mailbox:root`, `file:/var/log/cron.mail`): what a queue records as done.
+   */
+  target?: string;
 }
 
 /** The result of {@linkcode deliverLocal}. */
@@ -160,7 +165,8 @@ export async function deliverLocal(
       if (done.has(key)) continue;
       done.add(key);
       const recipient = target.kind === "file" ? target.path : target.user;
-      outcomes.push(await deliverOne(target, recipient, sender, openData, options, mailGid));
+      const outcome = await deliverOne(target, recipient, sender, openData, options, mailGid);
+      outcomes.push({ ...outcome, target: key });
     }
   }
   return { outcomes, forwards };

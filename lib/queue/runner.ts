@@ -43,6 +43,12 @@ export interface SendOutcome {
   accepted: string[];
   /** Recipients refused at RCPT while the others were accepted. */
   rejected: RejectedRecipient[];
+  /**
+   * More entries for the mail's `done` list, never envelope recipients: parts of the mail
+   * finished although their recipient is not (a direct delivery's alias targets). They come
+   * back in the next attempt's `done` option.
+   */
+  finished?: string[];
 }
 
 /** An open connection to one account's server. */
@@ -55,7 +61,7 @@ export interface DeliveryConnection {
   send(
     envelope: { from: string; recipients: string[]; dsn?: QueueDsn },
     message: ReadableStream<Uint8Array>,
-    options?: { partial?: boolean },
+    options?: { partial?: boolean; done?: readonly string[] },
   ): Promise<SendOutcome>;
   /** RSET between mails; throws when the connection is no longer usable. */
   reset(): Promise<void>;
@@ -353,14 +359,14 @@ async function deliverOne(
     log(`${entry.id}: expired after ${days} days in the queue; bounced to <${envelope.from}>`);
     return;
   }
-  let outcome: { accepted: string[]; rejected: RejectedRecipient[] };
+  let outcome: SendOutcome;
   try {
     const conn = await link.get(envelope);
     outcome = await conn.send(
       { from: envelope.from, recipients: pending, ...(envelope.dsn ? { dsn: envelope.dsn } : {}) },
       entry.message(),
       // while the sender waits, one refused recipient fails the mail, as in msmtp
-      { partial: !immediate },
+      { partial: !immediate, done: state.done },
     );
   } catch (error) {
     const failure = classifyFailure(error);
@@ -386,7 +392,7 @@ async function deliverOne(
     await defer(spool, entry, failure, plan, t, report, log);
     return;
   }
-  state.done.push(...outcome.accepted);
+  state.done.push(...outcome.accepted, ...(outcome.finished ?? []));
   const bounced = outcome.rejected.filter((r) => r.code >= 500);
   const soft = outcome.rejected.filter((r) => r.code < 500);
   state.done.push(...bounced.map((r) => r.address));

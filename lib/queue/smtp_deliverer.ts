@@ -134,6 +134,12 @@ function connectionFor(connection: SmtpConnection): DeliveryConnection {
 }
 
 /**
+ * How a direct delivery's finished targets are told apart from envelope recipients in the
+ * queue's done list: no address starts with a space-separated word.
+ */
+const TARGET = "target ";
+
+/**
  * An account with `direct on` has no relay to keep a connection to: each mail goes to its
  * recipients' mail hosts and local mailboxes (lib/direct), and their outcomes become the
  * queue's per-recipient results (a temporary failure waits, a permanent one bounces).
@@ -147,41 +153,57 @@ async function directConnection(
   return {
     async send(envelope, message, sendOptions = {}): Promise<SendOutcome> {
       const dsn = envelope.dsn;
+      // targets an earlier attempt finished carry this prefix in the queue's done list
+      const done = (sendOptions.done ?? []).filter((d) => d.startsWith(TARGET))
+        .map((d) => d.slice(TARGET.length));
       const result = await deliverWithoutRelay({
         settings,
         from: envelope.from,
         recipients: envelope.recipients,
         payload: stuffMail(message).stream,
+        done,
         ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
         ...(options.debug ? { debug: options.debug } : {}),
       });
-      const accepted = result.outcomes.filter((o) => o.status === "delivered");
       const failed = result.outcomes.filter((o) => o.status !== "delivered");
+      // while the sender waits (queue fallback), a mail nobody got and nobody will get is
+      // reported as an error, as from msmtp; with a temporary failure among them it queues
       const permanent = failed.find((o) => o.status === "permanent");
-      // while the sender waits (queue fallback), a mail nobody got is reported as an error
-      if (sendOptions.partial === false && accepted.length === 0 && permanent) {
+      if (
+        sendOptions.partial === false && permanent &&
+        result.outcomes.every((o) => o.status === "permanent")
+      ) {
         throw new PostieError(
           `${permanent.recipient}: ${permanent.message ?? "not delivered"}`,
           permanent.exitCode,
         );
       }
-      // local mail may be delivered to alias targets, not the envelope's own recipients
-      const done = failed.length === 0
-        ? [...envelope.recipients]
-        : accepted.map((o) => o.recipient).filter((r) => envelope.recipients.includes(r));
+      // An envelope recipient is done when all of it is: a local one may expand to mailboxes
+      // and forwards that fare differently, so what is finished is recorded per target, and
+      // a retry delivers only the rest (no mailbox gets the mail twice).
+      const accepted = failed.length === 0 ? [...envelope.recipients] : envelope.recipients
+        .filter((r) =>
+          result.outcomes.some((o) =>
+            o.status === "delivered" && o.target === `smtp:${r.toLowerCase()}`
+          )
+        );
+      const finished = result.outcomes
+        .filter((o) => o.status !== "temporary" && o.target !== undefined)
+        .map((o) => TARGET + o.target);
       const codeOf = (o: (typeof failed)[number]): number => {
         const code = o.reply?.code ?? 0;
         if (o.status === "permanent") return code >= 500 ? code : 550;
         return code >= 400 && code < 500 ? code : 450;
       };
       return {
-        accepted: done,
+        accepted,
         rejected: failed.map((o) => ({
           address: o.recipient,
           code: codeOf(o),
           text: o.reply ? o.reply.raw.join(" ") : o.message ?? "not delivered",
           ...(o.reply?.enhanced ? { enhanced: o.reply.enhanced } : {}),
         })),
+        ...(failed.length === 0 ? {} : { finished }),
       };
     },
     reset: () => Promise.resolve(),

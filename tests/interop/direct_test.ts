@@ -698,3 +698,117 @@ Deno.test({
     }
   },
 });
+
+/** Makes both mail hosts of soft.direct.test accept `deferred@` addresses from now on. */
+async function stopDeferring(w: World): Promise<void> {
+  for (const mx of [w.mx1, w.mx2]) {
+    const file = `${mx.dir}/etc/recipient_access`;
+    const rules = (await Deno.readTextFile(file)).split("\n").filter((l) =>
+      !l.includes("deferred")
+    );
+    await Deno.writeTextFile(file, rules.join("\n"));
+    // Postfix reads a configuration file only once it is over a second old: date it back
+    const past = new Date(Date.now() - 30_000);
+    await Deno.utime(file, past, past);
+    // `postfix reload`: master's SIGHUP makes every daemon start afresh with the new table
+    const pid = Number((await Deno.readTextFile(`${mx.dir}/queue/pid/master.pid`)).trim());
+    assert.ok(pid > 1);
+    Deno.kill(pid, "SIGHUP");
+  }
+  // the reload is asynchronous: wait (bounded) until a deferred address is accepted
+  const deadline = Date.now() + 10_000;
+  for (let i = 0; i < 100 && Date.now() < deadline; i++) {
+    const probe = await deliverDirect(
+      options(w, [`probe-${i}@one.direct.test`, `deferred@one.direct.test`]),
+    );
+    if (probe.outcomes.every((o) => o.status === "delivered")) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("the mail hosts still defer deferred@ addresses after a reload");
+}
+
+Deno.test({
+  name: "direct delivery with queue fallback queues exactly what failed for now",
+  ignore,
+  async fn(t) {
+    const w = await world();
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(`${dir}/spool`);
+      // root keeps a copy and forwards to an address whose mail hosts both answer 4xx
+      await Deno.writeTextFile(`${dir}/aliases`, "root: root, deferred@soft.direct.test\n");
+      const rc = `${dir}/rc`;
+      await Deno.writeTextFile(
+        rc,
+        `account default\ndirect on\ndns_server ${w.dns.server}\ndomain client.test\n` +
+          `from cron@client.test\nmail_spool ${dir}/spool\nlocal_aliases ${dir}/aliases\n` +
+          `queue fallback\nqueue_dir ${dir}/queue\nlogfile ${dir}/log\n`,
+      );
+      const env = { HOME: dir, XDG_CACHE_HOME: `${dir}/cache` };
+      const list = async () => {
+        const r = await runPostie(["-C", rc, "-bp"], { env });
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout;
+      };
+
+      await t.step("every mail host answering 4xx: queued, exit 0, listed by -bp", async () => {
+        const r = await runPostie(["-C", rc, "deferred@soft.direct.test"], {
+          stdin: "Subject: soft\n\nwaits in the queue\n",
+          env,
+        });
+        assert.equal(r.stderr, "");
+        assert.equal(r.code, 0);
+        const listing = await list();
+        assert.match(listing, /: 1 mail\n/);
+        assert.match(listing, /\n {4}to <deferred@soft\.direct\.test>\n/);
+        assert.match(listing, /last error: <deferred@soft\.direct\.test>: 451 4\.3\.0 /);
+        assert.match(
+          await Deno.readTextFile(`${dir}/log`),
+          /host=direct tls=off auth=off from=cron@client\.test recipients=deferred@soft\.direct\.test mailsize=0 exitcode=EX_OK queue='queued as \S+ after: <deferred@soft\.direct\.test>: 451 4\.3\.0 /,
+        );
+      });
+
+      await t.step(
+        "a local recipient whose alias also forwards: the mailbox gets it once, the forward waits",
+        async () => {
+          const r = await runPostie(["-C", rc, "root"], {
+            stdin: "Subject: cron\n\nlocal and remote\n",
+            env,
+          });
+          assert.equal(r.stderr, "");
+          assert.equal(r.code, 0);
+          const mbox = await Deno.readTextFile(`${dir}/spool/root`);
+          assert.equal(mbox.match(/^From /gm)?.length, 1);
+          const listing = await list();
+          assert.match(listing, /: 2 mails\n/);
+          assert.match(listing, /\n {4}to <root>\n/);
+          // a queue run while the mail hosts still defer: nothing delivered twice
+          const again = await runPostie(["-C", rc, "-q"], { env });
+          assert.equal(again.code, 0, again.stderr);
+          assert.equal((await Deno.readTextFile(`${dir}/spool/root`)).match(/^From /gm)?.length, 1);
+          assert.match(await list(), /: 2 mails\n/);
+        },
+      );
+
+      await t.step(
+        "the mail hosts accept again: -q delivers both mails, the local mailbox still has one copy",
+        async () => {
+          await stopDeferring(w);
+          const r = await runPostie(["-C", rc, "-q"], { env });
+          assert.equal(r.code, 0, r.stderr);
+          assert.match(await list(), /^Mail queue is empty /);
+          const copies = await w.mx1.mailbox("deferred@soft.direct.test", { count: 2 });
+          assert.equal(copies.length, 2);
+          assert.ok(copies.some((m) => /\nSubject: soft\n/.test(stripTraceHeaders(m))));
+          assert.ok(copies.some((m) => /\nSubject: cron\n/.test(stripTraceHeaders(m))));
+          const mbox = await Deno.readTextFile(`${dir}/spool/root`);
+          assert.equal(mbox.match(/^From /gm)?.length, 1);
+          assert.match(mbox, /\nSubject: cron\n/);
+        },
+      );
+    } finally {
+      await stopWorld(w);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
