@@ -30,6 +30,9 @@ const SHEBANG_MAX = 255;
  * Node compatibility layer; bundled apart, only the path that uses the package pays for it
  * (tests/cli/startup_graph_test.ts checks the start-up chunks).
  */
+const ASN1_ENTRY = 'export { AsnConvert } from "npm:@peculiar/asn1-schema@^2.6.0";\n' +
+  'export { CertificateList } from "npm:@peculiar/asn1-x509@^2.6.0";\n';
+
 const APART: Record<string, { file: string; entry: string }> = {
   // keyed by the specifier lib/ imports (full npm: specifiers, so that the library also works
   // from a directory whose deno.json maps nothing)
@@ -38,13 +41,11 @@ const APART: Record<string, { file: string; entry: string }> = {
     file: "dns-packet",
     entry: 'export { default } from "npm:dns-packet@5.6.1";\n',
   },
-  // @peculiar's ASN.1 packages (ESM) import tslib's CommonJS build: one module for both, so
-  // the CRL's schema and its parser share one copy (lib/net/asn1_npm.ts, mapped in deno.json)
-  "postie-asn1": {
-    file: "postie-asn1",
-    entry: 'export { AsnConvert } from "npm:@peculiar/asn1-schema@^2.6.0";\n' +
-      'export { CertificateList } from "npm:@peculiar/asn1-x509@^2.6.0";\n',
-  },
+  // @peculiar's ASN.1 packages (ESM) import tslib's CommonJS build. Both specifiers map to
+  // one module, so the CRL's schema and its parser share one copy of asn1-schema (whose
+  // registry of schemas is per copy)
+  "npm:@peculiar/asn1-schema@^2.6.0": { file: "asn1", entry: ASN1_ENTRY },
+  "npm:@peculiar/asn1-x509@^2.6.0": { file: "asn1", entry: ASN1_ENTRY },
 };
 
 /** The Node modules postie imports on its lazy paths (TLS, SOCKS, certificates, `.env`). */
@@ -167,7 +168,9 @@ async function main(): Promise<void> {
   ]);
   const entries = Deno.makeTempDirSync({ prefix: "postie-build-" });
   try {
-    for (const { file, entry } of Object.values(APART)) {
+    // several specifiers may share one module: each file is built once
+    const files = new Map(Object.values(APART).map(({ file, entry }) => [file, entry]));
+    for (const [file, entry] of files) {
       Deno.writeTextFileSync(`${entries}/${file}.ts`, entry);
       await exec(deno, [...bundle, "--output", `${fresh}/${file}.js`, `${entries}/${file}.ts`]);
     }

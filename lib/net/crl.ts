@@ -11,7 +11,10 @@
  * @module
  */
 
-import { AsnConvert, CertificateList } from "postie-asn1";
+// The installed bundle maps both specifiers to one module built apart (scripts/build.ts), so
+// the schema registry the parser fills is the one the converter reads.
+import { AsnConvert } from "npm:@peculiar/asn1-schema@^2.6.0";
+import { CertificateList } from "npm:@peculiar/asn1-x509@^2.6.0";
 import { Buffer } from "node:buffer";
 import { verify, X509Certificate } from "node:crypto";
 

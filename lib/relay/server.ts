@@ -160,7 +160,7 @@ const DUMMY_HASH = "$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$" +
  * ```
  */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
-  const { SMTPServer } = await import("smtp-server");
+  const { SMTPServer } = await import("npm:smtp-server@^3.21.6");
   const { verifyPassword } = options.users
     ? await import("./users.ts")
     : { verifyPassword: undefined };
