@@ -9,7 +9,7 @@
 
 import type { Settings } from "./config/account.ts";
 import { realEnv, resolveAccount } from "./config/resolve.ts";
-import { accountDsn, SmtpConnection } from "./delivery/connection.ts";
+import { accountDsn, endOfDataTimeout, SmtpConnection } from "./delivery/connection.ts";
 import { directFailure, sendWithoutRelay } from "./delivery/direct.ts";
 import { prepareMail } from "./delivery/prepare.ts";
 import { ConfigError, UsageError } from "./errors.ts";
@@ -34,7 +34,10 @@ export interface LoadAccountOptions {
   env?: Readonly<Record<string, string>>;
 }
 
-const accountSettings = new WeakMap<MailAccount, { settings: Settings; env?: Env }>();
+const accountSettings = new WeakMap<
+  MailAccount,
+  { settings: Settings; env?: Env; endOfDataTimeout?: number }
+>();
 
 type Env = Readonly<Record<string, string>>;
 
@@ -76,13 +79,23 @@ export class MailAccount {
   readonly from: string | null;
 
   /** Wraps resolved settings; use {@linkcode loadAccount} or {@linkcode createTransport}. */
-  constructor(name: string, file: string | undefined, settings: Settings, env?: Env) {
+  constructor(
+    name: string,
+    file: string | undefined,
+    settings: Settings,
+    env?: Env,
+    endOfDataTimeout?: number,
+  ) {
     this.name = name;
     this.file = file;
     this.host = settings.host;
     this.port = settings.port;
     this.from = settings.from;
-    accountSettings.set(this, { settings, ...(env === undefined ? {} : { env }) });
+    accountSettings.set(this, {
+      settings,
+      ...(env === undefined ? {} : { env }),
+      ...(endOfDataTimeout === undefined ? {} : { endOfDataTimeout }),
+    });
   }
 }
 
@@ -110,7 +123,13 @@ export async function loadAccount(options: LoadAccountOptions = {}): Promise<Mai
     sending: true,
     requireFrom: false,
   }, realEnv(options.env));
-  return new MailAccount(account.name, account.file, account.settings, options.env);
+  return new MailAccount(
+    account.name,
+    account.file,
+    account.settings,
+    options.env,
+    endOfDataTimeout(account),
+  );
 }
 
 /** The credentials of a plain transport. */
@@ -293,8 +312,11 @@ export async function createTransport(
   options: MailAccount | TransportOptions,
 ): Promise<Transport> {
   if (options instanceof MailAccount) {
-    const { settings, env } = accountSettings.get(options)!;
-    return new Transport(settings, { ...(env === undefined ? {} : { env }) });
+    const { settings, env, endOfDataTimeout } = accountSettings.get(options)!;
+    return new Transport(settings, {
+      ...(env === undefined ? {} : { env }),
+      ...(endOfDataTimeout === undefined ? {} : { endOfDataTimeout }),
+    });
   }
   const stream = options.streamTransport === true;
   const host = options.host ?? (stream || options.socket !== undefined ? "localhost" : undefined);
@@ -306,6 +328,7 @@ export async function createTransport(
   return new Transport(account.settings, {
     ...(options.env === undefined ? {} : { env: options.env }),
     stream,
+    endOfDataTimeout: endOfDataTimeout(account),
   });
 }
 
@@ -338,6 +361,8 @@ interface Prepared {
 export class Transport {
   readonly #settings: Settings;
   readonly #env: Env | undefined;
+  /** RFC 5321's wait for the answer to the end of a mail, unless the account sets `timeout`. */
+  readonly #endOfDataTimeout: number | undefined;
   readonly #stream: boolean;
   readonly #hostname: string;
   #connection: SmtpConnection | undefined;
@@ -345,8 +370,12 @@ export class Transport {
   #queue: Promise<unknown> = Promise.resolve();
 
   /** Use {@linkcode createTransport}. */
-  constructor(settings: Settings, options: { env?: Env; stream?: boolean } = {}) {
+  constructor(
+    settings: Settings,
+    options: { env?: Env; stream?: boolean; endOfDataTimeout?: number } = {},
+  ) {
     this.#settings = settings;
+    this.#endOfDataTimeout = options.endOfDataTimeout;
     this.#env = options.env;
     this.#stream = options.stream ?? false;
     this.#hostname = realEnv(options.env).hostname();
@@ -441,6 +470,7 @@ export class Transport {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       // a script has no one at the terminal to ask
       prompt: false,
+      ...(this.#endOfDataTimeout === undefined ? {} : { endOfDataTimeout: this.#endOfDataTimeout }),
     };
   }
 

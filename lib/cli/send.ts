@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type Account, DEFAULT_END_OF_DATA_TIMEOUT } from "../config/account.ts";
-import { accountDsn, SmtpConnection } from "../delivery/connection.ts";
+import type { Account } from "../config/account.ts";
+import { accountDsn, endOfDataTimeout, SmtpConnection } from "../delivery/connection.ts";
 import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
@@ -108,8 +108,7 @@ export async function sendMail(
     for (const recipient of recipients) checkAddress(recipient, "rcpt");
     // msmtp checks DSN support before it authenticates
     connection = await SmtpConnection.open(s, {
-      // with the default timeout, the answer to the end of the mail may take RFC 5321's 10 min
-      ...("timeout" in account.set ? {} : { endOfDataTimeout: DEFAULT_END_OF_DATA_TIMEOUT }),
+      endOfDataTimeout: endOfDataTimeout(account),
       ...(debug ? { debug } : {}),
       env: io.env,
       authenticate: false,

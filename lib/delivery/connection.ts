@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Settings } from "../config/account.ts";
+import { type Account, DEFAULT_END_OF_DATA_TIMEOUT, type Settings } from "../config/account.ts";
 import { formatCertificateInfo, formatTlsParameters } from "../net/cert_info.ts";
 import { connect, type NetTransport } from "../net/connect.ts";
 import type { ReadOptions, TlsInfo, TlsOptions, Transport } from "../net/transport.ts";
@@ -38,8 +38,8 @@ export interface ConnectionOptions {
    */
   authenticate?: boolean;
   /**
-   * How long the answer to the end of a mail may take, in seconds (default: `timeout`). The
-   * command line gives RFC 5321's 10 minutes when `timeout` is postie's default.
+   * How long the answer to the end of a mail may take, in seconds (default: `timeout`); see
+   * {@linkcode endOfDataTimeout} for what an account gets.
    */
   endOfDataTimeout?: number;
   /**
@@ -234,6 +234,24 @@ async function abortable<T>(
  * connection.close();
  * ```
  */
+/**
+ * How long the answer to the end of a mail may take for an account, in seconds, whoever
+ * sends (command line, library, queue): RFC 5321 §4.5.3.2.6's 10 minutes when the account
+ * leaves `timeout` at postie's default, as a server may scan the mail before it answers and
+ * giving up early would report a mail failed that the server then delivers; else the
+ * account's own `timeout` (msmtp's one limit for every step; 0 is none).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const connection = await SmtpConnection.open(account.settings, {
+ *   endOfDataTimeout: endOfDataTimeout(account),
+ * });
+ * ```
+ */
+export function endOfDataTimeout(account: Pick<Account, "set" | "settings">): number {
+  return "timeout" in account.set ? account.settings.timeout : DEFAULT_END_OF_DATA_TIMEOUT;
+}
+
 export class SmtpConnection {
   /** The server's greeting (220). */
   readonly greeting: Reply;

@@ -11,7 +11,8 @@ import type { Account, Settings } from "../config/account.ts";
 import { PostieError } from "../errors.ts";
 import { type Env, resolveAccount } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
-import { SmtpConnection } from "../delivery/connection.ts";
+import { endOfDataTimeout, SmtpConnection } from "../delivery/connection.ts";
+import { DEFAULT_END_OF_DATA_TIMEOUT } from "../config/account.ts";
 import type { QueueEnvelope, QueueSelection } from "./format.ts";
 import type { AccountPlan, Deliverer, DeliveryConnection, SendOutcome } from "./runner.ts";
 
@@ -93,6 +94,8 @@ export class SmtpDeliverer implements Deliverer {
       ? { ...account.settings, timeout: QUEUE_TIMEOUT }
       : account.settings;
     const connection = await SmtpConnection.open(settings, {
+      // and the answer to the end of a mail RFC 5321's 10 minutes, unless the account says
+      endOfDataTimeout: endOfDataTimeout(account) || DEFAULT_END_OF_DATA_TIMEOUT,
       ...(this.#options.debug ? { debug: this.#options.debug } : {}),
       ...(this.#options.env ? { env: this.#options.env } : {}),
       prompt: this.#options.prompt ?? false,

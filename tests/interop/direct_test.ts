@@ -791,6 +791,31 @@ Deno.test({
       );
 
       await t.step(
+        "one recipient refused for good, one for now: the first bounces, the second waits, exit 0",
+        async () => {
+          const rc2 = `${dir}/rc-mixed`;
+          await Deno.writeTextFile(
+            rc2,
+            (await Deno.readTextFile(rc)).replace(`${dir}/queue`, `${dir}/queue-mixed`),
+          );
+          const r = await runPostie(
+            ["-C", rc2, "-v", "rejected@one.direct.test", "deferred@soft.direct.test"],
+            { stdin: "Subject: mixed\n\nhalf\n", env },
+          );
+          assert.equal(r.code, 0, r.stderr);
+          assert.match(r.stdout, /: refused <rejected@one\.direct\.test> \(550 5\.1\.1 /);
+          const listing = await runPostie(["-C", rc2, "-bp", "--json"], { env });
+          const entries = (JSON.parse(listing.stdout) as {
+            entries: { sender: string; recipients: string[] }[];
+          }).entries.map((e) => [e.sender, e.recipients]);
+          assert.deepEqual(entries.sort(), [
+            ["", ["cron@client.test"]],
+            ["cron@client.test", ["deferred@soft.direct.test"]],
+          ]);
+        },
+      );
+
+      await t.step(
         "the mail hosts accept again: -q delivers both mails, the local mailbox still has one copy",
         async () => {
           await stopDeferring(w);
