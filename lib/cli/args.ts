@@ -29,6 +29,11 @@ export interface LongOption {
    * ambiguity rule (`--timeout` and its old alias `--connect-timeout`).
    */
   key: string;
+  /**
+   * Matched only when spelled in full, never as a prefix: postie's compose options, so every
+   * abbreviation msmtp accepts or calls ambiguous (`--a=x`, `--su`) stays as msmtp has it.
+   */
+  exact?: boolean;
 }
 
 /**
@@ -94,10 +99,14 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   ["config-format", "required"],
   ["convert-to-toml", "none"],
   ["store-password", "none"],
-].map(([name, argument, key]) => ({
-  name,
+  ["subject", "required", undefined, true],
+  ["attach", "required", undefined, true],
+  ["html", "required", undefined, true],
+].map(([name, argument, key, exact]) => ({
+  name: name as string,
   argument: argument as ArgumentKind,
-  key: key ?? name,
+  key: (key ?? name) as string,
+  ...(exact ? { exact: true } : {}),
 }));
 
 /**
@@ -145,7 +154,7 @@ function findLong(text: string, longs: readonly LongOption[]): LongOption {
   const name = eq < 0 ? text : text.slice(0, eq);
   const exact = longs.find((o) => o.name === name);
   if (exact) return exact;
-  const matches = longs.filter((o) => o.name.startsWith(name));
+  const matches = longs.filter((o) => !o.exact && o.name.startsWith(name));
   if (matches.length === 0) throw new GetoptError(`unrecognized option '--${text}'`);
   // glibc only calls a prefix ambiguous when the candidates differ from the first one
   const first = matches[0];
@@ -311,6 +320,30 @@ export interface ParsedArgs extends Invocation {
    * chosen account. `mode` stays what the other options make it (`sendmail`).
    */
   storePassword: boolean;
+  /**
+   * `--subject`, `--attach`, `--html` (postie): standard input is the text of a mail to
+   * compose, not a mail; undefined when none of them is given.
+   */
+  compose: ComposeRequest | undefined;
+}
+
+/** What the compose options ask for. */
+export interface ComposeRequest {
+  /** `--subject=TEXT`. */
+  subject: string | undefined;
+  /** `--attach=FILE`, in order; the type comes from each file's name. */
+  attachments: string[];
+  /** `--html=FILE`: an HTML alternative to the text. */
+  htmlFile: string | undefined;
+  /** Cc recipients (the `mail` personality's `-c`); each entry may be a list. */
+  cc: string[];
+  /** Bcc recipients (the `mail` personality's `-b`); each entry may be a list. */
+  bcc: string[];
+}
+
+/** An empty compose request, filled in by the options. */
+export function emptyComposeRequest(): ComposeRequest {
+  return { subject: undefined, attachments: [], htmlFile: undefined, cc: [], bcc: [] };
 }
 
 function invalid(arg: string, option: string): UsageError {
@@ -358,6 +391,7 @@ export function parseArgs(
     printVersion: false,
     printHelp: false,
     storePassword: false,
+    compose: undefined,
     configFile: undefined,
     account: undefined,
     host: undefined,
@@ -477,6 +511,15 @@ export function parseArgs(
       case "store-password":
         inv.storePassword = true;
         break;
+      case "subject":
+        (inv.compose ??= emptyComposeRequest()).subject = value;
+        break;
+      case "attach":
+        (inv.compose ??= emptyComposeRequest()).attachments.push(value);
+        break;
+      case "html":
+        (inv.compose ??= emptyComposeRequest()).htmlFile = value;
+        break;
       default:
         // sendmail's -A -B -G -h -i -L -m -n -O -o: accepted and ignored
         break;
@@ -507,5 +550,26 @@ export function parseArgs(
   const takesNoWords = inv.mode === "serverinfo" || inv.mode === "rmqs" ||
     inv.mode === "convert-toml" || inv.storePassword;
   if (takesNoWords && inv.recipients.length > 0) throw new UsageError("too many arguments");
+  if (inv.compose !== undefined) checkCompose(inv);
   return inv;
+}
+
+/**
+ * The compose options build a mail from standard input's text: they make sense only when
+ * sending, and not with options that read a mail's headers.
+ */
+function checkCompose(inv: ParsedArgs): void {
+  if (inv.mode === "help" || inv.mode === "version") return;
+  const sending = inv.mode === "sendmail" && !inv.storePassword;
+  if (!sending) throw new UsageError("--subject, --attach and --html only apply when sending");
+  if (inv.readRecipients) {
+    throw new UsageError(
+      "cannot use --read-recipients when composing (--subject, --attach, --html)",
+    );
+  }
+  if (inv.readEnvelopeFrom) {
+    throw new UsageError(
+      "cannot use --read-envelope-from when composing (--subject, --attach, --html)",
+    );
+  }
 }

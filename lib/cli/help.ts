@@ -195,5 +195,9 @@ postie options:
   --store-password             read a password (from the terminal, else the
                                first line of standard input) and store it in
                                the keyring for the account's host and user
+Composing (standard input is the text of the mail, not a mail):
+  --subject=text               set the subject
+  --attach=file                attach a file, typed by its name (repeatable)
+  --html=file                  add an HTML version of the text
 `;
 }

@@ -16,7 +16,7 @@ import {
   type LoadedAccount,
   realEnv,
 } from "../config/resolve.ts";
-import { type IncomingMail, sendMail } from "./send.ts";
+import { type IncomingMail, type SendIo, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
 import { formatSettings } from "./pretend.ts";
@@ -49,6 +49,17 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
   }
 }
 
+/** argv[0] as the process was invoked, from /proc/self/cmdline; undefined without procfs. */
+function procArgv0(): string | undefined {
+  try {
+    const bytes = Deno.readFileSync("/proc/self/cmdline");
+    const end = bytes.indexOf(0);
+    return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The process's own I/O: Deno's standard streams, the environment and `process.argv0`.
  *
@@ -61,10 +72,11 @@ async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promi
  */
 export function denoIo(): RunIo {
   return {
-    // Only error lines and --help print the name. Reading `process` boots Deno's Node
-    // compatibility layer (about 13 ms), so a mail that goes out never pays for it.
+    // Every run needs the name (a `mail` link is another personality), but reading
+    // `process` boots Deno's Node compatibility layer (13 ms and more), so Linux's own record
+    // of argv[0] is read instead; `process` is the fallback elsewhere.
     get argv0(): string {
-      return process.argv0;
+      return procArgv0() ?? process.argv0;
     },
     env: Deno.env.toObject(),
     configEnv: realEnv(),
@@ -219,8 +231,16 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
+/** Whether the program was invoked as a mail client (a link named `mail` or `mailx`). */
+function isMailx(argv0: string): boolean {
+  const name = programName(argv0);
+  return name === "mail" || name === "mailx";
+}
+
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
-  const inv = parseArgs(argv, io.env);
+  const inv = isMailx(io.argv0)
+    ? (await import("./mailx.ts")).parseMailxArgs(argv, io.env)
+    : parseArgs(argv, io.env);
   if (inv.printVersion) {
     const paths = processPathEnv(io.env);
     await io.stdout(versionText(systemConfigPath(paths), userConfigPath(paths)));
@@ -239,6 +259,7 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     await io.stdout(await convertToToml(inv, io.configEnv));
     return ExitCode.OK;
   }
+  if (inv.compose !== undefined && inv.mode === "sendmail") return await composeAndSend(inv, io);
   let mail: IncomingMail | undefined;
   if (inv.mode === "sendmail") {
     mail = await readMail(inv, io);
@@ -262,7 +283,11 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     await remoteQueueStart(account, inv.rmqsArgument ?? "", io.env, debug);
     return ExitCode.OK;
   }
-  return await sendMail(inv, account, mail!, {
+  return await sendMail(inv, account, mail!, sendIo(io));
+}
+
+function sendIo(io: RunIo): SendIo {
+  return {
     get name(): string {
       return programName(io.argv0);
     },
@@ -270,7 +295,27 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     stderr: io.stderr,
     hostname: () => io.configEnv.hostname(),
     env: io.env,
-  });
+  };
+}
+
+/**
+ * Sendmail mode with `--subject`/`--attach`/`--html`, or the `mail` personality: standard
+ * input is the text of a mail composed once the account (and so the sender) is known.
+ */
+async function composeAndSend(inv: ParsedArgs, io: RunIo): Promise<number> {
+  const request = inv.compose!;
+  const { checkComposeFiles, composeFromCommandLine } = await import("./compose.ts");
+  await checkComposeFiles(request);
+  const recipients = inv.recipients.length + request.cc.length + request.bcc.length;
+  if (!inv.pretend && recipients === 0) {
+    throw new PostieError("no recipients found", ExitCode.USAGE);
+  }
+  if (inv.pretend) await drain(io.stdin);
+  const { account } = await chooseAccount(inv, io, undefined);
+  if (inv.pretend) return ExitCode.OK;
+  const hostname = io.configEnv.hostname();
+  const mail = await composeFromCommandLine(inv, request, account, io.stdin, hostname);
+  return await sendMail(inv, account, mail, sendIo(io));
 }
 
 /**
