@@ -295,3 +295,105 @@ Deno.test("composition and the mail personality are not loaded on the plain star
   );
   assert.ok(run?.dependencies?.some((d) => d.isDynamic && d.specifier === "./compose.ts"));
 });
+
+/** Starts scripts/bench_sink.ts (accepts everything, keeps nothing) on a free port. */
+async function startSink(): Promise<{ port: number; stop(): Promise<void> }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      new URL("../../scripts/bench_sink.ts", import.meta.url).pathname,
+      String(port),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const ready = await Promise.race([
+    reader.read().then((r) => r.value?.includes("ready") ?? false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20_000)),
+  ]);
+  if (!ready) {
+    Deno.kill(child.pid, "SIGTERM");
+    throw new Error("the sink did not start");
+  }
+  return {
+    port,
+    async stop() {
+      Deno.kill(child.pid, "SIGTERM");
+      await reader.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+}
+
+/** Sends one composed mail with a file of `size` bytes; its peak RSS (kB) and the log line. */
+async function sendAttachment(
+  sinkPort: number,
+  dir: string,
+  size: number,
+): Promise<{ rssKb: number; log: string }> {
+  const path = `${dir}/attachment-${size}.bin`;
+  const chunk = crypto.getRandomValues(new Uint8Array(1 << 16));
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  for (let written = 0; written < size; written += chunk.length) {
+    await file.write(chunk.subarray(0, Math.min(chunk.length, size - written)));
+  }
+  file.close();
+  const result = await run("/usr/bin/time", [
+    "-f",
+    "maxrss=%M",
+    POSTIE,
+    "--host=127.0.0.1",
+    `--port=${sinkPort}`,
+    "-f",
+    "a@example.org",
+    "--logfile=-",
+    "--subject=big",
+    `--attach=${path}`,
+    "b@example.org",
+  ], { stdin: "see attached\n" });
+  await Deno.remove(path);
+  assert.equal(result.code, 0, result.stderr);
+  const rss = /maxrss=(\d+)\n?$/.exec(result.stderr);
+  assert.ok(rss, result.stderr);
+  return { rssKb: Number(rss[1]), log: result.stdout };
+}
+
+Deno.test({
+  name: "a 100 MB attachment is streamed: peak memory is that of a 1 MB one",
+  ignore: !(() => {
+    try {
+      return Deno.statSync("/usr/bin/time").isFile;
+    } catch {
+      return false;
+    }
+  })() && Deno.env.get("CI") !== "true",
+  async fn() {
+    const sink = await startSink();
+    const dir = await Deno.makeTempDir({ prefix: "postie_compose_big_" });
+    try {
+      const small = await sendAttachment(sink.port, dir, 1_000_000);
+      const big = await sendAttachment(sink.port, dir, 100_000_000);
+      // base64 makes 100 MB into about 135 MB (msmtp counts LF line ends), all accepted
+      const size = Number(/mailsize=(\d+)/.exec(big.log)?.[1]);
+      assert.ok(size > 135_000_000, big.log);
+      assert.match(big.log, /exitcode=EX_OK/);
+      // Holding the file or its encoding would add 100 to 235 MB. Streaming adds only what
+      // garbage collection lets pile up before it runs: V8 collects the chunks' external
+      // buffers in batches (measured: about 40 MB more peak RSS here).
+      const growth = big.rssKb - small.rssKb;
+      assert.ok(
+        growth < 80 * 1024,
+        `peak RSS ${small.rssKb} kB for 1 MB, ${big.rssKb} kB for 100 MB`,
+      );
+    } finally {
+      await sink.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
