@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { SettingOverride } from "../config/overrides.ts";
+
 /** The operation mode. */
 export type Mode =
   | "sendmail"
@@ -19,17 +21,7 @@ export type Mode =
  * same value rules as the config file, and reported with the option's name
  * (`invalid argument maybe for --tls`).
  */
-export interface CliOverride {
-  /** The option as msmtp names it in messages (`--tls`, `--port`, `--dsn-notify`). */
-  option: string;
-  /** The config command it sets (`tls`, `port`, `dsn_notify`). */
-  name: string;
-  /**
-   * The argument with the option's implied value filled in: `--tls` gives "on",
-   * `--set-from-header` gives "auto", `--user=` gives "".
-   */
-  arg: string;
-}
+export type CliOverride = SettingOverride;
 
 /** A parsed command line. */
 export interface Invocation {

@@ -10,11 +10,12 @@ import { ExitCode } from "../exit.ts";
 import { GetoptError, parseArgs, type ParsedArgs } from "./args.ts";
 import { systemConfigPath, userConfigPath } from "../config/paths.ts";
 import {
+  type AccountSelection,
   type Env,
   errorPreamble,
-  loadAccount,
   type LoadedAccount,
   realEnv,
+  resolveAccount,
 } from "../config/resolve.ts";
 import { type IncomingMail, type SendIo, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
@@ -149,6 +150,23 @@ async function report(error: unknown, io: RunIo): Promise<number> {
   return ExitCode.SOFTWARE;
 }
 
+/** The command line's account selection: its options as the plain record config takes. */
+function selection(inv: ParsedArgs, fromHeader: string | null | undefined): AccountSelection {
+  const sending = inv.mode === "sendmail";
+  const from = inv.from ?? fromHeader;
+  return {
+    ...(inv.account === undefined ? {} : { account: inv.account }),
+    ...(inv.configFile === undefined ? {} : { configFile: inv.configFile }),
+    ...(inv.configFormat === undefined ? {} : { configFormat: inv.configFormat }),
+    ...(inv.envFile === undefined ? {} : { envFile: inv.envFile }),
+    ...(inv.host === undefined ? {} : { host: inv.host }),
+    ...(from === undefined ? {} : { from }),
+    overrides: inv.overrides,
+    sending,
+    requireFrom: sending && !inv.pretend,
+  };
+}
+
 /**
  * Chooses the account and, with `-P`/`-d`, prints how it was found and its settings; the
  * lines due before a failure are printed before the error, as msmtp does.
@@ -158,15 +176,15 @@ async function chooseAccount(
   io: RunIo,
   fromHeader: string | null | undefined,
 ): Promise<LoadedAccount> {
-  const options = { envelopeFrom: fromHeader };
-  if (!inv.pretend && !inv.debug) return await loadAccount(inv, io.configEnv, options);
+  const chosen = selection(inv, fromHeader);
+  if (!inv.pretend && !inv.debug) return await resolveAccount(chosen, io.configEnv);
   const lines: string[] = [];
   if (fromHeader !== undefined) {
     lines.push(`envelope from address extracted from mail: ${fromHeader ?? "(null)"}`);
   }
   let loaded: LoadedAccount;
   try {
-    loaded = await loadAccount(inv, io.configEnv, options);
+    loaded = await resolveAccount(chosen, io.configEnv);
     lines.push(...loaded.preamble, ...formatSettings(loaded.account, inv));
   } catch (error) {
     lines.push(...errorPreamble(error));

@@ -6,27 +6,19 @@
  */
 
 import type { Account } from "../config/account.ts";
+import { SmtpConnection } from "../delivery/connection.ts";
+import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { formatLogLine } from "../log/log_line.ts";
 import { appendLogLine, LogError } from "../log/logfile.ts";
 import { logToSyslog } from "../log/syslog.ts";
-import { applyAliases } from "../message/aliases.ts";
-import { dataPayload } from "../message/data.ts";
-import type { Envelope as MailEnvelope } from "../message/envelope.ts";
-import type { HeaderBlock } from "../message/read.ts";
-import { rewriteHeaders } from "../message/rewrite.ts";
 import { checkAddress } from "../smtp/command.ts";
 import { LmtpDeliveryError, SmtpError } from "../smtp/errors.ts";
 import type { Reply } from "../smtp/reply.ts";
 import type { ParsedArgs } from "./args.ts";
-import { type OpenSession, openSession } from "./session.ts";
 
-/** The mail as read from standard input: the header block and the streamed rest. */
-export interface IncomingMail {
-  block: HeaderBlock;
-  envelope: MailEnvelope;
-}
+export type { IncomingMail } from "../delivery/prepare.ts";
 
 /** What sending needs from the outside world. */
 export interface SendIo {
@@ -68,25 +60,10 @@ export async function sendMail(
   io: SendIo,
 ): Promise<number> {
   const s = account.settings;
-  const from = s.from ?? "";
-  const recipients = s.aliases
-    ? await applyAliases(s.aliases, mail.envelope.recipients)
-    : mail.envelope.recipients;
-
-  const header = rewriteHeaders(mail.block.header, {
-    envelopeFrom: from,
+  const { from, recipients, message } = await prepareMail(s, mail, {
     ...(inv.fullName === undefined ? {} : { fullName: inv.fullName }),
-    setFromHeader: s.set_from_header,
-    setDateHeader: s.set_date_header,
-    setMsgidHeader: s.set_msgid_header,
-    removeBcc: s.remove_bcc_headers,
-    undisclosedRecipients: s.undisclosed_recipients,
-    hasFrom: mail.envelope.hasFrom,
-    hasDate: mail.envelope.hasDate,
-    hasMsgid: mail.envelope.hasMsgid,
     hostname: io.hostname(),
   });
-  const payload = dataPayload(header, mail.block.hasSeparator, mail.block.body);
 
   // --debug lines are buffered per call and written in order with the rest of stdout.
   let pending = Promise.resolve();
@@ -95,30 +72,32 @@ export async function sendMail(
     : undefined;
 
   const outcome: Outcome = { exitCode: ExitCode.OK };
-  let open: OpenSession | undefined;
+  let connection: SmtpConnection | undefined;
   let lmtpFailure = false;
   try {
     // refused before connecting: such an address must never reach the wire
     checkAddress(from, "mail");
     for (const recipient of recipients) checkAddress(recipient, "rcpt");
-    open = await openSession(s, { debug });
+    // msmtp checks DSN support before it authenticates
+    connection = await SmtpConnection.open(s, {
+      ...(debug ? { debug } : {}),
+      env: io.env,
+      authenticate: false,
+    });
     const dsn = {
       notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
       ret: s.dsn_return,
     };
-    open.session.checkDsn(dsn);
-    if (s.auth !== "off") {
-      // SASL code and password sources load only for accounts that authenticate
-      const { authenticate } = await import("./auth.ts");
-      await authenticate(s, open, io.env);
-    }
-    const result = await open.session.send({ from, recipients, dsn }, payload.stream);
-    outcome.reply = result.reply;
-    outcome.mailsize = payload.stuffer.mailsize;
-    await open.session.quit();
+    connection.checkDsn(dsn);
+    await connection.authenticate();
+    const result = await connection.send({ from, recipients, dsn }, message);
+    // msmtp logs no reply for LMTP
+    if (s.protocol !== "lmtp") outcome.reply = result.reply;
+    outcome.mailsize = result.mailsize;
+    await connection.quit();
   } catch (error) {
     if (!(error instanceof PostieError)) throw error;
-    if (open && error instanceof SmtpError && error.quitAllowed) await open.session.quit();
+    if (connection && error instanceof SmtpError && error.quitAllowed) await connection.quit();
     lmtpFailure = error instanceof LmtpDeliveryError;
     outcome.exitCode = error.exitCode;
     outcome.error = error instanceof LmtpDeliveryError ? error.logMessage : error.message;
@@ -129,7 +108,7 @@ export async function sendMail(
         .map((line) => `${io.name}: ${line}\n`).join(""),
     );
   } finally {
-    open?.session.close();
+    connection?.close();
     await pending;
   }
   await log(account, from, recipients, outcome, io);

@@ -7,7 +7,7 @@
 import type { Account } from "../config/account.ts";
 import type { Capabilities } from "../smtp/capabilities.ts";
 import { SmtpError } from "../smtp/errors.ts";
-import { openSession, tlsInfoLines } from "./session.ts";
+import { SmtpConnection, tlsInfoLines } from "../delivery/connection.ts";
 
 /** The fixed order in which msmtp lists authentication methods. */
 const AUTH_ORDER = [
@@ -103,10 +103,14 @@ export async function serverInfo(
   debug?: (text: string) => void,
 ): Promise<string[]> {
   const s = account.settings;
-  const open = await openSession(s, { showCertificate: true, ...(debug ? { debug } : {}) });
+  const open = await SmtpConnection.open(s, {
+    showCertificate: true,
+    authenticate: false,
+    ...(debug ? { debug } : {}),
+  });
   try {
     const proto = s.protocol === "lmtp" ? "LMTP" : "SMTP";
-    const ip = open.transport.peerAddress;
+    const ip = open.peerAddress;
     const where = s.socket
       ? `${proto} server at ${s.socket}:`
       : `${proto} server at ${s.host} (${
@@ -114,17 +118,17 @@ export async function serverInfo(
       }), port ${s.port}:`;
     const lines = [where, ...open.greeting.lines.map((l) => `    ${l}`)];
     if (open.tls) lines.push(...tlsInfoLines(open.tls));
-    const caps = open.startTlsCapabilities
-      ? union(open.startTlsCapabilities, open.capabilities)
+    const caps = open.capabilitiesBeforeTls
+      ? union(open.capabilitiesBeforeTls, open.capabilities)
       : open.capabilities;
     lines.push(...formatCapabilities(caps));
     if (!open.tls && caps.starttls) {
       lines.push("This server might advertise more or other capabilities when TLS is active.");
     }
-    await open.session.quit();
+    await open.quit();
     return lines;
   } finally {
-    open.session.close();
+    open.close();
   }
 }
 
@@ -136,19 +140,21 @@ export async function remoteQueueStart(
   debug?: (text: string) => void,
 ): Promise<void> {
   const s = account.settings;
-  const open = await openSession(s, debug ? { debug } : {});
+  const open = await SmtpConnection.open(s, {
+    ...(debug ? { debug } : {}),
+    env,
+    authenticate: false,
+  });
   try {
+    // msmtp checks ETRN support before it authenticates
     open.session.checkEtrn();
-    if (s.auth !== "off") {
-      const { authenticate } = await import("./auth.ts");
-      await authenticate(s, open, env);
-    }
+    await open.authenticate();
     await open.session.etrn(argument);
-    await open.session.quit();
+    await open.quit();
   } catch (error) {
-    if (error instanceof SmtpError && error.quitAllowed) await open.session.quit();
+    if (error instanceof SmtpError && error.quitAllowed) await open.quit();
     throw error;
   } finally {
-    open.session.close();
+    open.close();
   }
 }

@@ -8,7 +8,22 @@
 import type { PartialSettings } from "./account.ts";
 import { applyCommand, SettingValueError, type ValueContext } from "./values.ts";
 import { UsageError } from "../errors.ts";
-import type { CliOverride } from "../cli/invocation.ts";
+
+/**
+ * A setting laid over the chosen account, kept raw: it is checked with the config file's
+ * value rules and reported with `option` (`invalid argument maybe for --tls`).
+ */
+export interface SettingOverride {
+  /** How messages name it: the command-line option (`--tls`), or the setting's own name. */
+  option: string;
+  /** The config command it sets (`tls`, `port`, `dsn_notify`). */
+  name: string;
+  /**
+   * The value as the config file would spell it (`on`, `587`); a command line's implied
+   * value filled in (`--tls` gives "on", `--user=` gives "").
+   */
+  arg: string;
+}
 
 /**
  * Applies one override to `set`, turning a bad value into msmtp's usage error.
@@ -24,7 +39,7 @@ import type { CliOverride } from "../cli/invocation.ts";
  * @throws {UsageError} `invalid argument ARG for --OPTION`.
  */
 export function checkOverride(
-  override: CliOverride,
+  override: SettingOverride,
   shown: string = override.arg,
   set: PartialSettings = {},
   context: ValueContext = {},
@@ -55,7 +70,7 @@ export function checkOverride(
  * ```
  */
 export function overrideSettings(
-  overrides: readonly CliOverride[],
+  overrides: readonly SettingOverride[],
   context: ValueContext = {},
 ): PartialSettings {
   const set: PartialSettings = {};

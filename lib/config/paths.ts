@@ -1,12 +1,13 @@
 /**
  * Where configuration lives: the system file, the user file and the other files msmtp
- * reads from its sysconf directory (`mailname`, `netrc`).
+ * reads from its sysconf directory (`mailname`).
  *
  * @module
  */
 
-/** The environment variable that moves postie's sysconf directory (for tests). */
-export const SYSCONFDIR_VARIABLE = "POSTIE_SYSCONFDIR";
+import { sysconfDir } from "../sysconf.ts";
+
+export { sysconfDir, SYSCONFDIR_VARIABLE } from "../sysconf.ts";
 
 /** What path lookups need from the environment. */
 export interface PathEnv {
@@ -16,20 +17,6 @@ export interface PathEnv {
   home(): string;
   /** Whether a path exists (any file type). */
   exists(path: string): boolean;
-}
-
-/**
- * The sysconf directory: `$POSTIE_SYSCONFDIR`, else `/etc`.
- *
- * @example Usage
- * ```ts
- * import { sysconfDir } from "./paths.ts";
- * console.log(sysconfDir({ getenv: () => undefined })); // "/etc"
- * ```
- */
-export function sysconfDir(env: Pick<PathEnv, "getenv">): string {
-  const dir = env.getenv(SYSCONFDIR_VARIABLE);
-  return dir === undefined || dir === "" ? "/etc" : dir.replace(/\/+$/, "") || "/";
 }
 
 /**
@@ -56,19 +43,6 @@ export function systemConfigPath(env: Pick<PathEnv, "getenv">): string {
  */
 export function mailnamePath(env: Pick<PathEnv, "getenv">): string {
   return `${sysconfDir(env)}/mailname`;
-}
-
-/**
- * The system netrc file, `SYSCONFDIR/netrc`.
- *
- * @example Usage
- * ```ts
- * import { systemNetrcPath } from "./paths.ts";
- * console.log(systemNetrcPath({ getenv: () => undefined })); // "/etc/netrc"
- * ```
- */
-export function systemNetrcPath(env: Pick<PathEnv, "getenv">): string {
-  return `${sysconfDir(env)}/netrc`;
 }
 
 /**

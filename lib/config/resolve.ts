@@ -9,7 +9,6 @@
 
 import { ConfigError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
-import type { Invocation } from "../cli/invocation.ts";
 import {
   type Account,
   DEFAULT_SETTINGS,
@@ -21,9 +20,9 @@ import { buildAccounts, type BuiltAccount, toAccount } from "./build.ts";
 import { MsmtprcSyntaxError, parseMsmtprc } from "./msmtprc.ts";
 import type { ConfigSource } from "./source.ts";
 import { mailnamePath, type PathEnv, systemConfigPath, userConfigPath } from "./paths.ts";
-import { evalPassword, runEvalCommand } from "../secrets/eval.ts";
+import { EVAL_TIMEOUT_MS, evalPassword, runEvalCommand } from "../secrets/eval.ts";
 import { fnmatch } from "./fnmatch.ts";
-import { overrideSettings } from "./overrides.ts";
+import { overrideSettings, type SettingOverride } from "./overrides.ts";
 
 /** Owner and permission bits of a file. */
 export interface FileStat {
@@ -56,14 +55,52 @@ export interface LoadedAccount {
   preamble: string[];
 }
 
-/** Extra inputs the command line alone does not carry. */
-export interface LoadOptions {
+/**
+ * Which account to resolve and what to lay over it: the plain record the command line, a
+ * script or a daemon fills in. Every field is optional; the empty record is msmtp's plain
+ * `sendmail` without options.
+ */
+export interface AccountSelection {
+  /** The account by name (`-a`); by default chosen by `from`, else `default`. */
+  account?: string;
+  /** The user configuration file to read instead of `~/.msmtprc` (`-C`). */
+  configFile?: string;
+  /** The language of the user file; by default a name ending in `.toml` means TOML. */
+  configFormat?: ConfigFormat;
+  /** A `.env` file whose variables TOML `{ env = "NAME" }` values may take (`--env-file`). */
+  envFile?: string;
+  /** Read no file: the account is this host and the overrides (`--host`). */
+  host?: string;
   /**
-   * The envelope-from read from the mail's From header (`--read-envelope-from`); null when
-   * the mail has no From address, which leaves the account without one (msmtp then says
-   * "envelope-from address is missing").
+   * The envelope-from (`-f`, or the mail's From with `--read-envelope-from`): it picks the
+   * account when none is named and replaces the account's `from` when the account allows it.
+   * `<>` means the null sender; null means "the mail has no From address".
    */
-  envelopeFrom?: string | null;
+  from?: string | null;
+  /**
+   * Settings laid over the account, later ones winning: a list (command-line order, named
+   * by option in messages), or a record of config commands to values spelled as in the
+   * config file (`{ port: "587", tls: "on" }`).
+   */
+  overrides?: readonly SettingOverride[] | Readonly<Record<string, string>>;
+  /**
+   * The account will send a mail: `from` gets `%U %H %C %M` expanded and `auto_from`
+   * applies. Default false (`--serverinfo`, `--rmqs`).
+   */
+  sending?: boolean;
+  /** Fail when the account has no envelope-from. Default: the value of `sending`. */
+  requireFrom?: boolean;
+}
+
+/** The overrides of a selection as a list, in order. */
+function overrideList(overrides: AccountSelection["overrides"]): readonly SettingOverride[] {
+  if (overrides === undefined) return [];
+  if (Array.isArray(overrides)) return overrides;
+  return Object.entries(overrides as Readonly<Record<string, string>>).map(([name, arg]) => ({
+    option: name,
+    name,
+    arg,
+  }));
 }
 
 /**
@@ -164,10 +201,13 @@ async function parseToml(
 }
 
 /** The variables of `--env-file`, read once per run (never printed). */
-async function envFileVariables(inv: Invocation, env: Env): Promise<Record<string, string>> {
-  if (inv.envFile === undefined) return {};
+async function envFileVariables(
+  selection: AccountSelection,
+  env: Env,
+): Promise<Record<string, string>> {
+  if (selection.envFile === undefined) return {};
   const { loadDotenv } = await import("./dotenv.ts");
-  return await loadDotenv(inv.envFile, env);
+  return await loadDotenv(selection.envFile, env);
 }
 
 async function checkSecretFile(path: string, env: Env): Promise<void> {
@@ -207,32 +247,29 @@ export function fromMatches(accountFrom: string, address: string): boolean {
   return accountFrom.toLowerCase() === address.toLowerCase();
 }
 
-/** The effective envelope-from given by the command line or the mail, if any. */
-function givenFrom(inv: Invocation, options: LoadOptions): string | null | undefined {
-  const from = inv.from ?? options.envelopeFrom;
-  return from === "<>" ? "" : from;
+/** The effective envelope-from given by the caller, if any (`<>` is the null sender). */
+function givenFrom(selection: AccountSelection): string | null | undefined {
+  return selection.from === "<>" ? "" : selection.from;
 }
 
 /**
- * Loads the account for a run, as msmtp does. Throws PostieErrors
- * worded as msmtp's; {@linkcode errorPreamble} gives the lines due before the error.
+ * Resolves the account for a selection, as msmtp does. Throws PostieErrors worded as
+ * msmtp's; {@linkcode errorPreamble} gives the lines due before the error.
  *
  * @example Usage
  * ```ts
- * import { loadAccount, realEnv } from "./resolve.ts";
- * import { parseArgs } from "../cli/args.ts";
- * const { account, preamble } = await loadAccount(parseArgs(["--host=mx", "-P"]), realEnv());
+ * import { realEnv, resolveAccount } from "./resolve.ts";
+ * const { account, preamble } = await resolveAccount({ host: "mx" }, realEnv());
  * console.log(preamble, account.settings.port); // ["using account specified on command line"] 25
  * ```
  */
-export async function loadAccount(
-  inv: Invocation,
+export async function resolveAccount(
+  selection: AccountSelection,
   env: Env,
-  options: LoadOptions = {},
 ): Promise<LoadedAccount> {
   const preamble: string[] = [];
   try {
-    return await resolve(inv, env, options, preamble);
+    return await resolve(selection, env, preamble);
   } catch (e) {
     if (e instanceof Error) Object.assign(e, { preamble: [...preamble] });
     throw e;
@@ -240,33 +277,34 @@ export async function loadAccount(
 }
 
 async function resolve(
-  inv: Invocation,
+  selection: AccountSelection,
   env: Env,
-  options: LoadOptions,
   preamble: string[],
 ): Promise<LoadedAccount> {
-  const cli = overrideSettings(inv.overrides, { home: env.home() });
-  const from = givenFrom(inv, options);
-  const sendmail = inv.mode === "sendmail";
+  const cli = overrideSettings(overrideList(selection.overrides), { home: env.home() });
+  const from = givenFrom(selection);
+  const sending = selection.sending ?? false;
+  const requireFrom = selection.requireFrom ?? sending;
   let account: Account;
   let usingLine: string | undefined;
 
-  if (inv.host !== undefined) {
+  if (selection.host !== undefined) {
     preamble.push("using account specified on command line");
-    const set: PartialSettings = { host: inv.host };
+    const set: PartialSettings = { host: selection.host };
     account = {
       name: "cmdline",
       file: undefined,
       set,
-      settings: { ...DEFAULT_SETTINGS, host: inv.host },
+      settings: { ...DEFAULT_SETTINGS, host: selection.host },
     };
   } else {
-    const files = await readFiles(inv, env, preamble);
+    const files = await readFiles(selection, env, preamble);
     const all = files.flatMap((f) => f.accounts);
     let chosen: BuiltAccount | undefined;
-    if (inv.account !== undefined) {
-      chosen = all.find((a) => a.name === inv.account);
-      if (chosen === undefined) throw new ConfigError(notFound(inv.account, files));
+    if (selection.account !== undefined) {
+      const name = selection.account;
+      chosen = all.find((a) => a.name === name);
+      if (chosen === undefined) throw new ConfigError(notFound(name, files));
     } else {
       if (from !== undefined && from !== null) {
         chosen = all.find((a) => {
@@ -304,13 +342,17 @@ async function resolve(
   }
 
   account = applyCommandLine(account, cli, from);
-  await postProcess(account, env, sendmail, inv.pretend);
+  await postProcess(account, env, sending, requireFrom);
   if (usingLine !== undefined) preamble.push(usingLine);
   return { account, preamble };
 }
 
 /** Reads the system file and the user (or `-C`) file, noting each in the preamble. */
-async function readFiles(inv: Invocation, env: Env, preamble: string[]): Promise<LoadedFile[]> {
+async function readFiles(
+  selection: AccountSelection,
+  env: Env,
+  preamble: string[],
+): Promise<LoadedFile[]> {
   const files: LoadedFile[] = [];
   const systemPath = systemConfigPath(env);
   const system = await readConfigFile(systemPath, env, false);
@@ -319,16 +361,16 @@ async function readFiles(inv: Invocation, env: Env, preamble: string[]): Promise
   } else {
     preamble.push(`loaded system configuration file ${systemPath}`);
   }
-  const userPath = inv.configFile ?? userConfigPath(env);
+  const userPath = selection.configFile ?? userConfigPath(env);
   const user = await readConfigFile(
     userPath,
     env,
     env.uid() !== 0,
-    inv.configFormat ?? formatOf(userPath),
-    await envFileVariables(inv, env),
+    selection.configFormat ?? formatOf(userPath),
+    await envFileVariables(selection, env),
   );
   if ("failure" in user) {
-    if (inv.configFile !== undefined) {
+    if (selection.configFile !== undefined) {
       throw new ConfigError(user.failure, { file: userPath, exitCode: ExitCode.IOERR });
     }
     preamble.push(`ignoring user configuration file ${userPath}: ${user.failure}`);
@@ -370,8 +412,8 @@ function applyCommandLine(
 async function postProcess(
   account: Account,
   env: Env,
-  sendmail: boolean,
-  pretend: boolean,
+  sending: boolean,
+  requireFrom: boolean,
 ): Promise<void> {
   const s = account.settings;
   if (s.auth !== "off" && s.password === null && s.passwordeval !== null) {
@@ -381,12 +423,12 @@ async function postProcess(
   if (s.tls_trust_file === null && !("tls_trust_file" in account.set)) s.tls_trust_file = "system";
   if (s.proxy_host !== null && s.proxy_port === 0) s.proxy_port = 1080;
   s.domain = await expandPercent(s.domain, "HCM", env);
-  if (sendmail && s.from !== null) s.from = await expandPercent(s.from, "UHCM", env);
-  if (sendmail && s.auto_from) {
+  if (sending && s.from !== null) s.from = await expandPercent(s.from, "UHCM", env);
+  if (sending && s.auto_from) {
     const user = env.loginName();
     s.from = s.maildomain === null || s.maildomain === "" ? user : `${user}@${s.maildomain}`;
   }
-  const problem = checkAccount(s, sendmail && !pretend);
+  const problem = checkAccount(s, requireFrom);
   if (problem !== undefined) {
     const where = account.file === undefined
       ? ""
@@ -503,16 +545,21 @@ function effectiveUid(): number {
 }
 
 /**
- * The real environment: Deno's env, file system, uid and `sh -c` for eval.
+ * The real machine: its file system, uid, host name and `sh -c` for eval, with the
+ * process environment, or with `variables` instead when given (then the process
+ * environment is not read at all).
  *
  * @example Usage
  * ```ts
  * import { realEnv } from "./resolve.ts";
- * console.log(realEnv().home());
+ * console.log(realEnv({ HOME: "/home/joe" }).home()); // "/home/joe"
  * ```
  */
-export function realEnv(): Env {
-  const getenv = (name: string): string | undefined => Deno.env.get(name);
+export function realEnv(variables?: Readonly<Record<string, string>>): Env {
+  const getenv = variables === undefined
+    ? (name: string): string | undefined => Deno.env.get(name)
+    : (name: string): string | undefined =>
+      Object.hasOwn(variables, name) ? variables[name] : undefined;
   const uid = effectiveUid;
   return {
     getenv,
@@ -534,6 +581,6 @@ export function realEnv(): Env {
       const info = await Deno.stat(path);
       return { uid: info.uid, mode: info.mode };
     },
-    evalCommand: (command) => runEvalCommand(command),
+    evalCommand: (command) => runEvalCommand(command, EVAL_TIMEOUT_MS, variables),
   };
 }

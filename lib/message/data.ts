@@ -74,3 +74,61 @@ export function dataPayload(
   });
   return { stream, stuffer };
 }
+
+/**
+ * The mail as one stream: the header block, the empty line (when the mail had one), then
+ * the body, untouched. Nothing is copied but the header and the separator.
+ *
+ * @example Usage
+ * ```ts
+ * import { joinMail } from "./data.ts";
+ * const head = new TextEncoder().encode("Subject: x\n");
+ * const body = ReadableStream.from([new TextEncoder().encode("hi\n")]);
+ * console.log(await new Response(joinMail(head, true, body)).text()); // "Subject: x\n\r\nhi\n"
+ * ```
+ */
+export function joinMail(
+  header: Uint8Array,
+  hasSeparator: boolean,
+  body: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let started = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller): Promise<void> {
+      if (!started) {
+        started = true;
+        const head = new Uint8Array(header.length + (hasSeparator ? 2 : 0));
+        head.set(header);
+        if (hasSeparator) head.set(EMPTY_LINE, header.length);
+        if (head.length > 0) {
+          controller.enqueue(head);
+          return;
+        }
+      }
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason): Promise<void> {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/**
+ * Dot-stuffs a whole mail (any line ends) into DATA bytes, streaming; the stuffer's
+ * `mailsize` is msmtp's log value once the stream has been read.
+ *
+ * @example Usage
+ * ```ts
+ * import { stuffMail } from "./data.ts";
+ * const mail = ReadableStream.from([new TextEncoder().encode("Subject: x\n\n.hi\n")]);
+ * const { stream, stuffer } = stuffMail(mail);
+ * console.log(await new Response(stream).text()); // "Subject: x\r\n\r\n..hi\r\n"
+ * console.log(stuffer.mailsize); // 16
+ * ```
+ */
+export function stuffMail(mail: ReadableStream<Uint8Array>): DataPayload {
+  return dataPayload(new Uint8Array(0), false, mail);
+}

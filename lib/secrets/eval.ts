@@ -13,7 +13,8 @@ export const EVAL_TIMEOUT_MS = 60_000;
 /**
  * Runs `sh -c command` and returns the first line of its standard output without the
  * line end (CR and LF stripped), or undefined when it printed nothing at all. Standard
- * error passes through to the user; the exit status is ignored, as msmtp ignores it.
+ * error passes through to the user; the exit status is ignored, as msmtp ignores it. With
+ * `env`, the command sees exactly those variables; otherwise the process's.
  *
  * @example Usage
  * ```ts
@@ -25,9 +26,12 @@ export const EVAL_TIMEOUT_MS = 60_000;
 export async function runEvalCommand(
   command: string,
   timeoutMs: number = EVAL_TIMEOUT_MS,
+  env?: Readonly<Record<string, string>>,
 ): Promise<string | undefined> {
   const child = new Deno.Command("sh", {
     args: ["-c", command],
+    // a caller that gives the environment gives all of it: nothing of the process leaks in
+    ...(env === undefined ? {} : { env: { ...env }, clearEnv: true }),
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",

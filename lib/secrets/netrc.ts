@@ -6,6 +6,8 @@
  * @module
  */
 
+import { sysconfDir } from "../sysconf.ts";
+
 /** An entry while it is being read. */
 interface Draft {
   host: string | null;
@@ -21,6 +23,19 @@ export interface NetrcEntry {
   login: string;
   /** The password, when the entry has one. */
   password: string | null;
+}
+
+/**
+ * The system netrc file, `SYSCONFDIR/netrc`.
+ *
+ * @example Usage
+ * ```ts
+ * import { systemNetrcPath } from "./netrc.ts";
+ * console.log(systemNetrcPath({ getenv: () => undefined })); // "/etc/netrc"
+ * ```
+ */
+export function systemNetrcPath(env: { getenv(name: string): string | undefined }): string {
+  return `${sysconfDir(env)}/netrc`;
 }
 
 /**

@@ -17,7 +17,6 @@
 import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { evalPassword, runEvalCommand } from "./eval.ts";
-import type { Settings } from "../config/account.ts";
 
 /** Seconds before its expiry at which a cached access token counts as expired. */
 export const EXPIRY_MARGIN_SECONDS = 60;
@@ -33,18 +32,26 @@ export const DEFAULT_REFRESH_TIMEOUT_MS = 60_000;
  * commands, `user` (part of the cache key: one mailbox, one token) and `timeout` (also the
  * limit for the token request).
  */
-export type OAuth2Settings = Pick<
-  Settings,
-  | "oauth2_token_endpoint"
-  | "oauth2_client_id"
-  | "oauth2_client_secret"
-  | "oauth2_client_secret_eval"
-  | "oauth2_refresh_token"
-  | "oauth2_refresh_token_eval"
-  | "oauth2_scope"
-  | "user"
-  | "timeout"
->;
+export interface OAuth2Settings {
+  /** `oauth2_token_endpoint`: where refresh tokens are exchanged. */
+  oauth2_token_endpoint: string | null;
+  /** `oauth2_client_id`. */
+  oauth2_client_id: string | null;
+  /** `oauth2_client_secret`. */
+  oauth2_client_secret: string | null;
+  /** `oauth2_client_secret_eval`: a command printing the client secret. */
+  oauth2_client_secret_eval: string | null;
+  /** `oauth2_refresh_token`. */
+  oauth2_refresh_token: string | null;
+  /** `oauth2_refresh_token_eval`: a command printing the refresh token. */
+  oauth2_refresh_token_eval: string | null;
+  /** `oauth2_scope`. */
+  oauth2_scope: string | null;
+  /** `user`: part of the cache key. */
+  user: string | null;
+  /** `timeout` in seconds (0: none). */
+  timeout: number;
+}
 
 /** What {@linkcode OAuth2TokenSource} needs from the outside world. */
 export interface OAuth2Options {

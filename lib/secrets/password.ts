@@ -6,9 +6,8 @@
  * @module
  */
 
-import { systemNetrcPath } from "../config/paths.ts";
 import { keyringPassword } from "./keyring.ts";
-import { netrcPassword } from "./netrc.ts";
+import { netrcPassword, systemNetrcPath } from "./netrc.ts";
 import { promptPassword } from "./prompt.ts";
 
 /** Asks the user for a password; null when nobody answers. */

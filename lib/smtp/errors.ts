@@ -8,22 +8,9 @@
 
 import { PostieError, type PostieErrorOptions } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
-import type { Reply } from "./reply.ts";
+import type { Reply, SmtpStage } from "./types.ts";
 
-/** Where in the SMTP dialogue an error happened. */
-export type SmtpStage =
-  | "greeting"
-  | "ehlo"
-  | "helo"
-  | "lhlo"
-  | "starttls"
-  | "auth"
-  | "mail"
-  | "rcpt"
-  | "data"
-  | "end-of-data"
-  | "etrn"
-  | "quit";
+export type { SmtpStage } from "./types.ts";
 
 /** Options of {@linkcode SmtpError}. */
 export interface SmtpErrorOptions extends PostieErrorOptions {

@@ -5,19 +5,10 @@
  * @module
  */
 
-import { SmtpProtocolError, type SmtpStage } from "./errors.ts";
+import { SmtpProtocolError } from "./errors.ts";
+import type { Reply, SmtpStage } from "./types.ts";
 
-/** One complete server reply. */
-export interface Reply {
-  /** The three-digit code of the first line. */
-  code: number;
-  /** The text of each line after the code and its separator. */
-  lines: string[];
-  /** Each whole line without its line ending, e.g. `250-PIPELINING`. */
-  raw: string[];
-  /** The RFC 3463 enhanced status code of the first line (`2.1.0`), when present. */
-  enhanced?: string;
-}
+export type { Reply } from "./types.ts";
 
 /**
  * msmtp's input buffer for one reply line (SMTP_BUFSIZE): a line, its line ending

@@ -59,6 +59,25 @@ export interface Envelope {
   dsn?: DsnOptions;
 }
 
+/** A recipient the server refused, with the reply that refused it. */
+export interface RecipientRefusal {
+  /** The envelope recipient. */
+  address: string;
+  /** The server's reply (to RCPT, or LMTP's reply after the data). */
+  reply: Reply;
+}
+
+/** Options of {@linkcode SmtpSession.send}. */
+export interface SendOptions {
+  /**
+   * Send to the recipients the server accepts and report the others, instead of msmtp's
+   * rule that one refused recipient fails the mail. The mail still fails when no recipient
+   * is accepted (with the first refusal).
+   * @default {false}
+   */
+  partial?: boolean;
+}
+
 /** How a mail ended when the server took it. */
 export interface SendResult {
   /**
@@ -70,6 +89,10 @@ export interface SendResult {
   recipients: { recipient: string; reply: Reply }[];
   /** Bytes of mail data written, the final `.` line excluded. */
   dataBytes: number;
+  /** The recipients the server took the mail for, in envelope order. */
+  accepted: string[];
+  /** With `partial`, the recipients refused at RCPT (or by LMTP after the data). */
+  rejected: RecipientRefusal[];
 }
 
 /** Options of {@linkcode SmtpSession}. */
@@ -335,8 +358,13 @@ export class SmtpSession {
    * mail` (EX_UNAVAILABLE).
    * @throws {LmtpDeliveryError} LMTP: some recipients refused after the data.
    */
-  async send(envelope: Envelope, data: ReadableStream<Uint8Array>): Promise<SendResult> {
+  async send(
+    envelope: Envelope,
+    data: ReadableStream<Uint8Array>,
+    options: SendOptions = {},
+  ): Promise<SendResult> {
     this.checkDsn(envelope.dsn);
+    const partial = options.partial ?? false;
     const commands = envelopeCommands(
       envelope.from,
       envelope.recipients,
@@ -348,12 +376,22 @@ export class SmtpSession {
       envelope.from,
       envelope.recipients,
       this.#caps.pipelining ? this.#pipelineLimit : 1,
+      partial,
     );
     for (let batch = pipeline.nextBatch(); batch.length > 0; batch = pipeline.nextBatch()) {
       await this.#write(batch, "mail");
       for (let i = 0; i < batch.length; i++) pipeline.onReply(await this.#read(pipeline.stage));
     }
+    if (pipeline.accepted.length === 0 && pipeline.rejected.length > 0) {
+      // Only with `partial`: every recipient was refused and yet DATA got 354 (it was
+      // pipelined). An empty mail with no recipient ends the transaction cleanly.
+      await this.#sendData(ReadableStream.from([]));
+      await this.#read("end-of-data");
+      throw pipeline.firstRefusal();
+    }
     const dataBytes = await this.#sendData(data);
+    const accepted = pipeline.accepted;
+    const rejected = pipeline.rejected;
     if (!this.#lmtp) {
       const reply = await this.#read("end-of-data");
       if (reply.code !== 250) {
@@ -362,18 +400,44 @@ export class SmtpSession {
           reply,
         });
       }
-      return { reply, recipients: [], dataBytes };
+      return { reply, recipients: [], dataBytes, accepted, rejected };
     }
+    // LMTP answers once per accepted recipient (RFC 2033 §4.2).
     const results: { recipient: string; reply: Reply }[] = [];
-    for (const recipient of envelope.recipients) {
+    for (const recipient of accepted) {
       results.push({ recipient, reply: await this.#read("end-of-data") });
     }
     const failures: LmtpFailure[] = results.filter((r) => r.reply.code !== 250);
-    if (failures.length > 0) {
-      const delivered = results.filter((r) => r.reply.code === 250).map((r) => r.recipient);
-      throw new LmtpDeliveryError(failures, delivered);
+    const delivered = results.filter((r) => r.reply.code === 250).map((r) => r.recipient);
+    if (failures.length > 0 && !partial) throw new LmtpDeliveryError(failures, delivered);
+    if (delivered.length === 0) {
+      const first = failures[0];
+      throw new SmtpReplyError(
+        `the server refuses to send the mail to ${first.recipient}`,
+        ExitCode.UNAVAILABLE,
+        { stage: "end-of-data", reply: first.reply, detailPrefix: "LMTP server message: " },
+      );
     }
-    return { reply: undefined, recipients: results, dataBytes };
+    return {
+      reply: undefined,
+      recipients: results,
+      dataBytes,
+      accepted: delivered,
+      rejected: [...rejected, ...failures.map((f) => ({ address: f.recipient, reply: f.reply }))],
+    };
+  }
+
+  /**
+   * `RSET`: ends any transaction so the next mail starts clean on the same connection.
+   *
+   * @throws {SmtpReplyError} `command RSET failed` for a reply other than 250.
+   */
+  async reset(): Promise<Reply> {
+    const reply = await this.#command("RSET", "rset");
+    if (reply.code !== 250) {
+      throw new SmtpReplyError("command RSET failed", transient(reply), { stage: "rset", reply });
+    }
+    return reply;
   }
 
   /**
@@ -555,20 +619,30 @@ export class EnvelopePipeline {
   #from: string;
   #recipients: readonly string[];
   #limit: number;
+  #partial: boolean;
   #sent = 0;
   #received = 0;
+  /** The recipients accepted so far, in envelope order. */
+  readonly accepted: string[] = [];
+  /** With `partial`, the recipients refused so far, in envelope order. */
+  readonly rejected: RecipientRefusal[] = [];
 
-  /** The envelope commands, the addresses they carry, and the pipeline bound. */
+  /**
+   * The envelope commands, the addresses they carry, the pipeline bound, and whether a
+   * refused recipient is reported (`partial`) rather than failing the mail.
+   */
   constructor(
     commands: readonly string[],
     from: string,
     recipients: readonly string[],
     limit: number,
+    partial = false,
   ) {
     this.#commands = commands;
     this.#from = from;
     this.#recipients = recipients;
     this.#limit = Math.max(1, limit);
+    this.#partial = partial;
   }
 
   /** Whether the DATA command was answered with 354. */
@@ -585,6 +659,13 @@ export class EnvelopePipeline {
   /** The commands to send now; empty while replies are outstanding or when done. */
   nextBatch(): string[] {
     if (this.#sent !== this.#received) return [];
+    // Lock-step and every recipient refused: DATA is not worth sending.
+    if (
+      this.#sent === this.#commands.length - 1 && this.accepted.length === 0 &&
+      this.rejected.length > 0
+    ) {
+      throw this.firstRefusal();
+    }
     const batch = this.#commands.slice(this.#sent, this.#sent + this.#limit);
     this.#sent += batch.length;
     return [...batch];
@@ -604,7 +685,21 @@ export class EnvelopePipeline {
       : stage === "rcpt"
       ? reply.code === 250 || reply.code === 251
       : reply.code === 354;
+    if (stage === "rcpt") {
+      if (ok) {
+        this.accepted.push(this.#recipients[index - 1]);
+        return;
+      }
+      if (this.#partial) {
+        this.rejected.push({ address: this.#recipients[index - 1], reply });
+        return;
+      }
+    }
     if (ok) return;
+    // DATA refused after every recipient was: the refusal that matters is the first one.
+    if (stage === "data" && this.accepted.length === 0 && this.rejected.length > 0) {
+      throw this.firstRefusal();
+    }
     const message = stage === "mail"
       ? `envelope from address ${this.#from} not accepted by the server`
       : stage === "rcpt"
@@ -613,6 +708,29 @@ export class EnvelopePipeline {
     const code = reply.code >= 400 && reply.code <= 499 ? ExitCode.UNAVAILABLE : ExitCode.DATAERR;
     throw new SmtpReplyError(message, code, { stage, reply });
   }
+
+  /**
+   * The error for the first refused recipient, as msmtp words a refused RCPT: what a
+   * `partial` mail fails with when no recipient was accepted.
+   */
+  firstRefusal(): SmtpReplyError {
+    const first = this.rejected[0];
+    if (first === undefined) {
+      return new SmtpReplyError("no recipient accepted", ExitCode.SOFTWARE, {
+        stage: "rcpt",
+        reply: { code: 0, lines: [], raw: [] },
+      });
+    }
+    return refusedRecipient(first.address, first.reply);
+  }
+}
+
+function refusedRecipient(address: string, reply: Reply): SmtpReplyError {
+  const code = reply.code >= 400 && reply.code <= 499 ? ExitCode.UNAVAILABLE : ExitCode.DATAERR;
+  return new SmtpReplyError(`recipient address ${address} not accepted by the server`, code, {
+    stage: "rcpt",
+    reply,
+  });
 }
 
 /** Splits the data into msmtp's `--> line` transcript entries. */

@@ -1,19 +1,19 @@
 import assert from "node:assert/strict";
-import type { Invocation } from "../../../lib/cli/invocation.ts";
 import {
+  type AccountSelection,
   checkAccount,
   type Env,
   errorPreamble,
   fromMatches,
-  loadAccount,
+  realEnv,
+  resolveAccount,
 } from "../../../lib/config/resolve.ts";
 import { DEFAULT_SETTINGS } from "../../../lib/config/account.ts";
 import { fnmatch } from "../../../lib/config/fnmatch.ts";
-import { parseArgs } from "../../../lib/cli/args.ts";
 
-/** A `-P` invocation (as parsed from the command line) with some fields replaced. */
-function invocation(over: Partial<Invocation> = {}): Invocation {
-  return { ...parseArgs(["-P"]), ...over };
+/** What `sendmail -P` selects (an account for sending, no from required), with additions. */
+function invocation(over: AccountSelection = {}): AccountSelection {
+  return { sending: true, requireFrom: false, ...over };
 }
 
 interface FakeFile {
@@ -46,9 +46,9 @@ function fakeEnv(
   };
 }
 
-async function loadError(inv: Invocation, env: Env): Promise<Error> {
+async function loadError(inv: AccountSelection, env: Env): Promise<Error> {
   try {
-    await loadAccount(inv, env);
+    await resolveAccount(inv, env);
   } catch (e) {
     return e as Error;
   }
@@ -59,7 +59,7 @@ const USER_RC = "/home/joe/.msmtprc";
 
 Deno.test("missing files are ignored and named in the preamble", async () => {
   const env = fakeEnv({}, { EMAIL: "e@x", SMTPSERVER: "s" });
-  const { account, preamble } = await loadAccount(invocation(), env);
+  const { account, preamble } = await resolveAccount(invocation(), env);
   assert.deepEqual(preamble, [
     "ignoring system configuration file /etc/msmtprc: No such file or directory",
     `ignoring user configuration file ${USER_RC}: No such file or directory`,
@@ -76,7 +76,7 @@ Deno.test("POSTIE_SYSCONFDIR moves the system file", async () => {
     { "/sys/msmtprc": { text: "account default\nhost h\nfrom a@b\n" } },
     { POSTIE_SYSCONFDIR: "/sys" },
   );
-  const { preamble } = await loadAccount(invocation(), env);
+  const { preamble } = await resolveAccount(invocation(), env);
   assert.equal(preamble[0], "loaded system configuration file /sys/msmtprc");
   assert.equal(preamble.at(-1), "using account default from /sys/msmtprc");
 });
@@ -95,7 +95,7 @@ Deno.test("user accounts replace system accounts of the same name", async () => 
     "/etc/msmtprc": { text: "account default\nhost sys\nfrom s@x\naccount only\nhost o\n" },
     [USER_RC]: { text: "account default\nhost usr\nfrom u@x\n" },
   });
-  assert.equal((await loadAccount(invocation(), env)).account.settings.host, "usr");
+  assert.equal((await resolveAccount(invocation(), env)).account.settings.host, "usr");
   const e = await loadError(invocation({ account: "nope" }), env);
   assert.equal(e.message, `account nope not found in /etc/msmtprc and ${USER_RC}`);
 });
@@ -113,14 +113,14 @@ Deno.test("a file holding a password must be private to its owner", async () => 
     `${USER_RC}: contains secrets and therefore must be owned by you`,
   );
   const asRoot = fakeEnv({ [USER_RC]: { text, mode: 0o644, uid: 5 } }, {}, 0);
-  assert.equal((await loadAccount(invocation(), asRoot)).account.settings.password, "p");
+  assert.equal((await resolveAccount(invocation(), asRoot)).account.settings.password, "p");
 });
 
 Deno.test("-f chooses the first account whose from matches", async () => {
   const env = fakeEnv({
     [USER_RC]: { text: "account w\nhost w\nfrom *@wild.example\naccount s\nhost s\nfrom s@x\n" },
   });
-  const { account, preamble } = await loadAccount(invocation({ from: "S+tag@X" }), env);
+  const { account, preamble } = await resolveAccount(invocation({ from: "S+tag@X" }), env);
   assert.equal(account.name, "s");
   assert.equal(account.settings.from, "S+tag@X");
   assert.ok(preamble.includes("account chosen by envelope from address S+tag@X: s"));
@@ -139,7 +139,7 @@ Deno.test("allow_from_override off keeps the account's from", async () => {
   const env = fakeEnv({
     [USER_RC]: { text: "account default\nhost h\nfrom f@x\nallow_from_override off\n" },
   });
-  const { account } = await loadAccount(invocation({ from: "other@x" }), env);
+  const { account } = await resolveAccount(invocation({ from: "other@x" }), env);
   assert.equal(account.settings.from, "f@x");
 });
 
@@ -149,7 +149,7 @@ Deno.test("post-processing fills port, trust file, proxy port and expands %U %H 
       text: "account default\nhost h\nfrom %U@%H\ndomain %C\ntls\ntls_starttls off\nproxy_host p\n",
     },
   });
-  const s = (await loadAccount(invocation(), env)).account.settings;
+  const s = (await resolveAccount(invocation(), env)).account.settings;
   assert.equal(s.port, 465);
   assert.equal(s.tls_trust_file, "system");
   assert.equal(s.proxy_port, 1080);
@@ -161,7 +161,7 @@ Deno.test("passwordeval runs before --pretend when auth is on", async () => {
   const env = fakeEnv({
     [USER_RC]: { text: "account default\nhost h\nfrom a@b\nauth on\npasswordeval echo pw\n" },
   });
-  assert.equal((await loadAccount(invocation(), env)).account.settings.password, "pw");
+  assert.equal((await resolveAccount(invocation(), env)).account.settings.password, "pw");
   const silent = fakeEnv({
     [USER_RC]: { text: "account default\nhost h\nfrom a@b\nauth on\npasswordeval true\n" },
   });
@@ -182,7 +182,25 @@ Deno.test("--host builds the account from the command line alone", async () => {
     host: "mx",
     overrides: [{ option: "--tls", name: "tls", arg: "on" }],
   });
-  const { account, preamble } = await loadAccount(inv, fakeEnv({}));
+  const { account, preamble } = await resolveAccount(inv, fakeEnv({}));
   assert.deepEqual(preamble, ["using account specified on command line"]);
   assert.equal(account.settings.tls, true);
+});
+
+Deno.test("overrides may be a record of config commands, reported by the command's name", async () => {
+  const { account } = await resolveAccount(
+    { host: "mx", overrides: { port: "587", tls: "on", tls_starttls: "on" } },
+    fakeEnv({}),
+  );
+  assert.equal(account.settings.port, 587);
+  assert.equal(account.settings.tls, true);
+  const e = await loadError({ host: "mx", overrides: { tls: "maybe" } }, fakeEnv({}));
+  assert.equal(e.message, "invalid argument maybe for tls");
+});
+
+Deno.test("realEnv with variables given never reads the process environment", () => {
+  const env = realEnv({ HOME: "/home/given", EMAIL: "given@example.org" });
+  assert.equal(env.home(), "/home/given");
+  assert.equal(env.getenv("EMAIL"), "given@example.org");
+  assert.equal(env.getenv("PATH"), undefined);
 });

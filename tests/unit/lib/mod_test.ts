@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { PostieError, send } from "../../../lib/mod.ts";
 import { startCaptureServer } from "../../../scripts/capture_server.ts";
 
-Deno.test("send() delivers a mail through the same path as the command line", async () => {
+Deno.test("send() delivers a mail with the account rules of the command line", async () => {
   const server = startCaptureServer({});
   try {
     await send({
-      args: ["--host=127.0.0.1", `--port=${server.port}`],
+      host: "127.0.0.1",
+      overrides: { port: String(server.port) },
       from: "ci@example.com",
       to: ["Team <team@example.org>, ops@example.org"],
       message: "Subject: build\n\n.green\n",
@@ -26,7 +27,8 @@ Deno.test("send() rejects with msmtp's message and exit code when the server ref
   try {
     await assert.rejects(
       send({
-        args: ["--host=127.0.0.1", `--port=${server.port}`],
+        host: "127.0.0.1",
+        overrides: { port: String(server.port) },
         from: "ci@example.com",
         to: ["reject@example.org"],
         message: "Subject: x\n\ny\n",

@@ -15,7 +15,28 @@ import type { Settings } from "../config/account.ts";
 import { lookupPassword } from "../secrets/password.ts";
 import { SmtpAuthError } from "../smtp/errors.ts";
 import { type Authenticator, chooseAuthenticator } from "../smtp/auth/select.ts";
-import type { OpenSession } from "./session.ts";
+import type { Capabilities } from "../smtp/capabilities.ts";
+import type { SmtpSession } from "../smtp/session.ts";
+
+/** The open session {@linkcode authenticate} works on. */
+export interface AuthTarget {
+  /** The session, after EHLO (and STARTTLS). */
+  session: SmtpSession;
+  /** The capabilities of the last EHLO. */
+  capabilities: Capabilities;
+  /** Whether TLS is active (PLAIN and LOGIN are refused without it unless configured). */
+  tlsActive: boolean;
+}
+
+/** Options of {@linkcode authenticate}. */
+export interface AuthOptions {
+  /**
+   * Whether the password prompt on the terminal may be shown when no other source has a
+   * password (msmtp's last resort; a script usually wants false).
+   * @default {true}
+   */
+  prompt?: boolean;
+}
 
 /**
  * Authenticates the open session with the account's `auth`, `user` and password sources.
@@ -23,13 +44,14 @@ import type { OpenSession } from "./session.ts";
  * @example Usage
  * ```ts ignore
  * import { authenticate } from "./auth.ts";
- * await authenticate(account.settings, open, Deno.env.toObject());
+ * await authenticate(account.settings, target, Deno.env.toObject());
  * ```
  */
 export async function authenticate(
   s: Settings,
-  open: OpenSession,
+  open: AuthTarget,
   env: Readonly<Record<string, string>>,
+  options: AuthOptions = {},
 ): Promise<void> {
   const choose = (password: () => Promise<string | null>): Promise<Authenticator> =>
     chooseAuthenticator({
@@ -38,7 +60,7 @@ export async function authenticate(
       password,
       host: s.host ?? s.socket ?? "",
       port: s.port,
-      tlsActive: open.tls !== null,
+      tlsActive: open.tlsActive,
       serverMechanisms: open.capabilities.auth,
       serverAdvertisesAuth: open.capabilities.authAdvertised,
     });
@@ -46,7 +68,9 @@ export async function authenticate(
   // The refresh code loads only for accounts that configure it.
   const oauth2 = s.oauth2_token_endpoint === null ? null : await import("../secrets/oauth2.ts");
   if (oauth2 === null || !oauth2.usesOAuth2Refresh(s)) {
-    const authenticator = await choose(() => lookupPassword({ settings: s, env: lookupEnv }));
+    const authenticator = await choose(() =>
+      lookupPassword({ settings: s, env: lookupEnv, tty: options.prompt ?? true })
+    );
     await open.session.authenticate(authenticator);
     return;
   }
