@@ -85,12 +85,12 @@ Deno.test({
     try {
       await Deno.symlink(POSTIE, `${dir}/mail`);
       const data = binary(5_000);
-      await Deno.writeFile(`${dir}/dump.gz`, data);
+      await Deno.writeFile(`${dir}/report.pdf`, data);
       const result = await run(`${dir}/mail`, [
         "-s",
         "Sauvegarde terminée",
         "-a",
-        `${dir}/dump.gz`,
+        `${dir}/report.pdf`,
         "-c",
         "cc@postie.test",
         "-b",
@@ -112,8 +112,8 @@ Deno.test({
         const mail = await parseWithPython(raw);
         assert.equal(mail.headers.subject, "Sauvegarde terminée");
         assert.deepEqual(mail.addresses.cc, [{ name: "", address: "cc@postie.test" }]);
-        assert.equal(mail.parts[1].filename, "dump.gz");
-        assert.equal(mail.parts[1].contentType, "application/gzip");
+        assert.equal(mail.parts[1].filename, "report.pdf");
+        assert.equal(mail.parts[1].contentType, "application/pdf");
         assert.deepEqual(mail.parts[1].bytes, data);
       }
     } finally {
