@@ -142,6 +142,11 @@ function normalizeAddresses(
 ): ComposeAddress[] {
   const out: ComposeAddress[] = [];
   for (const item of Array.isArray(value) ? value : [value]) {
+    const text = typeof item === "string" ? item : `${item.name}${item.address}`;
+    // nodemailer would turn `a@x\r\nBcc: b@y` into a group with b@y as a recipient
+    if (/[\r\n\0]/.test(text)) {
+      throw new PostieError(`${field}: a line break or NUL in an address`, ExitCode.USAGE);
+    }
     if (typeof item !== "string") {
       out.push(item);
       continue;

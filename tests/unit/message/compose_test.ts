@@ -269,3 +269,30 @@ Deno.test("a display name without an address is refused rather than dropped", as
       error instanceof PostieError && error.message === "from: more than one address",
   );
 });
+
+Deno.test("line breaks cannot inject headers or recipients", async () => {
+  for (const to of ["x@example.org\r\nBcc: evil@example.net", "x@example.org\nBcc: e@x.net"]) {
+    await assert.rejects(
+      composeMail({ from: "a@example.org", to }, { hostname: "h" }),
+      (error: unknown) =>
+        error instanceof PostieError && error.exitCode === 64 &&
+        error.message === "to: a line break or NUL in an address",
+    );
+  }
+  await assert.rejects(
+    composeMail({
+      from: { name: "A\r\nBcc: evil@example.net", address: "a@example.org" },
+    }, { hostname: "h" }),
+    (error: unknown) => error instanceof PostieError && error.exitCode === 64,
+  );
+  const mail = await composeMail({
+    from: "a@example.org",
+    to: "b@example.org",
+    subject: "hi\r\nBcc: evil@example.net",
+    headers: { "X-Note": "v\r\nBcc: evil@example.net" },
+    attachments: [{ filename: 'a\r\nBcc: evil@example.net".txt', content: "x" }],
+  }, { hostname: "h" });
+  assert.deepEqual(mail.envelope.to, ["b@example.org"]);
+  const text = new TextDecoder().decode(await rawText(mail.raw));
+  assert.ok(!/^bcc:/im.test(text), text);
+});
