@@ -95,6 +95,12 @@ export interface AccountSelection {
   sending?: boolean;
   /** Fail when the account has no envelope-from. Default: the value of `sending`. */
   requireFrom?: boolean;
+  /**
+   * Lay the `POSTIE_*` variables (and `POSTIE_*_FILE` secrets) over the account, under the
+   * overrides. Default true; false for an account its caller describes completely (a
+   * library transport made from plain options).
+   */
+  environment?: boolean;
 }
 
 /** The overrides of a selection as a list, in order. */
@@ -287,10 +293,12 @@ async function resolve(
   preamble: string[],
 ): Promise<LoadedAccount> {
   const cli = overrideSettings(overrideList(selection.overrides), { home: env.home() });
-  const fromEnv = await readEnvSettings({
-    getenv: (name) => env.getenv(name),
-    readTextFile: (path) => env.readTextFile(path),
-  }, { home: env.home() });
+  const fromEnv = selection.environment === false
+    ? { set: {}, variables: [] }
+    : await readEnvSettings({
+      getenv: (name) => env.getenv(name),
+      readTextFile: (path) => env.readTextFile(path),
+    }, { home: env.home() });
   const from = givenFrom(selection);
   const sending = selection.sending ?? false;
   const requireFrom = selection.requireFrom ?? sending;
