@@ -64,7 +64,7 @@ export interface ComposeOptions {
 }
 
 /** What {@linkcode composeMail} returns. */
-export interface ComposedMail {
+export interface ComposeResult {
   /** The complete message (header and body, CRLF line ends), produced as it is read. */
   raw: ReadableStream<Uint8Array>;
   /** The SMTP envelope: the From address, and every To, Cc and Bcc address once. */
@@ -249,7 +249,7 @@ function toWebStream(node: NodeStreamLike): ReadableStream<Uint8Array> {
 export async function composeMail(
   mail: ComposeOptions,
   context: ComposeContext,
-): Promise<ComposedMail> {
+): Promise<ComposeResult> {
   const options: Record<string, unknown> = {
     newline: "\r\n",
     // Composition reads local files the caller named; it never fetches URLs.
