@@ -296,3 +296,22 @@ Deno.test("line breaks cannot inject headers or recipients", async () => {
   const text = new TextDecoder().decode(await rawText(mail.raw));
   assert.ok(!/^bcc:/im.test(text), text);
 });
+
+Deno.test({
+  name: "a streamed text with 8-bit bytes and a 5000-byte line stays within SMTP's line limit",
+  ignore,
+  async fn() {
+    const text = "Grüße " + "x".repeat(5000) + "\n\tindented\nlast line\n";
+    const mail = await composeMail({
+      from: "a@example.org",
+      to: "b@example.org",
+      text: ReadableStream.from([new TextEncoder().encode(text)]),
+    }, { hostname: "h" });
+    const raw = await rawText(mail.raw);
+    const lines = new TextDecoder().decode(raw).split("\r\n");
+    assert.ok(lines.every((line) => line.length <= 998));
+    assert.ok(raw.every((byte) => byte < 0x80), "7-bit on the wire");
+    const parsed = await parseWithPython(raw);
+    assert.equal(new TextDecoder().decode(parsed.parts[0].bytes).replaceAll("\r\n", "\n"), text);
+  },
+});
