@@ -9,6 +9,7 @@ import { POSTIE, ROOT, run } from "../support/differential.ts";
 import { type FaultSession, startFaultServer } from "../support/fault_server.ts";
 import { createTestPki } from "../support/pki.ts";
 import { parseWithPython, pythonUnavailable } from "../support/python_email.ts";
+import { saslUnavailable, startPostfix, stripTraceHeaders } from "../support/postfix.ts";
 
 const SCRIPT = `${ROOT}/examples/ci_notify.sh`;
 const ignore = pythonUnavailable() !== undefined && Deno.env.get("CI") !== "true";
@@ -140,4 +141,57 @@ Deno.test("the CI script reports a missing log or secret in one line with postie
     await server.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "the CI script logs in to a real Postfix with Dovecot SASL over STARTTLS from a GitLab file variable",
+  ignore: (saslUnavailable() ?? pythonUnavailable()) !== undefined && Deno.env.get("CI") !== "true",
+  async fn() {
+    const postfix = await startPostfix({
+      tls: true,
+      sasl: { users: [{ user: "ci", password: PASSWORD }] },
+    });
+    const dir = await Deno.makeTempDir({ prefix: "postie_ci_" });
+    try {
+      // GitLab writes a file variable's value to a file and puts the path in the variable
+      const secret = `${dir}/SMTP_PASSWORD`;
+      await Deno.writeTextFile(secret, PASSWORD, { mode: 0o600 });
+      await Deno.writeTextFile(`${dir}/build.log`, "compiling\nFAILED: 2 tests\n");
+      const result = await run("sh", [SCRIPT, "failed", "build.log", "dev@postie.test"], {
+        cwd: dir,
+        env: {
+          POSTIE,
+          POSTIE_HOST: "127.0.0.1",
+          POSTIE_PORT: String(postfix.sasl!.tlsOnlyPort),
+          POSTIE_TLS: "on",
+          POSTIE_TLS_TRUST_FILE: postfix.caFile,
+          POSTIE_AUTH: "on",
+          POSTIE_USER: "ci",
+          POSTIE_PASSWORD_FILE: secret,
+          POSTIE_FROM: "ci@example.org",
+          // what GitLab CI sets
+          CI_PROJECT_PATH: "acme/rocket",
+          CI_COMMIT_REF_NAME: "release-2",
+          CI_COMMIT_SHA: "fedcba9876543210fedcba9876543210fedcba98",
+          CI_JOB_URL: "https://gitlab.example.org/acme/rocket/-/jobs/77",
+        },
+      });
+      assert.equal(result.stderr, "");
+      assert.equal(result.code, 0);
+      // auth on over TLS picks SCRAM-SHA-256 first; Dovecot checked the password
+      assert.deepEqual(await postfix.sasl!.dovecot.authRequests(), ["SCRAM-SHA-256"]);
+      const [delivered] = await postfix.mailbox("dev@postie.test");
+      const mail = await parseWithPython(stripTraceHeaders(delivered));
+      assert.equal(mail.headers.subject, "[acme/rocket] release-2: failed");
+      const text = new TextDecoder().decode(mail.parts[0].bytes);
+      assert.match(text, /^Job: {4}https:\/\/gitlab\.example\.org\/acme\/rocket\/-\/jobs\/77\r?$/m);
+      assert.equal(mail.parts[1].filename, "build.log");
+      assert.equal(new TextDecoder().decode(mail.parts[1].bytes), "compiling\nFAILED: 2 tests\n");
+      assert.ok(!(await postfix.log()).includes(PASSWORD));
+    } finally {
+      await postfix.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
