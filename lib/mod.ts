@@ -16,7 +16,9 @@
 
 import { realEnv, resolveAccount } from "./config/resolve.ts";
 import { SmtpConnection } from "./delivery/connection.ts";
-import { prepareMail } from "./delivery/prepare.ts";
+import { type PreparedMail, prepareMail } from "./delivery/prepare.ts";
+import type { Settings } from "./config/account.ts";
+import { stuffMail } from "./message/data.ts";
 import { PostieError } from "./errors.ts";
 import { ExitCode } from "./exit.ts";
 import { buildEnvelope } from "./message/envelope.ts";
@@ -27,6 +29,54 @@ import type { Reply } from "./smtp/reply.ts";
 export { ConfigError, PostieError, UsageError } from "./errors.ts";
 export { ExitCode, exitCodeName } from "./exit.ts";
 export type { Reply } from "./smtp/reply.ts";
+
+/** The reply reported for mail that went only into mailboxes on this host. */
+const LOCAL_REPLY: Reply = Object.freeze({
+  code: 250,
+  lines: ["delivered on this host"],
+  raw: ["250 delivered on this host"],
+}) as Reply;
+
+/**
+ * An account with `direct on`: the mail goes to local mailboxes and MX hosts
+ * (docs/DIRECT.md). A failure names each recipient that did not get the mail; the exit code is
+ * 75 when every failure is temporary.
+ */
+async function sendDirect(
+  s: Settings,
+  mail: PreparedMail,
+  env: Readonly<Record<string, string>>,
+): Promise<SendReport> {
+  const { deliverWithoutRelay } = await import("./direct/route.ts");
+  const { overallExitCode } = await import("./direct/outcome.ts");
+  const payload = stuffMail(mail.message);
+  const cacheBase = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : undefined);
+  const result = await deliverWithoutRelay({
+    settings: s,
+    from: mail.from,
+    recipients: mail.recipients,
+    payload: payload.stream,
+    dsn: {
+      notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
+      ret: s.dsn_return,
+    },
+    ...(cacheBase ? { stsCacheDir: `${cacheBase}/postie/mta-sts` } : {}),
+  });
+  const failed = result.outcomes.filter((o) => o.status !== "delivered");
+  if (failed.length > 0) {
+    const lines = failed.map((o) => `${o.recipient}: ${o.message ?? "not delivered"}`);
+    const delivered = result.outcomes.filter((o) => o.status === "delivered");
+    if (delivered.length > 0) {
+      lines.push(`delivered to ${delivered.map((o) => o.recipient).join(", ")}`);
+    }
+    throw new PostieError(lines[0], overallExitCode(result.outcomes), { details: lines.slice(1) });
+  }
+  return {
+    reply: result.transactions.at(-1)?.reply ?? LOCAL_REPLY,
+    accepted: result.outcomes.map((o) => o.recipient),
+    mailsize: payload.stuffer.mailsize,
+  };
+}
 
 /** What to send and how. */
 export interface SendOptions {
@@ -75,7 +125,9 @@ function toStream(message: SendOptions["message"]): ReadableStream<Uint8Array> {
 /**
  * Sends one mail. Resolves when the server accepted it; otherwise rejects with a
  * {@linkcode PostieError} whose `exitCode` is the sysexits code the command would end with
- * and whose message is msmtp's.
+ * and whose message is msmtp's. An account with `direct on` delivers to the recipients'
+ * mail hosts and local mailboxes itself (docs/DIRECT.md): then a failure's message and
+ * `details` name each recipient that did not get the mail, and those that did.
  *
  * @example Usage
  * ```ts ignore
@@ -112,6 +164,7 @@ export async function send(options: SendOptions): Promise<SendReport> {
   const mail = await prepareMail(s, { block, envelope }, { hostname: configEnv.hostname() });
   checkAddress(mail.from, "mail");
   for (const recipient of mail.recipients) checkAddress(recipient, "rcpt");
+  if (s.direct) return await sendDirect(s, mail, options.env ?? Deno.env.toObject());
   const connection = await SmtpConnection.open(s, {
     env: options.env ?? Deno.env.toObject(),
     prompt: false,

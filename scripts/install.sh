@@ -14,6 +14,9 @@ fi
 # dovecot-core: SASL behind the test Postfix.
 packages=(msmtp openssl ca-certificates postfix dovecot-core gnome-keyring libsecret-tools dbus
   util-linux)
+# Direct delivery (tests/support/dns.ts): nsd serves the test zones, unbound validates them
+# (DNSSEC for DANE), ldnsutils signs them (ldns-signzone, ldns-keygen, ldns-key2ds).
+packages+=(nsd unbound ldnsutils)
 # The interop matrix and the real callers (scripts/interop_packages.txt): plain names are
 # installed; names marked `unpack` conflict with postfix and are unpacked beside it.
 here=$(cd "$(dirname "$0")" && pwd)

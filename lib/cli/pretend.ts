@@ -91,6 +91,7 @@ export function formatSettings(account: Account, inv: Invocation): string[] {
       `syslog = ${text(s.syslog)}`,
       `aliases = ${text(s.aliases)}`,
       ...oauth2Lines(s),
+      ...directLines(s),
       inv.readRecipients
         ? "reading recipients from the command line and the mail"
         : "reading recipients from the command line",
@@ -100,6 +101,27 @@ export function formatSettings(account: Account, inv: Invocation): string[] {
     if (inv.mode === "rmqs") lines.push(`RMQS argument = ${inv.rmqsArgument ?? ""}`);
   }
   return lines;
+}
+
+/**
+ * postie's direct and local delivery settings; none at all unless one differs from its
+ * default, so the dump of an msmtp account stays byte for byte msmtp's.
+ */
+function directLines(s: Settings): string[] {
+  const changed = s.direct || s.dns_server !== null || !s.mta_sts || !s.dane ||
+    s.local_domains !== null || s.local_aliases !== null || s.mail_spool !== null ||
+    s.maildir !== null;
+  if (!changed) return [];
+  return [
+    `direct = ${onOff(s.direct)}`,
+    `dns_server = ${text(s.dns_server)}`,
+    `mta_sts = ${onOff(s.mta_sts)}`,
+    `dane = ${onOff(s.dane)}`,
+    `local_domains = ${text(s.local_domains)}`,
+    `local_aliases = ${text(s.local_aliases)}`,
+    `mail_spool = ${text(s.mail_spool)}`,
+    `maildir = ${text(s.maildir)}`,
+  ];
 }
 
 /**

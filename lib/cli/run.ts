@@ -62,7 +62,7 @@ function procArgv0(): string | undefined {
 }
 
 /**
- * The process's own I/O: Deno's standard streams, the environment and `process.argv0`.
+ * The process's own I/O: Deno's standard streams, the environment and argv[0].
  *
  * @example Usage
  * ```ts
@@ -249,14 +249,16 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-/** Whether the program was invoked as a mail client (a link named `mail` or `mailx`). */
-function isMailx(argv0: string): boolean {
-  const name = programName(argv0);
-  return name === "mail" || name === "mailx";
-}
-
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
-  const inv = isMailx(io.argv0)
+  const name = programName(io.argv0);
+  // newaliases takes only options and a file path; a mail always has a recipient (or -t)
+  const noRecipient = argv.every((a) => a.startsWith("-") || a.startsWith("/"));
+  if (noRecipient && name === "newaliases") {
+    const { newaliases } = await import("./newaliases.ts");
+    await io.stdout(`${await newaliases(argv)}\n`);
+    return ExitCode.OK;
+  }
+  const inv = name === "mail" || name === "mailx"
     ? (await import("./mailx.ts")).parseMailxArgs(argv, io.env)
     : parseArgs(argv, io.env);
   if (inv.printVersion) {
@@ -291,6 +293,13 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   const { account } = await chooseAccount(inv, io, fromHeader);
   if (inv.pretend) return ExitCode.OK;
   const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
+  if ((inv.mode === "serverinfo" || inv.mode === "rmqs") && account.settings.direct) {
+    // a direct account has no one server to ask
+    const option = inv.mode === "serverinfo" ? "--serverinfo" : "--rmqs";
+    throw new ConfigError(
+      `${option} needs a relay host; account ${account.name} delivers directly (direct on)`,
+    );
+  }
   if (inv.mode === "serverinfo") {
     const { serverInfo } = await import("./serverinfo.ts");
     await io.stdout((await serverInfo(account, debug)).map((l) => l + "\n").join(""));

@@ -71,6 +71,37 @@ export async function sendMail(
     ? (text: string) => void (pending = pending.then(() => io.stdout(text)))
     : undefined;
 
+  if (s.direct) {
+    // MX lookup, MTA-STS, DANE and local mailboxes load only for accounts that use them
+    try {
+      checkAddress(from, "mail");
+      for (const recipient of recipients) checkAddress(recipient, "rcpt");
+    } catch (error) {
+      if (!(error instanceof PostieError)) throw error;
+      await io.stderr(
+        `${io.name}: ${error.message}\n${io.name}: ${couldNotSend(account, false)}\n`,
+      );
+      return error.exitCode;
+    }
+    const { sendDirect } = await import("./direct.ts");
+    const code = await sendDirect(
+      account,
+      {
+        from,
+        recipients,
+        message,
+        dsn: {
+          notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
+          ret: s.dsn_return,
+        },
+      },
+      io,
+      debug,
+    );
+    await pending;
+    return code;
+  }
+
   const outcome: Outcome = { exitCode: ExitCode.OK };
   let connection: SmtpConnection | undefined;
   let lmtpFailure = false;

@@ -76,6 +76,23 @@ export interface Settings {
   oauth2_refresh_token_eval: string | null;
   /** postie: the scope asked for with a refresh (space-separated); null sends none. */
   oauth2_scope: string | null;
+  // Direct and local delivery (docs/DIRECT.md).
+  /** postie: deliver to the recipients' mail hosts (MX) instead of a relay `host`. */
+  direct: boolean;
+  /** postie: the resolver for direct delivery, `IP` or `IP:PORT`; null = the system's. */
+  dns_server: string | null;
+  /** postie: honour the recipient domains' MTA-STS policies (RFC 8461). */
+  mta_sts: boolean;
+  /** postie: honour DANE TLSA records (RFC 7672) when the resolver validates. */
+  dane: boolean;
+  /** postie: domains delivered on this host, joined by `,`; null = none. */
+  local_domains: string | null;
+  /** postie: the system aliases file for local mail; null = /etc/aliases if present. */
+  local_aliases: string | null;
+  /** postie: the mbox directory for local mail; null = /var/mail. */
+  mail_spool: string | null;
+  /** postie: a Maildir for local mail (`%u` user, `~/` their home); null = mbox. */
+  maildir: string | null;
 }
 
 /** The name of one setting. */
@@ -145,6 +162,14 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   oauth2_refresh_token: null,
   oauth2_refresh_token_eval: null,
   oauth2_scope: null,
+  direct: false,
+  dns_server: null,
+  mta_sts: true,
+  dane: true,
+  local_domains: null,
+  local_aliases: null,
+  mail_spool: null,
+  maildir: null,
 });
 
 /**

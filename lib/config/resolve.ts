@@ -519,10 +519,13 @@ export function checkAccount(
   s: Readonly<Settings>,
   needFrom: boolean,
 ): string | undefined {
-  if (s.host === null && s.socket === null) return "host not set";
-  if (s.port === 0 && s.socket === null) return "port not set";
+  // `direct on` finds the mail hosts itself: no relay host is needed
+  if (s.host === null && s.socket === null && !s.direct) return "host not set";
+  if (s.port === 0 && s.socket === null && !s.direct) return "port not set";
   if (needFrom && s.from === null) return "envelope-from address is missing";
-  if (s.tls && s.host === null && s.tls_host_override === null) return "host not set";
+  if (s.tls && s.host === null && s.tls_host_override === null && !s.direct) {
+    return "host not set";
+  }
   if (s.tls_key_file !== null && s.tls_cert_file === null) {
     return "tls_key_file requires tls_cert_file";
   }

@@ -24,6 +24,8 @@ const FILE_SETTINGS: ReadonlySet<string> = new Set([
   "tls_cert_file",
   "logfile",
   "aliases",
+  "local_aliases",
+  "mail_spool",
 ]);
 
 /** A TOML value as this converter writes it. */

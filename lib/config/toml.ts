@@ -70,6 +70,10 @@ const BOOLEAN_COMMANDS = new Set([
   "tls_nocertcheck",
   "tls_nostarttls",
   "tls_force_sslv3",
+  // direct and local delivery
+  "direct",
+  "mta_sts",
+  "dane",
 ]);
 
 /** Commands taking a number, so a TOML integer fits. */

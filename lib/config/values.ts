@@ -129,6 +129,15 @@ export const COMMAND_NAMES: readonly string[] = Object.freeze([
   "oauth2_refresh_token",
   "oauth2_refresh_token_eval",
   "oauth2_scope",
+  // direct and local delivery
+  "direct",
+  "dns_server",
+  "mta_sts",
+  "dane",
+  "local_domains",
+  "local_aliases",
+  "mail_spool",
+  "maildir",
 ]);
 
 /**
@@ -361,6 +370,40 @@ export function applyCommand(
     case "oauth2_scope":
       set.oauth2_scope = text();
       return;
+    // direct and local delivery
+    case "direct":
+      set.direct = onOff();
+      return;
+    case "dns_server":
+      if (arg !== "" && !isDnsServer(arg)) {
+        throw new SettingValueError(
+          "invalid",
+          name,
+          arg,
+          `invalid argument ${arg} for command ${name}: expected an IP address, IP:PORT or [IPv6]:PORT`,
+        );
+      }
+      set.dns_server = text();
+      return;
+    case "mta_sts":
+      set.mta_sts = onOff();
+      return;
+    case "dane":
+      set.dane = onOff();
+      return;
+    case "local_domains":
+      set.local_domains = arg === "" ? null : domainList(arg) ?? throwError(bad());
+      return;
+    case "local_aliases":
+      set.local_aliases = file();
+      return;
+    case "mail_spool":
+      set.mail_spool = file();
+      return;
+    case "maildir":
+      // `~/` is the recipient's home, expanded at delivery, not the configuring user's
+      set.maildir = text();
+      return;
     default:
       throw new SettingValueError("unknown", name, arg);
   }
@@ -475,6 +518,29 @@ function isTokenEndpoint(arg: string): boolean {
   if (url.protocol === "https:") return true;
   return url.protocol === "http:" &&
     ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+}
+
+/** `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address (see lib/direct/dns.ts). */
+function isDnsServer(arg: string): boolean {
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(arg);
+  const v6 = /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$/.exec(arg) ??
+    (/^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*$/.test(arg) ? [arg, arg, undefined] : null);
+  const match = v4 ?? v6;
+  if (match === null) return false;
+  if (v4 && match[1].split(".").some((octet) => Number(octet) > 255)) return false;
+  const port = match[2] === undefined ? 53 : Number(match[2]);
+  return port >= 1 && port <= 65535;
+}
+
+/** Domains separated by commas and/or blanks, lower-cased and joined by `,`. */
+function domainList(arg: string): string | undefined {
+  const domains = arg.split(/[\s,]+/).filter((d) => d !== "").map((d) =>
+    d.toLowerCase().replace(/\.$/, "")
+  );
+  if (domains.length === 0 || domains.some((d) => !/^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$/.test(d))) {
+    return undefined;
+  }
+  return domains.join(",");
 }
 
 function isSyslogFacility(arg: string): boolean {

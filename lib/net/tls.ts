@@ -388,9 +388,23 @@ async function nodeHandshake(
     cipher: cipher?.standardName ?? cipher?.name,
   };
   if (raw) info.certificate = await certificateInfoFromDer(raw);
+  info.chain = peerChain(socket.getPeerCertificate(true));
   const wrapped = new NodeSocketStream(socket);
   socket.off("error", swallow);
   return { stream: wrapped, info };
+}
+
+/** The DER certificates of a detailed peer certificate, following issuers (bounded). */
+function peerChain(peer: { raw?: Uint8Array; issuerCertificate?: unknown } | null): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  let current = peer;
+  for (let i = 0; current?.raw && i < 10; i++) {
+    chain.push(new Uint8Array(current.raw));
+    const next = current.issuerCertificate as typeof peer | undefined;
+    if (next === undefined || next === current) break;
+    current = next;
+  }
+  return chain;
 }
 
 async function digest(algorithm: Fingerprint["algorithm"], der: Uint8Array): Promise<string> {

@@ -40,6 +40,11 @@ export interface TlsInfo {
   cipher?: string;
   /** Present when the TLS layer can show the peer certificate. */
   certificate?: CertificateInfo;
+  /**
+   * The certificates the peer presented, DER, its own first, then each issuer (node:tls
+   * path only); DANE matches TLSA records against them.
+   */
+  chain?: Uint8Array[];
 }
 
 /** A bidirectional byte stream with an in-place TLS upgrade. */

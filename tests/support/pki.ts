@@ -161,3 +161,29 @@ export async function createTestPki(): Promise<TestPki> {
     throw e;
   }
 }
+
+/**
+ * Issues one more server certificate from the test PKI's trusted CA (or its untrusted one),
+ * for the given DNS names, into the PKI's directory.
+ *
+ * @example Usage
+ * ```ts
+ * import { createTestPki, issueLeaf } from "./pki.ts";
+ * const pki = await createTestPki();
+ * const mx = await issueLeaf(pki, "mx1", ["mx1.direct.test"]);
+ * console.log(mx.cert.endsWith("/mx1.pem")); // true
+ * await pki.remove();
+ * ```
+ */
+export async function issueLeaf(
+  pki: TestPki,
+  name: string,
+  dnsNames: string[],
+  options: { untrusted?: boolean; days?: number } = {},
+): Promise<CertFiles> {
+  return await makeLeaf(pki.dir, name, options.untrusted ? pki.otherCa : pki.ca, {
+    cn: dnsNames[0],
+    san: dnsNames.map((n) => `DNS:${n}`).join(", "),
+    days: options.days ?? 365,
+  });
+}

@@ -42,6 +42,18 @@ export interface PostfixOptions {
    * served either way.
    */
   tls?: boolean;
+  /**
+   * The loopback address smtpd listens on; default `127.0.0.1`. Direct-delivery tests run
+   * mail hosts on 127.0.0.2, 127.0.0.3, … port 25.
+   */
+  address?: string;
+  /** The port; by default a free high port. */
+  port?: number;
+  /**
+   * The server certificate and key (PEM files) instead of the test PKI's `localhost` one,
+   * e.g. one for the MX host name.
+   */
+  certificate?: { cert: string; key: string };
   /** How long to wait for the SMTP port to accept connections, in ms. Default 10000. */
   startTimeoutMs?: number;
   /**
@@ -88,8 +100,8 @@ export interface MailboxOptions {
 
 /** A running private Postfix instance; call {@linkcode Postfix.stop} when done. */
 export interface Postfix {
-  /** Where smtpd listens. */
-  host: "127.0.0.1";
+  /** Where smtpd listens (`address`, 127.0.0.1 by default). */
+  host: string;
   /** The free high port smtpd listens on. */
   port: number;
   /** PEM file of the test CA that signed the server certificate (made even without TLS). */
@@ -208,6 +220,8 @@ function mainCf(
     "myhostname = mx.postie.test",
     "mydomain = postie.test",
     "myorigin = postie.test",
+    // 127.0.0.2 and the like are not interface addresses, which inet_interfaces insists on;
+    // the smtpd service in master.cf names its own address.
     "inet_interfaces = 127.0.0.1",
     "inet_protocols = ipv4",
     "mynetworks = 127.0.0.0/8",
@@ -271,10 +285,10 @@ function saslServices(tlsOnlyPort: number, plainLoginPort: number): string[] {
   ];
 }
 
-function masterCf(port: number, extraServices: string[] = []): string {
+function masterCf(address: string, port: number, extraServices: string[] = []): string {
   // No service is chrooted: the instance's files are not laid out for a chroot jail.
   const services = [
-    `127.0.0.1:${port} inet n - n - - smtpd`,
+    `${address}:${port} inet n - n - - smtpd`,
     ...extraServices,
     "pickup unix n - n 60 1 pickup",
     "cleanup unix n - n - 0 cleanup",
@@ -422,14 +436,15 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     const pki = await createTestPki();
     try {
       await Deno.copyFile(pki.ca.cert, `${dir}/tls/ca.pem`);
-      await Deno.copyFile(pki.server.cert, `${dir}/tls/server.pem`);
-      await Deno.copyFile(pki.server.key, `${dir}/tls/server.key`);
+      await Deno.copyFile(options.certificate?.cert ?? pki.server.cert, `${dir}/tls/server.pem`);
+      await Deno.copyFile(options.certificate?.key ?? pki.server.key, `${dir}/tls/server.key`);
     } finally {
       await pki.remove();
     }
     await Deno.chmod(`${dir}/tls/server.key`, 0o600);
 
-    const port = freePort();
+    const address = options.address ?? "127.0.0.1";
+    const port = options.port ?? freePort();
     let sasl: PostfixSasl | undefined;
     let extraServices: string[] = [];
     if (saslOptions !== undefined) {
@@ -441,7 +456,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
       `${dir}/etc/main.cf`,
       mainCf(dir, tls, mailUid, mailGid, dovecot?.authSocket),
     );
-    await Deno.writeTextFile(`${dir}/etc/master.cf`, masterCf(port, extraServices));
+    await Deno.writeTextFile(`${dir}/etc/master.cf`, masterCf(address, port, extraServices));
     await Deno.writeTextFile(`${dir}/etc/recipient_access`, RECIPIENT_ACCESS);
     // Postfix re-reads a configuration file until its mtime is over a second old (it may
     // still be being written), which would cost two seconds here: date them back.
@@ -478,7 +493,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
       exited = true;
     });
     const deadline = Date.now() + startTimeoutMs;
-    while (!(await canConnect(port))) {
+    while (!(await canConnect(port, address))) {
       if (exited) {
         // master's fatal start-up errors go to syslog, which a container lacks;
         // `postfix check` reports most configuration problems on stderr instead.
@@ -528,7 +543,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     };
 
     return {
-      host: "127.0.0.1",
+      host: address,
       port,
       caFile: `${dir}/tls/ca.pem`,
       dir,

@@ -15,10 +15,10 @@ export function freePort(): number {
   return port;
 }
 
-/** Whether something accepts connections on 127.0.0.1:`port`. */
-export async function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts connections on `hostname` (127.0.0.1 by default):`port`. */
+export async function canConnect(port: number, hostname = "127.0.0.1"): Promise<boolean> {
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const conn = await Deno.connect({ hostname, port });
     conn.close();
     return true;
   } catch {
