@@ -12,19 +12,69 @@ import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { formatDateHeader, formatMessageId, newMsgidHex } from "./rewrite.ts";
 
-/** An address: `"Name <a@b.example>"`, a bare `a@b.example`, or a name and an address. */
+/**
+ * An address: `"Name <a@b.example>"`, a bare `a@b.example` (or a local name such as `root`),
+ * or a name and an address.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeAddress, composeMail } from "./compose.ts";
+ * const from: ComposeAddress = { name: "Zoë, CI", address: "ci@example.org" };
+ * const mail = await composeMail({ from, to: "Ann <ann@example.org>" }, { hostname: "h" });
+ * assert.equal(mail.envelope.from, "ci@example.org");
+ * await mail.raw.cancel();
+ * ```
+ */
 export type ComposeAddress = string | { name: string; address: string };
 
-/** One or several addresses; a string may hold a comma-separated list. */
+/**
+ * One or several addresses; a string may hold a comma-separated list.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeAddresses, composeMail } from "./compose.ts";
+ * const to: ComposeAddresses = ["a@example.org, b@example.org", { name: "C", address: "c@example.org" }];
+ * const mail = await composeMail({ from: "x@example.org", to }, { hostname: "h" });
+ * assert.deepEqual(mail.envelope.to, ["a@example.org", "b@example.org", "c@example.org"]);
+ * await mail.raw.cancel();
+ * ```
+ */
 export type ComposeAddresses = ComposeAddress | ComposeAddress[];
 
 /**
  * The content of a text part or an attachment: the bytes themselves (a string is written as
  * UTF-8) or a stream of them, read as the mail is sent.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeContent, composeMail } from "./compose.ts";
+ * const text: ComposeContent = ReadableStream.from([new TextEncoder().encode("streamed\n")]);
+ * const mail = await composeMail({ from: "x@example.org", text }, { hostname: "h" });
+ * assert.match(await new Response(mail.raw).text(), /\r\n\r\nstreamed\r\n/);
+ * ```
  */
 export type ComposeContent = string | Uint8Array | ReadableStream<Uint8Array>;
 
-/** A file attached to the mail. */
+/**
+ * A file attached to the mail.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeAttachment, composeMail } from "./compose.ts";
+ * const attachments: ComposeAttachment[] = [
+ *   { filename: "résumé.csv", content: "a,b\n1,2\n" },
+ *   { filename: "blob", content: new Uint8Array([0, 1, 2]), contentType: "application/x-blob" },
+ * ];
+ * const mail = await composeMail({ from: "x@example.org", attachments }, { hostname: "h" });
+ * const text = await new Response(mail.raw).text();
+ * assert.match(text, /filename\*0\*=utf-8''r%C3%A9sum%C3%A9\.csv/);
+ * assert.match(text, /Content-Type: application\/x-blob/);
+ * ```
+ */
 export interface ComposeAttachment {
   /** The file name the recipient sees; by default the last part of `path`. */
   filename?: string;
@@ -36,7 +86,27 @@ export interface ComposeAttachment {
   contentType?: string;
 }
 
-/** A mail to compose, in the shape of nodemailer's message options. */
+/**
+ * A mail to compose, in the shape of nodemailer's message options.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { composeMail, type ComposeOptions } from "./compose.ts";
+ * const options: ComposeOptions = {
+ *   from: "CI <ci@example.org>",
+ *   to: "team@example.org",
+ *   subject: "Build #42: succès",
+ *   text: "All green.\n",
+ *   html: "<p>All <b>green</b>.</p>",
+ *   headers: { "X-Build": "42" },
+ * };
+ * const text = await new Response((await composeMail(options, { hostname: "h" })).raw).text();
+ * assert.match(text, /^Subject: =\?UTF-8\?Q\?Build_=2342=3A_succ=C3=A8s\?=\r$/m);
+ * assert.match(text, /^X-Build: 42\r$/m);
+ * assert.match(text, /multipart\/alternative/);
+ * ```
+ */
 export interface ComposeOptions {
   /** The author; its address is also the envelope sender. */
   from?: ComposeAddress;
@@ -63,7 +133,18 @@ export interface ComposeOptions {
   headers?: Record<string, string | string[]>;
 }
 
-/** What {@linkcode composeMail} returns. */
+/**
+ * What {@linkcode composeMail} returns.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { composeMail, type ComposeResult } from "./compose.ts";
+ * const mail: ComposeResult = await composeMail({ from: "a@example.org" }, { hostname: "h" });
+ * assert.match(mail.messageId, /^<[0-9a-f]{32}\.a@example\.org>$/);
+ * await mail.raw.cancel();
+ * ```
+ */
 export interface ComposeResult {
   /** The complete message (header and body, CRLF line ends), produced as it is read. */
   raw: ReadableStream<Uint8Array>;
@@ -73,7 +154,19 @@ export interface ComposeResult {
   messageId: string;
 }
 
-/** What composition needs from the machine. */
+/**
+ * What composition needs from the machine.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { composeMail, type ComposeContext } from "./compose.ts";
+ * const context: ComposeContext = { hostname: "box", date: new Date(2026, 0, 5, 9, 0, 0) };
+ * const mail = await composeMail({ from: "root" }, context);
+ * assert.match(mail.messageId, /\.root@box>$/);
+ * assert.match(await new Response(mail.raw).text(), /^Date: Mon, 05 Jan 2026 09:00:00 /m);
+ * ```
+ */
 export interface ComposeContext {
   /** The host name, for the Message-ID of a sender without a domain. */
   hostname: string;
@@ -231,6 +324,7 @@ function toWebStream(node: NodeStreamLike): ReadableStream<Uint8Array> {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { composeMail } from "./compose.ts";
  * const mail = await composeMail({
  *   from: "Ann <ann@example.org>",
@@ -239,9 +333,13 @@ function toWebStream(node: NodeStreamLike): ReadableStream<Uint8Array> {
  *   subject: "Build finished",
  *   text: "All green.\n",
  * }, { hostname: "ci.example.org" });
- * console.log(mail.envelope); // { from: "ann@example.org", to: ["bob@example.org", "audit@example.org"] }
+ * assert.deepEqual(mail.envelope, {
+ *   from: "ann@example.org",
+ *   to: ["bob@example.org", "audit@example.org"],
+ * });
  * const text = await new Response(mail.raw).text();
- * console.log(text.includes("audit@"), text.includes(mail.messageId)); // false true
+ * assert.ok(!text.includes("audit@"));
+ * assert.ok(text.includes(`Message-ID: ${mail.messageId}\r\n`));
  * ```
  *
  * @throws {PostieError} EX_NOINPUT (66) when a file to attach or include cannot be read.
