@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: start the capture SMTP server on 127.0.0.1, send a sample
-# mail through the real command line (scripts/postie, the binary's permissions), then show
-# the SMTP conversation and the mail exactly as the server stored it.
+# mail through the installed command ($PREFIX/bin/postie, as scripts/install.sh put it), then
+# show the SMTP conversation and the mail exactly as the server stored it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+postie=${POSTIE_BIN:-${PREFIX:-/usr/local}/bin/postie}
+if [ ! -x "$postie" ]; then
+  echo "demo: $postie is not installed; run: bash scripts/install.sh" >&2
+  exit 69
+fi
 work=$(mktemp -d)
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -24,11 +29,11 @@ from demo@postie.example
 logfile -
 RC
 
-echo "== sending with: scripts/postie -C msmtprc -t   (the mail below on standard input)"
+echo "== sending with: $postie -C msmtprc -t   (the mail below on standard input)"
 mail=$'From: Demo <demo@postie.example>\nTo: Alice <alice@example.org>\nBcc: audit@example.org\nSubject: Hello from postie\n\nThis mail went through the postie command line.\n.A line starting with a dot is dot-stuffed on the wire.\n'
 printf '%s' "$mail" | sed 's/^/    /'
 set +e
-printf '%s' "$mail" | scripts/postie -C "$work/msmtprc" -t
+printf '%s' "$mail" | "$postie" -C "$work/msmtprc" -t
 status=$?
 set -e
 echo "== postie exited with $status"

@@ -3,6 +3,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export NO_COLOR=1
+# What users run is what is tested: the command line tests run the built artifact, from
+# $POSTIE_BIN when set (an installed postie), else built here into the git-ignored .build/.
+# Built once: the test processes then all use that build, whatever changes meanwhile.
+if [ -z "${POSTIE_BIN:-}" ]; then
+  deno task --quiet build --prefix .build || exit 1
+  export POSTIE_BIN="$PWD/.build/bin/postie"
+fi
 log=$(mktemp)
 deno test --allow-all --parallel tests/ "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

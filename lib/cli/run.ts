@@ -20,8 +20,6 @@ import {
 import { type IncomingMail, type SendIo, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
-import { formatSettings } from "./pretend.ts";
-import { helpText, processPathEnv, versionText } from "./help.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -62,7 +60,10 @@ function procArgv0(): string | undefined {
 }
 
 /**
- * The process's own I/O: Deno's standard streams, the environment and argv[0].
+ * The process's own I/O: Deno's standard streams, the environment and the program's name:
+ * the base name of `invokedAs` when given (the path of the launcher as invoked, a link
+ * named `sendmail` included), else argv[0] (from
+ * /proc/self/cmdline where there is one, else `process.argv0`).
  *
  * @example Usage
  * ```ts
@@ -71,13 +72,15 @@ function procArgv0(): string | undefined {
  * console.log(code); // 0
  * ```
  */
-export function denoIo(): RunIo {
+export function denoIo(invokedAs?: string): RunIo {
   return {
-    // Every run needs the name (a `mail` link is another personality), but reading
-    // `process` boots Deno's Node compatibility layer (13 ms and more), so Linux's own record
-    // of argv[0] is read instead; `process` is the fallback elsewhere.
+    // Every run needs the name (a `mail` link is another personality). Without a launcher,
+    // reading `process` would boot Deno's Node compatibility layer (13 ms and more) on every
+    // run, so Linux's own record of argv[0] comes first.
     get argv0(): string {
-      return procArgv0() ?? process.argv0;
+      return invokedAs === undefined
+        ? procArgv0() ?? process.argv0
+        : invokedAs.slice(invokedAs.lastIndexOf("/") + 1);
     },
     env: Deno.env.toObject(),
     configEnv: realEnv(),
@@ -185,6 +188,7 @@ async function chooseAccount(
   let loaded: LoadedAccount;
   try {
     loaded = await resolveAccount(chosen, io.configEnv);
+    const { formatSettings } = await import("./pretend.ts");
     lines.push(...loaded.preamble, ...formatSettings(loaded.account, inv));
   } catch (error) {
     lines.push(...errorPreamble(error));
@@ -261,13 +265,21 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   const inv = name === "mail" || name === "mailx"
     ? (await import("./mailx.ts")).parseMailxArgs(argv, io.env)
     : parseArgs(argv, io.env);
+  // The texts of --version and --help, and what they name, load only when asked for.
   if (inv.printVersion) {
+    const { processPathEnv, versionText } = await import("./help.ts");
     const paths = processPathEnv(io.env);
     await io.stdout(versionText(systemConfigPath(paths), userConfigPath(paths)));
   }
-  if (inv.printHelp) await io.stdout(helpText(programName(io.argv0)));
+  if (inv.printHelp) {
+    const { helpText } = await import("./help.ts");
+    await io.stdout(helpText(programName(io.argv0)));
+  }
   if (inv.mode === "configure") {
-    const { configureAccount } = await import("./configure.ts");
+    const [{ configureAccount }, { processPathEnv }] = await Promise.all([
+      import("./configure.ts"),
+      import("./help.ts"),
+    ]);
     const file = inv.configFile ?? userConfigPath(processPathEnv(io.env));
     await io.stdout(await configureAccount(inv.configureAddress ?? "", file));
     return ExitCode.OK;

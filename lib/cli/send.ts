@@ -10,9 +10,6 @@ import { SmtpConnection } from "../delivery/connection.ts";
 import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
-import { formatLogLine } from "../log/log_line.ts";
-import { appendLogLine, LogError } from "../log/logfile.ts";
-import { logToSyslog } from "../log/syslog.ts";
 import { checkAddress } from "../smtp/command.ts";
 import { LmtpDeliveryError, SmtpError } from "../smtp/errors.ts";
 import type { Reply } from "../smtp/reply.ts";
@@ -156,6 +153,8 @@ async function log(
 ): Promise<void> {
   const s = account.settings;
   if (!s.logfile && !s.syslog) return;
+  // Loaded only for an account that logs: most sends write no log line.
+  const { formatLogLine } = await import("../log/log_line.ts");
   const line = formatLogLine({
     host: s.host ?? undefined,
     socket: s.socket ?? undefined,
@@ -170,6 +169,7 @@ async function log(
     exitCode: outcome.exitCode,
   });
   if (s.logfile) {
+    const { appendLogLine, LogError } = await import("../log/logfile.ts");
     try {
       await appendLogLine(s.logfile, s.logfile_time_format, line, new Date(), {
         write: (text) => io.stdout(text),
@@ -180,5 +180,8 @@ async function log(
     }
   }
   // syslog(3) never reports a failure to msmtp, so a missing log daemon is silent here too
-  if (s.syslog) await logToSyslog(s.syslog, line, outcome.exitCode !== ExitCode.OK);
+  if (s.syslog) {
+    const { logToSyslog } = await import("../log/syslog.ts");
+    await logToSyslog(s.syslog, line, outcome.exitCode !== ExitCode.OK);
+  }
 }

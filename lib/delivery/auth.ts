@@ -17,6 +17,7 @@ import { SmtpAuthError } from "../smtp/errors.ts";
 import { type Authenticator, chooseAuthenticator } from "../smtp/auth/select.ts";
 import type { Capabilities } from "../smtp/capabilities.ts";
 import type { SmtpSession } from "../smtp/session.ts";
+import { defaultRootsFetch } from "../net/roots.ts";
 
 /** The open session {@linkcode authenticate} works on. */
 export interface AuthTarget {
@@ -74,7 +75,9 @@ export async function authenticate(
     await open.session.authenticate(authenticator);
     return;
   }
-  const tokens = new oauth2.OAuth2TokenSource(s, { env: lookupEnv });
+  // After a trust file emptied Deno's default roots, the token endpoint still gets them.
+  const fetch = await defaultRootsFetch();
+  const tokens = new oauth2.OAuth2TokenSource(s, { env: lookupEnv, ...(fetch ? { fetch } : {}) });
   let fromCache = false;
   const authenticator = await choose(async () => {
     const access = await tokens.accessToken();

@@ -8,7 +8,6 @@
  */
 
 import type { Settings } from "../config/account.ts";
-import { applyAliases } from "../message/aliases.ts";
 import { joinMail } from "../message/data.ts";
 import type { Envelope as MailEnvelope } from "../message/envelope.ts";
 import type { HeaderBlock } from "../message/read.ts";
@@ -67,8 +66,12 @@ export async function prepareMail(
   options: PrepareOptions,
 ): Promise<PreparedMail> {
   const from = s.from ?? "";
+  // The aliases module loads only for an account that has an aliases file.
   const recipients = s.aliases
-    ? await applyAliases(s.aliases, mail.envelope.recipients)
+    ? await (await import("../message/aliases.ts")).applyAliases(
+      s.aliases,
+      mail.envelope.recipients,
+    )
     : mail.envelope.recipients;
   const header = rewriteHeaders(mail.block.header, {
     envelopeFrom: from,

@@ -17,11 +17,9 @@ import {
   tlsWriteError,
   writeError,
 } from "./errors.ts";
-import { socks5Connect } from "./socks.ts";
 import { type ByteStream, connectTcp, withDeadline } from "./tcp.ts";
-import { type PreparedTls, prepareTls, startTlsSession } from "./tls.ts";
+import type { PreparedTls } from "./tls.ts";
 import type { TlsInfo, TlsOptions, Transport } from "./transport.ts";
-import { connectUnix } from "./unix.ts";
 
 /** Where to connect and how (msmtp's `host`, `port`, `socket`, `proxy_*`, `source_ip`, `timeout`, `tls*`). */
 export interface ConnectOptions {
@@ -140,6 +138,8 @@ class SocketTransport implements NetTransport {
     if (this.tls) throw new PostieError("TLS is already active", ExitCode.SOFTWARE);
     // Plaintext the caller has not read must never be parsed as if it came over TLS.
     this.#pending = null;
+    // TLS, SOCKS and unix sockets load only for the connections that use them.
+    const { prepareTls, startTlsSession } = await import("./tls.ts");
     const prepared = this.#prepared && sameTlsOptions(this.#prepared.options, options)
       ? this.#prepared
       : await prepareTls(options);
@@ -206,11 +206,12 @@ function splitTls(
  */
 export async function connect(options: ConnectOptions): Promise<NetTransport> {
   const tls = splitTls(options.tls);
-  const prepared = tls ? await prepareTls(tls.options) : null;
+  const prepared = tls ? await (await import("./tls.ts")).prepareTls(tls.options) : null;
   const showCertificate = options.showCertificate ?? false;
 
   let transport: SocketTransport;
   if (options.socket) {
+    const { connectUnix } = await import("./unix.ts");
     const stream = await connectUnix(options.socket, options.timeoutMs);
     transport = new SocketTransport(stream, options.timeoutMs, showCertificate, prepared);
   } else if (options.proxyHost) {
@@ -221,6 +222,7 @@ export async function connect(options: ConnectOptions): Promise<NetTransport> {
     });
     transport = new SocketTransport(stream, options.timeoutMs, showCertificate, prepared);
     try {
+      const { socks5Connect } = await import("./socks.ts");
       transport.unread(await socks5Connect(transport, options.host, options.port));
     } catch (error) {
       transport.close();

@@ -2,14 +2,16 @@
  * TLS on top of an open {@linkcode ByteStream}: STARTTLS and implicit TLS alike.
  *
  * Two engines, chosen per connection:
- * - `Deno.startTls` (rustls) when it can do everything asked: system trust, certificate
- *   checks on, no client certificate, nobody needs to see the certificate. It needs no
- *   extra module and verifies host names and IP SANs itself.
- * - `node:tls` for everything else. A trust file must *replace* the default roots (msmtp
- *   trusts only the file), but `Deno.startTls`'s `caCerts` only *adds* to them; `node:tls`'s
- *   `ca` replaces them. `node:tls` can also skip checks (`tls_certcheck off`, fingerprint
- *   pinning), present a client certificate, run over any stream (unix sockets, SOCKS,
- *   `source_ip` sockets) and show the peer certificate for `--serverinfo` and `--debug`.
+ * - `Deno.startTls` (rustls) when it can do everything asked: certificate checks on, no client
+ *   certificate, nobody needs to see the certificate, and the roots it trusts are the ones
+ *   asked for: the system's, or a trust file once Deno's default roots are empty (a trust file
+ *   must *replace* the roots, msmtp trusts only the file, but `caCerts` only *adds* to the
+ *   default ones; see roots.ts). It verifies host names and IP SANs itself, and it needs no
+ *   extra module: booting Node compatibility for `node:tls` costs as much as the handshake.
+ * - `node:tls` for everything else: its `ca` replaces the roots. It can also skip checks
+ *   (`tls_certcheck off`, fingerprint pinning), present a client certificate, run over any
+ *   stream (unix sockets, SOCKS, `source_ip` sockets) and show the peer certificate for
+ *   `--serverinfo` and `--debug`.
  *
  * @module
  */
@@ -25,6 +27,12 @@ import {
   tlsVerificationFailed,
   trustFileError,
 } from "./errors.ts";
+import {
+  explicitDefaultRoots,
+  rootStoreState,
+  usingDefaultRoots,
+  withEmptyDefaultRoots,
+} from "./roots.ts";
 import { type ByteStream, DenoConnStream, NodeSocketStream, withDeadline } from "./tcp.ts";
 import type { TlsInfo, TlsOptions } from "./transport.ts";
 
@@ -208,8 +216,11 @@ export function usesNativeTls(
   overTcp: boolean,
   showCertificate: boolean,
 ): boolean {
-  return prepared.verify && prepared.ca === undefined && prepared.cert === undefined &&
-    overTcp && !showCertificate;
+  if (!prepared.verify || prepared.cert !== undefined || !overTcp || showCertificate) return false;
+  const roots = rootStoreState();
+  // system trust: Deno's default roots, unless they were emptied for a trust file;
+  // a trust file: only where the default roots are (or may still be made) empty
+  return prepared.ca === undefined ? roots !== "empty" : roots === "unused" || roots === "empty";
 }
 
 /**
@@ -256,11 +267,17 @@ async function nativeHandshake(
     }
   };
   try {
-    const handshake = (async () => {
-      tlsConn = await Deno.startTls(conn, { hostname: prepared.options.hostname });
+    const start = async () => {
+      tlsConn = await Deno.startTls(conn, {
+        hostname: prepared.options.hostname,
+        ...(prepared.ca === undefined ? {} : { caCerts: prepared.ca }),
+      });
       await tlsConn.handshake();
       return tlsConn;
-    })();
+    };
+    // a trust file: only its certificates (usesNativeTls made sure the roots can be empty)
+    if (prepared.ca === undefined) usingDefaultRoots();
+    const handshake = prepared.ca === undefined ? start() : withEmptyDefaultRoots(start);
     const done = await withDeadline(handshake, timeoutMs, closeAll);
     return { stream: new DenoConnStream(done, false), info: {} };
   } catch (error) {
@@ -273,8 +290,11 @@ async function nativeHandshake(
 function nativeTlsError(error: unknown): PostieError {
   if (error instanceof DeadlineExceeded) return tlsHandshakeFailed(TIMED_OUT, error);
   const message = error instanceof Error ? error.message : String(error);
-  const certificate = /invalid peer certificate: (\w+)/.exec(message);
+  const certificate = /invalid peer certificate: (.*)/.exec(message);
   if (certificate) {
+    // rustls names most errors (`Expired`), and describes some with their context
+    // (`certificate not valid for name "…"; certificate is only valid for …`).
+    const detail = certificate[1];
     const status = {
       UnknownIssuer: STATUS.issuer,
       NotValidForName: STATUS.name,
@@ -283,7 +303,14 @@ function nativeTlsError(error: unknown): PostieError {
       BadSignature: STATUS.signature,
       Revoked: STATUS.revoked,
       CaUsedAsEndEntity: STATUS.notCa,
-    }[certificate[1]] ?? `${certificate[1]}. `;
+    }[/^\w+/.exec(detail)?.[0] ?? ""] ??
+      (/^certificate not valid for name/.test(detail)
+        ? STATUS.name
+        : /^certificate expired/.test(detail)
+        ? STATUS.expired
+        : /^certificate not valid yet/.test(detail)
+        ? STATUS.notYet
+        : `${detail}. `);
     return tlsVerificationFailed(NOT_TRUSTED + status, error);
   }
   return tlsHandshakeFailed(handshakeDetail(error), error);
@@ -341,6 +368,9 @@ async function nodeHandshake(
   const tls = await import("node:tls");
   const { isIP } = await import("node:net");
   const hostname = prepared.options.hostname;
+  // Without a trust file, the default roots; passed explicitly where Deno's were emptied.
+  const ca = prepared.ca ?? (prepared.verify ? await explicitDefaultRoots() : undefined);
+  usingDefaultRoots(); // node:tls builds on Deno's store too
   const duplex = await stream.toDuplex();
   const socket = tls.connect({
     socket: duplex,
@@ -349,7 +379,7 @@ async function nodeHandshake(
     host: hostname,
     servername: isIP(hostname) ? undefined : hostname,
     rejectUnauthorized: prepared.verify,
-    ca: prepared.ca,
+    ca,
     cert: prepared.cert,
     key: prepared.key,
   });

@@ -1,5 +1,5 @@
 /**
- * The real program through scripts/postie: what a user or a calling program sees.
+ * The installed program (see POSTIE): what a user or a calling program sees.
  */
 
 import assert from "node:assert/strict";

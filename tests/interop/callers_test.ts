@@ -3,7 +3,7 @@
  * in batch mode, s-nail, `git send-email --sendmail-cmd`, a cron-style call and PHP's
  * `mail()` (`-t -i`, LF and CRLF input). Each runs with a temporary HOME whose `.msmtprc`
  * points at the capture server (scripts/capture_server.ts), and a `sendmail` symlink to
- * scripts/postie; the captured mail must carry the envelope and the headers and body the
+ * the installed postie; the captured mail must carry the envelope and the headers and body the
  * caller wrote. Where the caller's bytes are fixed (cron, PHP), postie's captured mail is also
  * compared with Debian msmtp's for the same call.
  *
@@ -18,7 +18,7 @@ import { haveMsmtp, POSTIE, run, type RunResult } from "../support/differential.
 interface Sandbox {
   dir: string;
   home: string;
-  /** The `sendmail` symlink to scripts/postie. */
+  /** The `sendmail` symlink to the installed postie. */
   sendmail: string;
   env: Record<string, string>;
   /** Mails the capture server accepted, waiting (bounded) for `count` sessions to end. */

@@ -20,10 +20,7 @@ export async function nobodyHome(dir: string): Promise<string> {
   return home;
 }
 
-/**
- * Runs a program as nobody with HOME set to `home`. Deno's module cache goes under that
- * HOME too, since nobody cannot read root's.
- */
+/** Runs a program as nobody with HOME set to `home`. */
 export function asNobody(
   program: string,
   args: string[],
@@ -33,6 +30,6 @@ export function asNobody(
   return run(
     "setpriv",
     [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", program, ...args],
-    { env: { HOME: home, DENO_DIR: `${home}/.deno` }, stdin },
+    { env: { HOME: home }, stdin },
   );
 }

@@ -6,6 +6,7 @@ import {
   resolveLocal,
   validateLocalAliases,
 } from "../../../lib/local/aliases.ts";
+import { POSTIE } from "../../support/differential.ts";
 
 const SYSTEM_STYLE = `# /etc/aliases
 mailer-daemon: postmaster
@@ -101,7 +102,7 @@ Deno.test("a link named newaliases checks the aliases file and counts its aliase
   const dir = await Deno.makeTempDir();
   try {
     const link = `${dir}/newaliases`;
-    await Deno.symlink(new URL("../../../scripts/postie", import.meta.url).pathname, link);
+    await Deno.symlink(POSTIE, link);
     await Deno.writeTextFile(`${dir}/good`, "postmaster: root\nroot: root, admin@example.org\n");
     await Deno.writeTextFile(`${dir}/loop`, "a: b\nb: a\n");
     const run = async (args: string[]) => {

@@ -1,0 +1,98 @@
+/**
+ * Pay only for what you use: what a plain send loads. The static import graph is what every
+ * start evaluates; everything else must come through `import()` on its own path. Checked twice:
+ * on the sources (`deno info --json main.ts`) and on what is installed (the bundle's chunks
+ * that the launcher's module imports statically).
+ */
+
+import assert from "node:assert/strict";
+import { POSTIE } from "../support/differential.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Modules that only their own paths may load: never statically reachable from main.ts. */
+const LAZY = [
+  "lib/config/toml.ts", // TOML configuration
+  "lib/config/dotenv.ts", // .env files
+  "lib/net/tls.ts", // STARTTLS and TLS
+  "lib/net/socks.ts",
+  "lib/net/unix.ts",
+  "lib/delivery/auth.ts", // authentication, SCRAM among the mechanisms
+  "lib/smtp/auth/scram.ts",
+  "lib/secrets/oauth2.ts",
+  "lib/secrets/keyring.ts",
+  "lib/secrets/prompt.ts",
+  "lib/cli/serverinfo.ts",
+  "lib/cli/help.ts", // --help and --version
+  "lib/cli/pretend.ts",
+  "lib/cli/configure.ts",
+  "lib/cli/convert.ts",
+  "lib/log/logfile.ts",
+  "lib/log/syslog.ts",
+  "lib/message/aliases.ts",
+];
+
+Deno.test("the static graph of main.ts holds no npm package, no node: module and no lazy path", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", `${ROOT}main.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: {
+      specifier: string;
+      dependencies?: { specifier: string; code?: { specifier: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const reached = new Set<string>();
+  const stack = [...info.roots];
+  while (stack.length > 0) {
+    const specifier = stack.pop()!;
+    if (reached.has(specifier)) continue;
+    reached.add(specifier);
+    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (!dep.isDynamic) stack.push(dep.code?.specifier ?? dep.specifier);
+    }
+  }
+  const local = [...reached].filter((s) => s.startsWith("file:")).map((s) =>
+    new URL(s).pathname.slice(ROOT.length)
+  );
+  assert.ok(local.includes("lib/delivery/connection.ts"), "the graph walk found the send path");
+  assert.deepEqual([...reached].filter((s) => /^(npm|node|jsr|https?):/.test(s)), []);
+  assert.deepEqual(local.filter((path) => LAZY.includes(path)), []);
+  // every name in LAZY is a real module (a renamed file must not pass silently)
+  for (const path of LAZY) assert.ok((await Deno.stat(`${ROOT}${path}`)).isFile, path);
+});
+
+Deno.test("the installed bundle's start-up chunks import no node: module and no npm code", async () => {
+  const launcher = await Deno.readTextFile(POSTIE);
+  const entry = /^import "(file:\/\/[^"]+)";$/m.exec(launcher)?.[1];
+  assert.ok(entry, `no import line in ${POSTIE}`);
+  const STATIC = /^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|^import\s*"([^"]+)"/gm;
+  const reached = new Set<string>();
+  const external: string[] = [];
+  const stack = [entry];
+  while (stack.length > 0) {
+    const url = stack.pop()!;
+    if (reached.has(url)) continue;
+    reached.add(url);
+    const code = await Deno.readTextFile(new URL(url));
+    // the bundler's CommonJS shim (createRequire) would boot Node compatibility on every start
+    assert.doesNotMatch(code, /__commonJS|createRequire/, `${url} carries CommonJS code`);
+    for (const m of code.matchAll(STATIC)) {
+      const specifier = m[1] ?? m[2];
+      if (specifier.startsWith("./")) stack.push(new URL(specifier, url).href);
+      else external.push(`${url} -> ${specifier}`);
+    }
+  }
+  assert.ok(reached.size > 1, "the entry imports its chunks");
+  assert.deepEqual(external, []);
+  // the lazy paths are chunks of their own, loaded by import() only
+  const all = [...reached].join("\n");
+  for (const name of ["toml", "tls", "auth", "oauth2", "keyring", "serverinfo", "help"]) {
+    assert.doesNotMatch(all, new RegExp(`/${name}-[A-Z0-9]+\\.js`), `${name} loads at start-up`);
+  }
+});
