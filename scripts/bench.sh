@@ -207,9 +207,10 @@ case_ batch "$runs_batch" batch.floor /dev/null sh -c \
 # (case_ queue ROUNDS queue.postie …), with its rows added in scripts/bench_report.ts (marked
 # there too).
 
-# --- relay benchmarks (to come) ---------------------------------------------------------------
-# RELAY BENCHMARKS GO HERE: the relay's load benchmarks as groups of their own, with their rows
-# added in scripts/bench_report.ts (marked there too).
+# --- relay benchmarks ----------------------------------------------------------------------------
+# The relay's load benchmark measures one long-running listener (mails/s, p99 latency under N
+# concurrent clients), not runs of a command, so it is no group here: it runs after the report
+# and appends its own section (the end of this script, scripts/bench_relay.ts).
 
 # --- run and report -----------------------------------------------------------------------------
 results=$work/results.tsv
@@ -230,4 +231,19 @@ if [[ $quick == 1 ]]; then
 else
   "${report[@]}" | deno fmt --quiet --ext md - >"$here/docs/PERFORMANCE.md"
   echo "wrote docs/PERFORMANCE.md" >&2
+fi
+
+# --- the relay listener under load (scripts/bench_relay.ts) --------------------------------
+# Kept apart from the sections above: N clients × M mails into `postie -bd` and into Postfix's
+# smtpd on this machine, appended to the report. Postfix needs root; without it only postie
+# is measured.
+relay_clients=10
+relay_mails=100
+[[ $quick == 1 ]] && relay_mails=20
+relay_report=$(deno run --quiet --allow-all "$here/scripts/bench_relay.ts" "$relay_clients" "$relay_mails")
+if [[ $quick == 1 ]]; then
+  echo "$relay_report"
+else
+  { echo; echo "$relay_report"; } | deno fmt --quiet --ext md - >>"$here/docs/PERFORMANCE.md"
+  echo "appended the relay section to docs/PERFORMANCE.md" >&2
 fi

@@ -63,6 +63,9 @@ packages=(msmtp openssl ca-certificates postfix dovecot-core gnome-keyring libse
 # Direct delivery (tests/support/dns.ts): nsd serves the test zones, unbound validates them
 # (DNSSEC for DANE), ldnsutils signs them (ldns-signzone, ldns-keygen, ldns-key2ds).
 packages+=(nsd unbound ldnsutils)
+# The relay listener's clients (tests/interop/relay_test.ts): swaks; msmtp, openssl and
+# Python's smtplib are there already.
+packages+=(swaks)
 # The interop matrix and the real callers (scripts/interop_packages.txt): plain names are
 # installed; names marked `unpack` conflict with postfix and are unpacked beside it.
 unpack=()

@@ -30,8 +30,9 @@ export interface LongOption {
    */
   key: string;
   /**
-   * Matched only when spelled in full, never as a prefix: postie's compose options, so every
-   * abbreviation msmtp accepts or calls ambiguous (`--a=x`, `--su`) stays as msmtp has it.
+   * Recognized only when spelled out: no prefix of it is taken for it, so adding it leaves
+   * msmtp's abbreviations as they were (`--he` stays `--help` beside `--health`, `--a=x`
+   * stays ambiguous beside `--attach`).
    */
   exact?: boolean;
 }
@@ -99,14 +100,19 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   ["config-format", "required"],
   ["convert-to-toml", "none"],
   ["store-password", "none"],
-  ["subject", "required", undefined, true],
-  ["attach", "required", undefined, true],
-  ["html", "required", undefined, true],
+  // the relay listener: spelled out only
+  ["listen", "required", "listen", "exact"],
+  ["health", "none", "health", "exact"],
+  ["hash-password", "none", "hash-password", "exact"],
+  // composing from standard input's text: spelled out only
+  ["subject", "required", "subject", "exact"],
+  ["attach", "required", "attach", "exact"],
+  ["html", "required", "html", "exact"],
 ].map(([name, argument, key, exact]) => ({
-  name: name as string,
+  name,
   argument: argument as ArgumentKind,
-  key: (key ?? name) as string,
-  ...(exact ? { exact: true } : {}),
+  key: key ?? name,
+  ...(exact === "exact" ? { exact: true } : {}),
 }));
 
 /**
@@ -320,6 +326,8 @@ export interface ParsedArgs extends Invocation {
    * chosen account. `mode` stays what the other options make it (`sendmail`).
    */
   storePassword: boolean;
+  /** `--listen=ADDR:PORT` (repeatable): where `-bd` listens instead of `listen`. */
+  listen: string[];
   /**
    * `--subject`, `--attach`, `--html` (postie): standard input is the text of a mail to
    * compose, not a mail; undefined when none of them is given.
@@ -344,6 +352,21 @@ export interface ComposeRequest {
 /** An empty compose request, filled in by the options. */
 export function emptyComposeRequest(): ComposeRequest {
   return { subject: undefined, attachments: [], htmlFile: undefined, cc: [], bcc: [] };
+}
+
+const RELAY_MODE_OPTIONS = {
+  daemon: "-bd",
+  "smtp-stdio": "-bs",
+  health: "--health",
+  "hash-password": "--hash-password",
+} as const;
+
+/** `ADDR:PORT` or `[ADDR]:PORT` with a port in 1..65535; undefined when malformed. */
+function checkListen(value: string): string | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
+  if (m === null) return undefined;
+  const port = Number(m[3]);
+  return port >= 1 && port <= 65535 ? value : undefined;
 }
 
 function invalid(arg: string, option: string): UsageError {
@@ -392,6 +415,7 @@ export function parseArgs(
     printHelp: false,
     storePassword: false,
     compose: undefined,
+    listen: [],
     configFile: undefined,
     account: undefined,
     host: undefined,
@@ -409,6 +433,13 @@ export function parseArgs(
   let serverinfo = false;
   let rmqs = false;
   let convert = false;
+  let relayMode: "daemon" | "smtp-stdio" | "health" | "hash-password" | undefined;
+  const setRelayMode = (mode: NonNullable<typeof relayMode>, option: string): void => {
+    if (relayMode !== undefined && relayMode !== mode) {
+      throw new UsageError(`cannot use ${option} with ${RELAY_MODE_OPTIONS[relayMode]}`);
+    }
+    relayMode = mode;
+  };
   const posixlyCorrect = env.POSIXLY_CORRECT !== undefined;
   for (const item of getoptLong(argv, SHORT_OPTIONS, LONG_OPTIONS, posixlyCorrect)) {
     if (item.kind === "operand") {
@@ -492,8 +523,20 @@ export function parseArgs(
         inv.fullName = value;
         break;
       case "b":
-        // only -bm (deliver mail, the default) makes sense for msmtp
-        if (value !== "m") throw new UsageError(`unsupported operation mode b${value}`);
+        // -bm delivers mail (the default); postie adds sendmail's -bd and -bs
+        if (value === "d") setRelayMode("daemon", "-bd");
+        else if (value === "s") setRelayMode("smtp-stdio", "-bs");
+        else if (value !== "m") throw new UsageError(`unsupported operation mode b${value}`);
+        break;
+      case "listen":
+        if (checkListen(value) === undefined) throw invalid(value, "--listen");
+        inv.listen.push(value);
+        break;
+      case "health":
+        setRelayMode("health", "--health");
+        break;
+      case "hash-password":
+        setRelayMode("hash-password", "--hash-password");
         break;
       case "tls-force-sslv3":
         // accepted with any argument and ignored, as msmtp does since SSLv3 went away
@@ -534,6 +577,12 @@ export function parseArgs(
       `cannot use both --convert-to-toml and ${serverinfo ? "--serverinfo" : "--rmqs"}`,
     );
   }
+  if (relayMode !== undefined && (serverinfo || rmqs || convert || inv.storePassword)) {
+    throw new UsageError(`cannot use ${RELAY_MODE_OPTIONS[relayMode]} with another mode`);
+  }
+  if (inv.listen.length > 0 && relayMode !== "daemon" && relayMode !== "health") {
+    throw new UsageError("--listen needs -bd or --health");
+  }
   inv.mode = inv.configureAddress !== undefined
     ? "configure"
     : inv.printHelp
@@ -546,9 +595,9 @@ export function parseArgs(
     ? "serverinfo"
     : rmqs
     ? "rmqs"
-    : "sendmail";
+    : relayMode ?? "sendmail";
   const takesNoWords = inv.mode === "serverinfo" || inv.mode === "rmqs" ||
-    inv.mode === "convert-toml" || inv.storePassword;
+    inv.mode === "convert-toml" || inv.storePassword || relayMode !== undefined;
   if (takesNoWords && inv.recipients.length > 0) throw new UsageError("too many arguments");
   if (inv.compose !== undefined) checkCompose(inv);
   return inv;

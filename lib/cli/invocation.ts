@@ -14,7 +14,15 @@ export type Mode =
   | "configure"
   | "version"
   | "help"
-  | "convert-toml";
+  | "convert-toml"
+  /** `-bd`: the relay listener (postie). */
+  | "daemon"
+  /** `-bs`: one SMTP session on standard input and output (postie). */
+  | "smtp-stdio"
+  /** `--health`: is the relay answering and its queue writable (postie). */
+  | "health"
+  /** `--hash-password`: a users-file hash of the password on standard input (postie). */
+  | "hash-password";
 
 /**
  * A configuration setting given on the command line, kept raw: it is checked with the

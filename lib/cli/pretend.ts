@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { Account, Settings } from "../config/account.ts";
+import {
+  type Account,
+  DEFAULT_SETTINGS,
+  RELAY_SETTINGS,
+  type Settings,
+} from "../config/account.ts";
 import type { Invocation } from "./invocation.ts";
 
 const NOT_SET = "(not set)";
@@ -100,6 +105,7 @@ export function formatSettings(account: Account, inv: Invocation): string[] {
     lines.push(...oauth2Lines(s));
     if (inv.mode === "rmqs") lines.push(`RMQS argument = ${inv.rmqsArgument ?? ""}`);
   }
+  lines.push(...relayLines(account));
   return lines;
 }
 
@@ -122,6 +128,19 @@ function directLines(s: Settings): string[] {
     `mail_spool = ${text(s.mail_spool)}`,
     `maildir = ${text(s.maildir)}`,
   ];
+}
+
+/**
+ * The relay listener's settings, only when one differs from its default, so the dump
+ * of an msmtp account stays byte for byte msmtp's.
+ */
+function relayLines(account: Account): string[] {
+  const s = account.settings;
+  if (!RELAY_SETTINGS.some((name) => s[name] !== DEFAULT_SETTINGS[name])) return [];
+  return RELAY_SETTINGS.map((name) => {
+    const value = s[name];
+    return `${name} = ${value === null ? NOT_SET : String(value)}`;
+  });
 }
 
 /**

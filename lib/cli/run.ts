@@ -254,6 +254,8 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
 }
 
 async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
+  // Every run looks at its name: a `mail` link takes other options. With a launcher the name
+  // is its path, without one /proc's argv[0] (see denoIo); neither boots the Node layer.
   const name = programName(io.argv0);
   // newaliases takes only options and a file path; a mail always has a recipient (or -t)
   const noRecipient = argv.every((a) => a.startsWith("-") || a.startsWith("/"));
@@ -261,6 +263,10 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     const { newaliases } = await import("./newaliases.ts");
     await io.stdout(`${await newaliases(argv)}\n`);
     return ExitCode.OK;
+  }
+  if (name === "msmtpd") {
+    const { runMsmtpd } = await import("./msmtpd.ts");
+    return await runMsmtpd(argv, io);
   }
   const inv = name === "mail" || name === "mailx"
     ? (await import("./mailx.ts")).parseMailxArgs(argv, io.env)
@@ -286,6 +292,22 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   }
   if (inv.printVersion || inv.printHelp) return ExitCode.OK;
   if (inv.storePassword) return await storeAccountPassword(inv, io);
+  if (inv.mode === "hash-password") {
+    const { runHashPassword } = await import("./daemon.ts");
+    return await runHashPassword(io);
+  }
+  const relayMode = inv.mode === "daemon" || inv.mode === "smtp-stdio" || inv.mode === "health";
+  if (relayMode && inv.pretend) {
+    // -P -bd: the settings the relay would start with, its own included; nothing listens
+    await chooseAccount(inv, io, undefined);
+    return ExitCode.OK;
+  }
+  if (relayMode) {
+    const { runDaemon, runHealth, runSmtpStdio } = await import("./daemon.ts");
+    if (inv.mode === "daemon") return await runDaemon(inv, io);
+    if (inv.mode === "health") return await runHealth(inv, io);
+    return await runSmtpStdio(inv, io);
+  }
   if (inv.mode === "convert-toml") {
     const { convertToToml } = await import("./convert.ts");
     await io.stdout(await convertToToml(inv, io.configEnv));

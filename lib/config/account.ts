@@ -93,7 +93,60 @@ export interface Settings {
   mail_spool: string | null;
   /** postie: a Maildir for local mail (`%u` user, `~/` their home); null = mbox. */
   maildir: string | null;
+  // The relay listener (`-bd`, `-bs`, msmtpd): read from the account the daemon starts with.
+  /** postie relay: `ADDR:PORT` list to listen on (comma-separated); null = 127.0.0.1:25. */
+  listen: string | null;
+  /** postie relay: PEM certificate chain offered with STARTTLS. */
+  listen_tls_cert_file: string | null;
+  /** postie relay: PEM private key of `listen_tls_cert_file`. */
+  listen_tls_key_file: string | null;
+  /** postie relay: the users file (`NAME:$scrypt$…` lines) for AUTH. */
+  listen_users: string | null;
+  /** postie relay: networks that may relay without AUTH (CIDR list); null = loopback. */
+  listen_allow: string | null;
+  /** postie relay: envelope senders allowed (fnmatch patterns, comma-separated); null = any. */
+  listen_allow_from: string | null;
+  /** postie relay: recipients allowed (fnmatch patterns, comma-separated); null = any. */
+  listen_allow_rcpt: string | null;
+  /** postie relay: the largest message in bytes (SIZE, 552 beyond). */
+  listen_max_size: number;
+  /** postie relay: recipients per mail (452 beyond). */
+  listen_max_recipients: number;
+  /** postie relay: connections at once (421 beyond). */
+  listen_max_connections: number;
+  /** postie relay: idle seconds before a connection is closed. */
+  listen_idle_timeout: number;
+  /** postie relay: mails per client per minute; 0 = no limit (451 beyond). */
+  listen_rate: number;
+  /**
+   * postie relay: a message with bare CR or LF is passed on with its line ends made CRLF
+   * on the way out (`normalize`) or refused with 554 (`reject`).
+   */
+  listen_bare_newlines: "normalize" | "reject";
+  /** postie relay: the spool directory; null = the default location. */
+  listen_spool: string | null;
+  /** postie relay: `ADDR:PORT` of the HTTP listener for /metrics and /healthz. */
+  metrics_listen: string | null;
 }
+
+/** The relay listener's settings, which `--pretend` shows only when one is set. */
+export const RELAY_SETTINGS: readonly SettingName[] = [
+  "listen",
+  "listen_tls_cert_file",
+  "listen_tls_key_file",
+  "listen_users",
+  "listen_allow",
+  "listen_allow_from",
+  "listen_allow_rcpt",
+  "listen_max_size",
+  "listen_max_recipients",
+  "listen_max_connections",
+  "listen_idle_timeout",
+  "listen_rate",
+  "listen_bare_newlines",
+  "listen_spool",
+  "metrics_listen",
+];
 
 /** The name of one setting. */
 export type SettingName = keyof Settings;
@@ -170,6 +223,22 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   local_aliases: null,
   mail_spool: null,
   maildir: null,
+  listen: null,
+  listen_tls_cert_file: null,
+  listen_tls_key_file: null,
+  listen_users: null,
+  listen_allow: null,
+  listen_allow_from: null,
+  listen_allow_rcpt: null,
+  // Postfix's message_size_limit and smtpd_recipient_limit; RFC 5321's 5-minute timeout
+  listen_max_size: 10240000,
+  listen_max_recipients: 1000,
+  listen_max_connections: 100,
+  listen_idle_timeout: 300,
+  listen_rate: 0,
+  listen_bare_newlines: "normalize",
+  listen_spool: null,
+  metrics_listen: null,
 });
 
 /**

@@ -26,6 +26,10 @@ const FILE_SETTINGS: ReadonlySet<string> = new Set([
   "aliases",
   "local_aliases",
   "mail_spool",
+  "listen_tls_cert_file",
+  "listen_tls_key_file",
+  "listen_users",
+  "listen_spool",
 ]);
 
 /** A TOML value as this converter writes it. */
@@ -125,6 +129,8 @@ function render(name: SettingName, value: unknown): TomlValue {
       return value === null ? "off" : (value as string).toLowerCase();
     case "dsn_return":
       return value === null ? "off" : value === "HDRS" ? "headers" : "full";
+    case "listen_rate":
+      return value === 0 ? "off" : value as number;
   }
   if (value === null) return "";
   return value as TomlValue;

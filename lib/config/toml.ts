@@ -78,12 +78,20 @@ const BOOLEAN_COMMANDS = new Set([
 
 /** Commands taking a number, so a TOML integer fits. */
 const INTEGER_COMMANDS = new Set([
+  "listen_max_size",
+  "listen_max_recipients",
+  "listen_max_connections",
+  "listen_idle_timeout",
+  "listen_rate",
   "port",
   "proxy_port",
   "timeout",
   "connect_timeout",
   "tls_min_dh_prime_bits",
 ]);
+
+/** Commands taking a list, so a TOML array of strings fits (joined with `, `). */
+const LIST_COMMANDS = new Set(["listen", "listen_allow", "listen_allow_from", "listen_allow_rcpt"]);
 
 /** Commands that take no argument: `true` writes them, as the bare msmtprc line does. */
 const BARE_COMMANDS = new Set(["tls_nocertcheck", "tls_nostarttls"]);
@@ -289,6 +297,12 @@ function argument(
   if (typeof value === "number" && INTEGER_COMMANDS.has(command) && Number.isInteger(value)) {
     return String(value);
   }
+  if (
+    Array.isArray(value) && LIST_COMMANDS.has(command) &&
+    value.every((v) => typeof v === "string" && !hasLineBreak(v) && !v.includes(","))
+  ) {
+    return value.join(", ");
+  }
   if (isTable(value) && "env" in value) return envArgument(command, value, lookup, fail);
   return fail(`invalid value for command ${command}: expected ${expected(command)}`);
 }
@@ -334,6 +348,7 @@ function expected(command: string): string {
   const kinds = [];
   if (INTEGER_COMMANDS.has(command)) kinds.push("a number");
   if (BOOLEAN_COMMANDS.has(command)) kinds.push("true/false");
+  if (LIST_COMMANDS.has(command)) kinds.push("a list of strings");
   kinds.push('a string or { env = "NAME" }');
   return kinds.join(", ");
 }

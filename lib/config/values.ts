@@ -8,6 +8,7 @@
  */
 
 import type { PartialSettings } from "./account.ts";
+import { parseHostPort, parseNetworks } from "./networks.ts";
 
 /** Why a command was refused. */
 export type SettingValueReason = "unknown" | "invalid" | "missing";
@@ -138,6 +139,22 @@ export const COMMAND_NAMES: readonly string[] = Object.freeze([
   "local_aliases",
   "mail_spool",
   "maildir",
+  // the relay listener
+  "listen",
+  "listen_tls_cert_file",
+  "listen_tls_key_file",
+  "listen_users",
+  "listen_allow",
+  "listen_allow_from",
+  "listen_allow_rcpt",
+  "listen_max_size",
+  "listen_max_recipients",
+  "listen_max_connections",
+  "listen_idle_timeout",
+  "listen_rate",
+  "listen_bare_newlines",
+  "listen_spool",
+  "metrics_listen",
 ]);
 
 /**
@@ -404,8 +421,83 @@ export function applyCommand(
       // `~/` is the recipient's home, expanded at delivery, not the configuring user's
       set.maildir = text();
       return;
+    // the relay listener
+    case "listen":
+      set.listen = arg === "" ? null : addressList(arg) ?? throwError(bad());
+      return;
+    case "metrics_listen":
+      set.metrics_listen = arg === "" ? null : addressList(arg, true) ?? throwError(bad());
+      return;
+    case "listen_tls_cert_file":
+      set.listen_tls_cert_file = file();
+      return;
+    case "listen_tls_key_file":
+      set.listen_tls_key_file = file();
+      return;
+    case "listen_users":
+      set.listen_users = file();
+      return;
+    case "listen_spool":
+      set.listen_spool = file();
+      return;
+    case "listen_allow":
+      set.listen_allow = arg === "" ? null : networkList(arg) ?? throwError(bad());
+      return;
+    case "listen_allow_from":
+      set.listen_allow_from = text();
+      return;
+    case "listen_allow_rcpt":
+      set.listen_allow_rcpt = text();
+      return;
+    case "listen_max_size":
+      need();
+      set.listen_max_size = positiveInt(arg) ?? throwError(bad());
+      return;
+    case "listen_max_recipients":
+      need();
+      set.listen_max_recipients = positiveInt(arg) ?? throwError(bad());
+      return;
+    case "listen_max_connections":
+      need();
+      set.listen_max_connections = positiveInt(arg) ?? throwError(bad());
+      return;
+    case "listen_idle_timeout":
+      need();
+      set.listen_idle_timeout = positiveInt(arg) ?? throwError(bad());
+      return;
+    case "listen_bare_newlines":
+      need();
+      if (arg !== "normalize" && arg !== "reject") throw bad();
+      set.listen_bare_newlines = arg;
+      return;
+    case "listen_rate":
+      need();
+      set.listen_rate = arg === "off" || arg === "0" ? 0 : positiveInt(arg) ?? throwError(bad());
+      return;
     default:
       throw new SettingValueError("unknown", name, arg);
+  }
+}
+
+/** `ADDR:PORT[, ADDR:PORT…]` normalised to `, `-joined; `single` allows one only. */
+function addressList(arg: string, single = false): string | undefined {
+  const parts = arg.split(/[\s,]+/).filter((p) => p !== "");
+  if (parts.length === 0 || (single && parts.length > 1)) return undefined;
+  try {
+    for (const part of parts) parseHostPort(part, 25);
+  } catch {
+    return undefined;
+  }
+  return parts.join(", ");
+}
+
+/** A CIDR list normalised to `, `-joined. */
+function networkList(arg: string): string | undefined {
+  try {
+    const networks = parseNetworks(arg);
+    return networks.length === 0 ? undefined : networks.map((n) => n.text).join(", ");
+  } catch {
+    return undefined;
   }
 }
 

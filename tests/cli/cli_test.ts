@@ -49,9 +49,9 @@ Deno.test("invoked through a symlink named sendmail, messages start with sendmai
   const dir = await Deno.makeTempDir({ prefix: "postie-link-" });
   try {
     await Deno.symlink(POSTIE, `${dir}/sendmail`);
-    const usage = await run(`${dir}/sendmail`, ["-bs"]);
+    const usage = await run(`${dir}/sendmail`, ["-bx"]);
     assert.equal(usage.code, 64);
-    assert.equal(usage.stderr, "sendmail: unsupported operation mode bs\n");
+    assert.equal(usage.stderr, "sendmail: unsupported operation mode bx\n");
     const none = await run(`${dir}/sendmail`, ["-oi"]);
     assert.equal(none.stderr, "sendmail: no recipients found\n");
     const help = await run(`${dir}/sendmail`, ["--help"]);

@@ -43,7 +43,7 @@ const CASES: Case[] = [
   { args: ["--rmqs=x", "-S"] },
   { args: ["-S", "rcpt@example.org"] },
   { args: ["--rmqs=x", "-P", "rcpt@example.org"] },
-  { args: ["-bs"] },
+  { args: ["-bx"] },
   { args: ["-bp"] },
   { args: ["-bi", "-bm"] },
   { args: ["-b", ""] },

@@ -312,7 +312,7 @@ Deno.test("msmtp's own usage errors", () => {
   rejects(["--rmqs=x", "-S"], "cannot use both --serverinfo and --rmqs");
   rejects(["-S", "rcpt"], "too many arguments");
   rejects(["--rmqs=x", "rcpt"], "too many arguments");
-  rejects(["-bs"], "unsupported operation mode bs");
+  rejects(["-bx"], "unsupported operation mode bx");
   rejects(["-b", "p"], "unsupported operation mode bp");
   rejects(["-b", ""], "unsupported operation mode b");
 });
@@ -351,19 +351,25 @@ Deno.test("getoptLong() yields options and operands in order", () => {
 
 Deno.test("the long option table lists msmtp's options in msmtp's order", () => {
   const names = LONG_OPTIONS.map((o) => o.name);
-  assert.equal(names.length, 60);
+  assert.equal(names.length, 63);
   assert.deepEqual(names.slice(0, 4), ["version", "help", "configure", "pretend"]);
-  assert.deepEqual(names.slice(-7), [
+  assert.deepEqual(names.slice(-10), [
     "env-file",
     "config-format",
     "convert-to-toml",
     "store-password",
+    "listen",
+    "health",
+    "hash-password",
     "subject",
     "attach",
     "html",
   ]);
-  // the compose options match only in full, so msmtp's abbreviations keep their meaning
+  // postie's options after msmtp's match only in full, so msmtp's abbreviations keep their meaning
   assert.deepEqual(LONG_OPTIONS.filter((o) => o.exact).map((o) => o.name), [
+    "listen",
+    "health",
+    "hash-password",
     "subject",
     "attach",
     "html",
@@ -407,4 +413,12 @@ Deno.test("compose options apply only when sending, and not with -t or --read-en
   );
   // --help and --version still just print
   assert.equal(parseArgs(["--help", "--subject=x"]).mode, "help");
+  assert.throws(() => parseArgs(["-bd", "--subject=x"]), /only apply when sending/);
+});
+
+Deno.test("the relay's options are taken only spelled out, so msmtp's abbreviations keep their meaning", () => {
+  assert.equal(parseArgs(["--he"]).mode, "help");
+  assert.equal(parseArgs(["--health"]).mode, "health");
+  assert.throws(() => parseArgs(["--heal"]), /unrecognized option '--heal'/);
+  assert.throws(() => parseArgs(["-bd", "--list=127.0.0.1:25"]), /unrecognized option '--list=/);
 });

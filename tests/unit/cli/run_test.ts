@@ -38,8 +38,8 @@ Deno.test("programName() is argv[0]'s base name, postie when run through deno", 
 
 Deno.test("usage errors print NAME: message and end with 64", async () => {
   const c = fakeIo("/usr/lib/sendmail");
-  assert.equal(await run(["-bs"], c.io), 64);
-  assert.equal(c.err(), "sendmail: unsupported operation mode bs\n");
+  assert.equal(await run(["-bx"], c.io), 64);
+  assert.equal(c.err(), "sendmail: unsupported operation mode bx\n");
   assert.equal(c.out(), "");
 });
 

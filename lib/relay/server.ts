@@ -1,0 +1,608 @@
+/**
+ * The SMTP listener, on nodemailer's `smtp-server` (loaded here, only in relay mode). It
+ * decides who may relay, enforces the limits, checks every message for bare CR/LF and
+ * answers 250 only after the {@linkcode MailSink} has the mail on disk.
+ *
+ * Who may relay: a client in a trusted network (`allow`, loopback by default), or an
+ * authenticated user. AUTH (PLAIN, LOGIN) is offered when a users file is configured and
+ * accepted only under TLS, except from trusted networks.
+ *
+ * smtp-server picks the enhanced status code from the reply code alone, so a refusal's
+ * enhanced code is the generic one of its reply code (a relay refusal reads
+ * `550 5.1.1 Relay access denied`).
+ *
+ * @module
+ */
+
+import type { Duplex } from "node:stream";
+import { BareNewlineCheck } from "./bare_newline.ts";
+import type { RefusalReason, RelayMetrics } from "./metrics.ts";
+import { inNetworks, type Network } from "../config/networks.ts";
+import { type MailSink, type RelayEnvelope, SinkError } from "./sink.ts";
+import type { Users } from "./users.ts";
+import { fnmatch } from "../config/fnmatch.ts";
+import { formatDateHeader } from "../message/rewrite.ts";
+
+/** An address the relay listens on. */
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+/** What happened to one mail, for the log line. */
+export interface MailEvent {
+  /** `accepted` (250 after DATA) or `refused`. */
+  outcome: "accepted" | "refused";
+  /** The queue id of an accepted mail. */
+  id?: string;
+  /** The reply the client got. */
+  reply: string;
+  reason?: RefusalReason;
+  from: string | null;
+  recipients: string[];
+  client: string;
+  user: string | null;
+  /** Bytes of message, for accepted mails. */
+  size?: number;
+}
+
+/** Options of {@linkcode startRelay}. */
+export interface RelayOptions {
+  /** Where to listen; empty for a relay that only serves {@linkcode Relay.serve}. */
+  listen: ListenAddress[];
+  /** The name in the greeting and the Received line. */
+  name: string;
+  /** PEM certificate chain and key: STARTTLS is offered when given. */
+  tls?: { cert: string; key: string };
+  /** Users who may AUTH; AUTH is not offered without. */
+  users?: Users;
+  /** Networks that may relay without AUTH, and AUTH without TLS. */
+  allow: Network[];
+  /** Networks that may AUTH without TLS besides `allow` (msmtpd's local clients). */
+  clearAuth?: Network[];
+  /** Sender patterns (fnmatch); a MAIL FROM matching none is refused. Empty: any. */
+  allowFrom?: string[];
+  /** Recipient patterns (fnmatch); a RCPT TO matching none is refused. Empty: any. */
+  allowRcpt?: string[];
+  /** Largest message in bytes, offered as SIZE and enforced with 552. */
+  maxSize: number;
+  /** Recipients per mail; more get 452. */
+  maxRecipients: number;
+  /** Connections at once; more get 421. */
+  maxConnections: number;
+  /** Idle time after which a connection is closed with 421, in ms. */
+  idleTimeoutMs: number;
+  /**
+   * A message with bare CR or LF: `reject` refuses it with 554; `normalize` (the default)
+   * queues it as received, and the upstream delivery makes every line end CRLF. Either
+   * way DATA ends only at CRLF.CRLF, so no such sequence ever ends a mail.
+   */
+  bareNewlines?: "normalize" | "reject";
+  /** Mails per client (address, or user when authenticated) per minute; 0 = no limit. */
+  ratePerMinute: number;
+  /** Delay before answering a failed AUTH, in ms. Default 1000. */
+  authFailureDelayMs?: number;
+  /** Failed AUTHs after which the connection is closed. Default 3. */
+  maxAuthFailures?: number;
+  /**
+   * Failed AUTHs from one client address within 10 minutes after which that address may
+   * not try again until the window has passed (454). Default 10.
+   */
+  maxAuthFailuresPerClient?: number;
+  /** Where accepted mail goes. */
+  sink: MailSink;
+  /** Called after a mail is queued (to wake the queue runner). */
+  onQueued?: (id: string) => void;
+  /** Told of every accepted and refused mail. */
+  onMail?: (event: MailEvent) => void;
+  /** Counters to update. */
+  metrics?: RelayMetrics;
+  /**
+   * Told of errors of single connections (a client that reset, a failed TLS handshake);
+   * they end that connection only.
+   */
+  onError?: (error: Error) => void;
+}
+
+/** A running relay. */
+export interface Relay {
+  /** The addresses it listens on (with the real port when 0 was asked for). */
+  addresses: ListenAddress[];
+  /** Speaks SMTP over an already connected stream (`-bs`: standard input and output). */
+  serve(stream: Duplex, remoteAddress: string): void;
+  /**
+   * Stops accepting connections, lets the transactions in progress finish (at most
+   * `graceMs`, default 30000), then closes what is left with 421.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** An error smtp-server turns into a reply. */
+function reply(code: number, message: string): Error & { responseCode: number } {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+/** The parts of smtp-server's session this module reads. */
+interface Session {
+  id: string;
+  remoteAddress: string;
+  hostNameAppearsAs?: string | false;
+  secure: boolean;
+  user?: unknown;
+  envelope: {
+    mailFrom: false | { address: string; args: Record<string, unknown> | false };
+    rcptTo: { address: string; args: Record<string, unknown> | false }[];
+    dsn?: { ret: string | null; envid: string | null };
+    bodyType?: string;
+    smtpUtf8?: boolean;
+  };
+  transmissionType?: string;
+}
+
+/** What the relay remembers about one connection. */
+interface ConnectionState {
+  authFailures: number;
+}
+
+const encoder = new TextEncoder();
+
+/** A fixed scrypt hash of nothing, checked for unknown users so timing tells nothing. */
+const DUMMY_HASH = "$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$" +
+  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/**
+ * Starts the listener on every address of `options.listen`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const relay = await startRelay({ listen: [{ hostname: "127.0.0.1", port: 2525 }], … });
+ * await relay.close();
+ * ```
+ */
+export async function startRelay(options: RelayOptions): Promise<Relay> {
+  const { SMTPServer } = await import("smtp-server");
+  const { verifyPassword } = options.users
+    ? await import("./users.ts")
+    : { verifyPassword: undefined };
+  const metrics = options.metrics;
+  const rejectBare = options.bareNewlines === "reject";
+  const authFailureDelayMs = options.authFailureDelayMs ?? 1000;
+  const maxAuthFailures = options.maxAuthFailures ?? 3;
+  const maxPerClient = options.maxAuthFailuresPerClient ?? 10;
+  const states = new Map<string, ConnectionState>();
+  /** Failure times per client address, for the limit across connections. */
+  const authFailures = new Map<string, number[]>();
+  const recentAuthFailures = (address: string): number => {
+    const cutoff = Date.now() - 600_000;
+    const times = (authFailures.get(address) ?? []).filter((t) => t > cutoff);
+    if (times.length === 0) authFailures.delete(address);
+    else authFailures.set(address, times);
+    return times.length;
+  };
+  const recent = new Map<string, number[]>();
+  const open = new Set<string>();
+  // Per-address records are pruned when their address comes back; a sweep of all of them
+  // every minute keeps clients that never return (many addresses) from piling up.
+  const sweep = setInterval(() => {
+    for (const address of [...authFailures.keys()]) recentAuthFailures(address);
+    for (const key of [...recent.keys()]) mailsInLastMinute(key);
+  }, 60_000);
+  Deno.unrefTimer(sweep);
+  const trusted = (session: Session): boolean => inNetworks(session.remoteAddress, options.allow);
+  const user = (session: Session): string | null =>
+    typeof session.user === "string" ? session.user : null;
+  const state = (session: Session): ConnectionState => {
+    let s = states.get(session.id);
+    if (s === undefined) {
+      s = { authFailures: 0 };
+      states.set(session.id, s);
+    }
+    return s;
+  };
+  const refuse = (
+    session: Session,
+    reason: RefusalReason,
+    code: number,
+    text: string,
+    recipients?: string[],
+  ): Error => {
+    metrics?.refuse(reason);
+    const mailFrom = session.envelope.mailFrom;
+    options.onMail?.({
+      outcome: "refused",
+      reason,
+      reply: `${code} ${text}`,
+      from: mailFrom ? mailFrom.address : null,
+      recipients: recipients ?? session.envelope.rcptTo.map((r) => r.address),
+      client: session.remoteAddress,
+      user: user(session),
+    });
+    return reply(code, text);
+  };
+  const rateKey = (session: Session): string => user(session) ?? session.remoteAddress;
+  const mailsInLastMinute = (key: string): number => {
+    const cutoff = Date.now() - 60_000;
+    const times = (recent.get(key) ?? []).filter((t) => t > cutoff);
+    if (times.length === 0) recent.delete(key);
+    else recent.set(key, times);
+    return times.length;
+  };
+
+  const server = new SMTPServer(
+    {
+      name: options.name,
+      banner: "postie",
+      size: options.maxSize,
+      authMethods: options.users ? ["PLAIN", "LOGIN"] : [],
+      authOptional: true,
+      // enforced per client in onAuth: under TLS, or from a trusted network
+      allowInsecureAuth: true,
+      ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : { hideSTARTTLS: true }),
+      hideREQUIRETLS: true,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: false,
+      hidePIPELINING: false,
+      hide8BITMIME: false,
+      hideSMTPUTF8: false,
+      disabledCommands: [...(options.tls ? [] : ["STARTTLS"]), ...(options.users ? [] : ["AUTH"])],
+      maxClients: options.maxConnections,
+      socketTimeout: options.idleTimeoutMs,
+      closeTimeout: 30_000,
+      disableReverseLookup: true,
+      logger: false,
+      onConnect(session: Session, callback: (error?: Error | null) => void) {
+        open.add(session.id);
+        if (metrics) metrics.connections = open.size;
+        callback();
+      },
+      onClose(session: Session) {
+        // also called for connections turned away with 421, which never connected
+        open.delete(session.id);
+        if (metrics) metrics.connections = open.size;
+        states.delete(session.id);
+      },
+      onAuth(
+        auth: { method: string; username?: string; password?: string },
+        session: Session,
+        callback: (error: Error | null, response?: { user: string }) => void,
+      ) {
+        if (
+          !session.secure && !trusted(session) &&
+          !inNetworks(session.remoteAddress, options.clearAuth ?? [])
+        ) {
+          callback(reply(538, "Encryption required for requested authentication mechanism"));
+          return;
+        }
+        if (recentAuthFailures(session.remoteAddress) >= maxPerClient) {
+          callback(reply(454, "Too many failed authentications from your address; try later"));
+          return;
+        }
+        const name = auth.username ?? "";
+        const hash = options.users?.get(name);
+        (async () => {
+          const ok = await verifyPassword!(hash ?? DUMMY_HASH, auth.password ?? "") &&
+            hash !== undefined;
+          if (ok) {
+            callback(null, { user: name });
+            return;
+          }
+          const s = state(session);
+          s.authFailures++;
+          authFailures.set(session.remoteAddress, [
+            ...(authFailures.get(session.remoteAddress) ?? []),
+            Date.now(),
+          ]);
+          metrics?.refuse("auth_failed");
+          await new Promise((resolve) => setTimeout(resolve, authFailureDelayMs));
+          if (s.authFailures >= maxAuthFailures) {
+            callback(reply(421, "Too many failed authentications; closing connection"));
+          } else {
+            callback(reply(535, "Authentication credentials invalid"));
+          }
+        })().catch((error) => callback(reply(454, `Temporary authentication failure: ${error}`)));
+      },
+      onMailFrom(
+        address: { address: string },
+        session: Session,
+        callback: (error?: Error | null) => void,
+      ) {
+        if (
+          options.ratePerMinute > 0 && mailsInLastMinute(rateKey(session)) >= options.ratePerMinute
+        ) {
+          callback(
+            refuse(
+              session,
+              "rate_limited",
+              451,
+              "Too many mails from you; try again in a minute",
+              [],
+            ),
+          );
+          return;
+        }
+        if (
+          options.allowFrom?.length && !options.allowFrom.some((p) => fnmatch(p, address.address))
+        ) {
+          metrics?.refuse("sender_denied");
+          options.onMail?.({
+            outcome: "refused",
+            reason: "sender_denied",
+            reply: "553 Sender address not allowed",
+            from: address.address,
+            recipients: [],
+            client: session.remoteAddress,
+            user: user(session),
+          });
+          callback(reply(553, "Sender address not allowed"));
+          return;
+        }
+        callback();
+      },
+      onRcptTo(
+        address: { address: string },
+        session: Session,
+        callback: (error?: Error | null) => void,
+      ) {
+        if (session.envelope.rcptTo.length >= options.maxRecipients) {
+          // RFC 5321 §4.5.3.1.10: 452, and the client sends the rest in another mail
+          callback(reply(452, "Too many recipients"));
+          metrics?.refuse("too_many_recipients");
+          return;
+        }
+        if (!trusted(session) && user(session) === null) {
+          callback(refuse(session, "relay_denied", 550, "Relay access denied", [address.address]));
+          return;
+        }
+        if (
+          options.allowRcpt?.length && !options.allowRcpt.some((p) => fnmatch(p, address.address))
+        ) {
+          callback(
+            refuse(session, "recipient_denied", 550, "Recipient address not allowed", [
+              address.address,
+            ]),
+          );
+          return;
+        }
+        callback();
+      },
+      onData(
+        stream: NodeJS.ReadableStream & { sizeExceeded?: boolean; byteLength?: number },
+        session: Session,
+        callback: (error?: Error | null, message?: string) => void,
+      ) {
+        receive(stream, session).then(
+          (result) => callback(result.error ?? null, result.message),
+          (error) => callback(reply(451, `Local error in processing: ${error}`)),
+        );
+      },
+    } as unknown as ConstructorParameters<typeof SMTPServer>[0],
+  );
+
+  // smtp-server re-emits every connection's error on the server; unheard, an 'error'
+  // event would end the process, so one client resetting its connection would stop all
+  (server as unknown as { on(e: "error", f: (error: Error) => void): void }).on(
+    "error",
+    (error) => options.onError?.(error),
+  );
+
+  /** Reads one message into the sink and says what to answer. */
+  async function receive(
+    stream: NodeJS.ReadableStream & { sizeExceeded?: boolean; byteLength?: number },
+    session: Session,
+  ): Promise<{ error?: Error; message?: string }> {
+    const env = session.envelope;
+    const mailFrom = env.mailFrom ? env.mailFrom.address : "";
+    const recipients = env.rcptTo.map((r) => r.address);
+    const check = new BareNewlineCheck();
+    const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    let refusal: "too_big" | "bare_newline" | undefined;
+    let size = 0;
+    const drain = async (): Promise<void> => {
+      for (;;) {
+        const { done } = await iterator.next();
+        if (done) return;
+      }
+    };
+    const received = receivedLine(session, options.name);
+    const message = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(received);
+      },
+      async pull(controller) {
+        const { value, done } = await iterator.next();
+        if (done) {
+          if (rejectBare && !check.end()) refusal = "bare_newline";
+          if (refusal) controller.error(new Error(refusal));
+          else controller.close();
+          return;
+        }
+        const chunk = value as Uint8Array;
+        size += chunk.byteLength;
+        if (rejectBare) check.push(chunk);
+        if (!check.clean) refusal = "bare_newline";
+        else if (stream.sizeExceeded) refusal = "too_big";
+        if (refusal) {
+          // the rest is read and dropped, so the client's final dot is still answered
+          await drain();
+          controller.error(new Error(refusal));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 0 });
+    const envelope: RelayEnvelope = {
+      from: mailFrom,
+      recipients: env.rcptTo.map((r) => ({
+        address: r.address,
+        notify: dsnNotify(r.args),
+        orcpt: typeof (r.args || {}).ORCPT === "string"
+          ? (r.args as { ORCPT: string }).ORCPT
+          : null,
+      })),
+      dsn: {
+        ret: env.dsn?.ret === "FULL" || env.dsn?.ret === "HDRS" ? env.dsn.ret : null,
+        envid: env.dsn?.envid ?? null,
+      },
+      eightBit: (env.bodyType ?? "").toLowerCase() === "8bitmime",
+      smtpUtf8: env.smtpUtf8 === true,
+      clientAddress: session.remoteAddress,
+      clientHelo: session.hostNameAppearsAs || "",
+      user: user(session),
+      receivedAt: new Date(),
+    };
+    let id: string;
+    try {
+      id = await options.sink.accept(envelope, message);
+    } catch (error) {
+      if (refusal === "too_big") {
+        // smtp-server answers 552 itself for an oversized message
+        refuse(session, "too_big", 552, "Message exceeds fixed maximum message size", recipients);
+        return { error: reply(552, "Message exceeds fixed maximum message size") };
+      }
+      if (refusal === "bare_newline") {
+        const text = "Message refused: bare CR or LF in the message; lines must end with CRLF";
+        return { error: refuse(session, "bare_newline", 554, text, recipients) };
+      }
+      await drain().catch(() => {});
+      if (error instanceof SinkError && error.trouble === "rejected") {
+        return {
+          error: refuse(
+            session,
+            "rejected",
+            554,
+            `Mail not accepted: ${error.message}`,
+            recipients,
+          ),
+        };
+      }
+      if (error instanceof SinkError && error.trouble === "full") {
+        return {
+          error: refuse(
+            session,
+            "queue_trouble",
+            452,
+            "Insufficient system storage; try again later",
+            recipients,
+          ),
+        };
+      }
+      return {
+        error: refuse(
+          session,
+          "queue_trouble",
+          451,
+          "Local error in processing; try again later",
+          recipients,
+        ),
+      };
+    }
+    if (options.ratePerMinute > 0) {
+      const key = rateKey(session);
+      recent.set(key, [...(recent.get(key) ?? []), Date.now()]);
+    }
+    if (metrics) metrics.accepted++;
+    options.onQueued?.(id);
+    const text = `OK queued as ${id}`;
+    options.onMail?.({
+      outcome: "accepted",
+      id,
+      reply: `250 ${text}`,
+      from: mailFrom,
+      recipients,
+      client: session.remoteAddress,
+      user: user(session),
+      size,
+    });
+    return { message: text };
+  }
+
+  const extras: NetServer[] = [];
+  const addresses = await listenAll(
+    server as unknown as { server: unknown },
+    options.listen,
+    extras,
+  ).catch((error) => {
+    clearInterval(sweep);
+    for (const extra of extras) extra.close();
+    server.close(() => {});
+    throw error;
+  });
+
+  return {
+    addresses,
+    serve(stream: Duplex, remoteAddress: string): void {
+      (server as unknown as { connect(s: Duplex, o: Record<string, unknown>): void }).connect(
+        stream,
+        { remoteAddress, remotePort: 0, localAddress: "127.0.0.1", localPort: 0 },
+      );
+    },
+    async close(graceMs = 30_000): Promise<void> {
+      (server as unknown as { options: { closeTimeout: number } }).options.closeTimeout = graceMs;
+      clearInterval(sweep);
+      for (const extra of extras) extra.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A Node net server, as far as this module uses it. */
+interface NetServer {
+  listen(port: number, hostname: string, callback: () => void): void;
+  once(event: "error", listener: (error: Error) => void): void;
+  on(event: "connection", listener: (socket: unknown) => void): void;
+  emit(event: "connection", socket: unknown): boolean;
+  address(): { port: number } | string | null;
+  close(): void;
+}
+
+/**
+ * Listens on every address: smtp-server's own net server takes the first; each further
+ * address gets a plain net server whose connections are handed to the first one, so
+ * every limit (connections, rate) is shared by all addresses.
+ */
+async function listenAll(
+  server: { server: unknown },
+  addresses: ListenAddress[],
+  extras: NetServer[],
+): Promise<ListenAddress[]> {
+  const net = await import("node:net");
+  const primary = server.server as NetServer;
+  const out: ListenAddress[] = [];
+  for (const [i, address] of addresses.entries()) {
+    const target: NetServer = i === 0 ? primary : net.createServer() as unknown as NetServer;
+    if (i > 0) {
+      target.on("connection", (socket) => primary.emit("connection", socket));
+      extras.push(target);
+    }
+    await new Promise<void>((resolve, reject) => {
+      target.once("error", reject);
+      target.listen(address.port, address.hostname, () => resolve());
+    });
+    const bound = target.address();
+    out.push({
+      hostname: address.hostname,
+      port: typeof bound === "object" && bound !== null ? bound.port : address.port,
+    });
+  }
+  return out;
+}
+
+/** `NOTIFY=` of a RCPT TO, as upper-case conditions. */
+function dsnNotify(args: Record<string, unknown> | false): string[] | null {
+  const notify = args ? args.NOTIFY : undefined;
+  if (typeof notify !== "string") return null;
+  return notify.toUpperCase().split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/**
+ * The relay's trace line (RFC 5321 §4.4), the only change it makes to a message:
+ * `Received: from HELO ([ADDRESS]) by NAME (postie) with ESMTP[S][A] id SESSION; DATE`.
+ */
+function receivedLine(session: Session, name: string): Uint8Array {
+  const helo = (session.hostNameAppearsAs || "unknown").replace(/[^\x21-\x7e]/g, "?");
+  const address = session.remoteAddress.replace(/^::ffff:/, "");
+  const protocol = session.transmissionType ?? "ESMTP";
+  const line = `Received: from ${helo} ([${address}])\r\n\tby ${name} (postie) with ${protocol}` +
+    ` id ${session.id};\r\n\t${formatDateHeader(new Date())}\r\n`;
+  return encoder.encode(line);
+}
