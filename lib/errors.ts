@@ -23,10 +23,11 @@ export interface PostieErrorOptions {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PostieError } from "./errors.ts";
  * import { ExitCode } from "./exit.ts";
  * const e = new PostieError("no recipients found", ExitCode.USAGE);
- * console.log(e.exitCode); // 64
+ * assert.equal(e.exitCode, 64);
  * ```
  */
 export class PostieError extends Error {
@@ -44,7 +45,16 @@ export class PostieError extends Error {
   }
 }
 
-/** A command-line usage error (EX_USAGE). */
+/**
+ * A usage error (EX_USAGE): a bad option, or a value msmtp would refuse.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UsageError } from "./errors.ts";
+ * assert.equal(new UsageError("invalid argument x for --port").exitCode, 64);
+ * ```
+ */
 export class UsageError extends PostieError {
   /** A usage error with msmtp's message. */
   constructor(message: string, options?: PostieErrorOptions) {
@@ -56,6 +66,15 @@ export class UsageError extends PostieError {
 /**
  * A configuration error (EX_CONFIG unless given). When `file` and `line` are known the
  * message reads as msmtp's: `FILE: line N: MESSAGE`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConfigError } from "./errors.ts";
+ * const e = new ConfigError("host not set", { file: "/home/joe/.msmtprc", line: 3 });
+ * assert.equal(e.message, "/home/joe/.msmtprc: line 3: host not set");
+ * assert.equal(e.exitCode, 78);
+ * ```
  */
 export class ConfigError extends PostieError {
   /** The configuration file, when the error is located in one. */

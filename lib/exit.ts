@@ -5,7 +5,16 @@
  * @module
  */
 
-/** The sysexits.h codes postie uses, by name. */
+/**
+ * The sysexits.h codes postie uses, by name: every postie error carries one as `exitCode`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ExitCode } from "./exit.ts";
+ * assert.equal(ExitCode.TEMPFAIL, 75);
+ * ```
+ */
 export const ExitCode = {
   OK: 0,
   USAGE: 64,
@@ -37,8 +46,9 @@ const NAMES: Record<number, string> = Object.fromEntries(
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exitCodeName, ExitCode } from "./exit.ts";
- * console.log(exitCodeName(ExitCode.TEMPFAIL)); // "EX_TEMPFAIL"
+ * assert.equal(exitCodeName(ExitCode.TEMPFAIL), "EX_TEMPFAIL");
  * ```
  */
 export function exitCodeName(code: number): string {

@@ -1,24 +1,42 @@
 /**
- * postie as a library for `deno run` scripts: send a mail with msmtp's configuration files
- * and account rules, without the command line.
+ * postie as a library: send mail from `deno run` scripts with the accounts of the user's
+ * msmtp (or TOML) configuration, or with plain options, in the shape nodemailer users know.
  *
- * @example Send a mail through the account "default" of ~/.msmtprc
+ * @example Send through an account of ~/.msmtprc, reusing one connection
  * ```ts ignore
- * import { send } from "./mod.ts";
- * await send({
- *   to: ["alice@example.org"],
- *   message: "Subject: Build finished\n\nAll green.\n",
+ * import { createTransport, loadAccount } from "@postie/postie";
+ * const transport = await createTransport(await loadAccount({ account: "ci" }));
+ * try {
+ *   const info = await transport.sendMail({
+ *     envelope: { to: ["team@example.org"] },
+ *     raw: "Subject: Build finished\n\nAll green.\n",
+ *   });
+ *   console.log(info.accepted, info.rejected);
+ * } finally {
+ *   await transport.close();
+ * }
+ * ```
+ *
+ * @example Build the mail and send nothing
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTransport } from "./mod.ts";
+ * const transport = await createTransport({ streamTransport: true, from: "ci@example.org" });
+ * const info = await transport.sendMail({
+ *   envelope: { to: "team@example.org" },
+ *   raw: "Subject: Build finished\n\nAll green.\n",
  * });
+ * assert.equal(info.envelope.from, "ci@example.org");
+ * assert.match(new TextDecoder().decode(info.message), /\r\nSubject: Build finished\r\n/);
  * ```
  *
  * @module
  */
 
 import { realEnv, resolveAccount } from "./config/resolve.ts";
-import { SmtpConnection } from "./delivery/connection.ts";
-import { type PreparedMail, prepareMail } from "./delivery/prepare.ts";
-import type { Settings } from "./config/account.ts";
-import { stuffMail } from "./message/data.ts";
+import { accountDsn, SmtpConnection } from "./delivery/connection.ts";
+import { directFailure, sendWithoutRelay } from "./delivery/direct.ts";
+import { prepareMail } from "./delivery/prepare.ts";
 import { PostieError } from "./errors.ts";
 import { ExitCode } from "./exit.ts";
 import { buildEnvelope } from "./message/envelope.ts";
@@ -26,59 +44,35 @@ import { readHeaderBlock } from "./message/read.ts";
 import { checkAddress } from "./smtp/command.ts";
 import type { Reply } from "./smtp/reply.ts";
 
-export { ConfigError, PostieError, UsageError } from "./errors.ts";
+export {
+  type ComposedMailOptions,
+  type ComposeOptions,
+  createTransport,
+  loadAccount,
+  type LoadAccountOptions,
+  MailAccount,
+  type MailOptions,
+  type RawMail,
+  type RejectedRecipient,
+  type SendMailCallOptions,
+  type SentMessageInfo,
+  Transport,
+  type TransportAuth,
+  type TransportOptions,
+} from "./transport.ts";
+export { ConfigError, PostieError, type PostieErrorOptions, UsageError } from "./errors.ts";
+export { NetworkError, TlsError } from "./net/errors.ts";
+export {
+  SmtpAuthError,
+  SmtpError,
+  type SmtpErrorOptions,
+  SmtpReplyError,
+  type SmtpStage,
+} from "./smtp/errors.ts";
 export { ExitCode, exitCodeName } from "./exit.ts";
 export type { Reply } from "./smtp/reply.ts";
 
-/** The reply reported for mail that went only into mailboxes on this host. */
-const LOCAL_REPLY: Reply = Object.freeze({
-  code: 250,
-  lines: ["delivered on this host"],
-  raw: ["250 delivered on this host"],
-}) as Reply;
-
-/**
- * An account with `direct on`: the mail goes to local mailboxes and MX hosts
- * (docs/DIRECT.md). A failure names each recipient that did not get the mail; the exit code is
- * 75 when every failure is temporary.
- */
-async function sendDirect(
-  s: Settings,
-  mail: PreparedMail,
-  env: Readonly<Record<string, string>>,
-): Promise<SendReport> {
-  const { deliverWithoutRelay } = await import("./direct/route.ts");
-  const { overallExitCode } = await import("./direct/outcome.ts");
-  const payload = stuffMail(mail.message);
-  const cacheBase = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : undefined);
-  const result = await deliverWithoutRelay({
-    settings: s,
-    from: mail.from,
-    recipients: mail.recipients,
-    payload: payload.stream,
-    dsn: {
-      notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
-      ret: s.dsn_return,
-    },
-    ...(cacheBase ? { stsCacheDir: `${cacheBase}/postie/mta-sts` } : {}),
-  });
-  const failed = result.outcomes.filter((o) => o.status !== "delivered");
-  if (failed.length > 0) {
-    const lines = failed.map((o) => `${o.recipient}: ${o.message ?? "not delivered"}`);
-    const delivered = result.outcomes.filter((o) => o.status === "delivered");
-    if (delivered.length > 0) {
-      lines.push(`delivered to ${delivered.map((o) => o.recipient).join(", ")}`);
-    }
-    throw new PostieError(lines[0], overallExitCode(result.outcomes), { details: lines.slice(1) });
-  }
-  return {
-    reply: result.transactions.at(-1)?.reply ?? LOCAL_REPLY,
-    accepted: result.outcomes.map((o) => o.recipient),
-    mailsize: payload.stuffer.mailsize,
-  };
-}
-
-/** What to send and how. */
+/** What {@linkcode send} sends and how. */
 export interface SendOptions {
   /**
    * The mail: headers, an empty line, the body. LF or CRLF line ends. A stream is sent as it
@@ -106,7 +100,7 @@ export interface SendOptions {
   env?: Readonly<Record<string, string>>;
 }
 
-/** How a successful delivery went. */
+/** How a successful {@linkcode send} went. */
 export interface SendReport {
   /** The server's final reply. */
   reply: Reply;
@@ -123,20 +117,33 @@ function toStream(message: SendOptions["message"]): ReadableStream<Uint8Array> {
 }
 
 /**
- * Sends one mail. Resolves when the server accepted it; otherwise rejects with a
- * {@linkcode PostieError} whose `exitCode` is the sysexits code the command would end with
- * and whose message is msmtp's. An account with `direct on` delivers to the recipients'
- * mail hosts and local mailboxes itself (docs/DIRECT.md): then a failure's message and
- * `details` name each recipient that did not get the mail, and those that did.
+ * Sends one mail over a connection of its own, with msmtp's rule that the mail fails when
+ * any recipient is refused. Rejects with a {@linkcode PostieError} whose `exitCode` is the
+ * sysexits code the command would end with and whose message is msmtp's. An account with
+ * `direct on` delivers to the recipients' mail hosts and local mailboxes itself
+ * (docs/DIRECT.md): then a failure's message and `details` name each recipient that did not
+ * get the mail, and those that did.
+ *
+ * @deprecated Use {@linkcode createTransport} and {@linkcode Transport.sendMail}: one
+ * connection for many mails, a result per recipient, composed mails.
  *
  * @example Usage
- * ```ts ignore
- * import { send } from "./mod.ts";
- * try {
- *   await send({ account: "ci", to: ["team@example.org"], message: "Subject: x\n\ny\n" });
- * } catch (e) {
- *   console.error(e.message, e.exitCode); // e.g. "cannot connect to …" 75
- * }
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NetworkError, send } from "./mod.ts";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const port = (listener.addr as Deno.NetAddr).port;
+ * listener.close(); // nothing listens there any more
+ * await assert.rejects(
+ *   send({
+ *     host: "127.0.0.1",
+ *     overrides: { port: String(port) },
+ *     from: "a@example.org",
+ *     to: ["b@example.org"],
+ *     message: "Subject: x\n\ny\n",
+ *   }),
+ *   (e: unknown) => e instanceof NetworkError && e.exitCode > 0,
+ * );
  * ```
  */
 export async function send(options: SendOptions): Promise<SendReport> {
@@ -164,18 +171,21 @@ export async function send(options: SendOptions): Promise<SendReport> {
   const mail = await prepareMail(s, { block, envelope }, { hostname: configEnv.hostname() });
   checkAddress(mail.from, "mail");
   for (const recipient of mail.recipients) checkAddress(recipient, "rcpt");
-  if (s.direct) return await sendDirect(s, mail, options.env ?? Deno.env.toObject());
-  const connection = await SmtpConnection.open(s, {
-    env: options.env ?? Deno.env.toObject(),
-    prompt: false,
-  });
-  try {
-    const dsn = {
-      notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
-      ret: s.dsn_return,
+  const env = options.env ?? Deno.env.toObject();
+  if (s.direct) {
+    const result = await sendWithoutRelay(s, mail, env);
+    const failure = await directFailure(result.outcomes);
+    if (failure !== undefined) throw failure;
+    return {
+      reply: result.reply,
+      accepted: result.outcomes.map((o) => o.recipient),
+      mailsize: result.mailsize,
     };
+  }
+  const connection = await SmtpConnection.open(s, { env, prompt: false });
+  try {
     const result = await connection.send(
-      { from: mail.from, recipients: mail.recipients, dsn },
+      { from: mail.from, recipients: mail.recipients, dsn: accountDsn(s) },
       mail.message,
     );
     await connection.quit();

@@ -30,9 +30,14 @@ const SHEBANG_MAX = 255;
  * Node compatibility layer; bundled apart, only the path that uses the package pays for it
  * (tests/cli/startup_graph_test.ts checks the start-up chunks).
  */
-const APART: Record<string, string> = {
-  "dotenv": 'export { parse } from "dotenv";\n',
-  "dns-packet": 'export { default } from "dns-packet";\n',
+const APART: Record<string, { file: string; entry: string }> = {
+  // keyed by the specifier lib/ imports (full npm: specifiers, so that the library also works
+  // from a directory whose deno.json maps nothing)
+  "npm:dotenv@^16": { file: "dotenv", entry: 'export { parse } from "npm:dotenv@^16";\n' },
+  "npm:dns-packet@5.6.1": {
+    file: "dns-packet",
+    entry: 'export { default } from "npm:dns-packet@5.6.1";\n',
+  },
 };
 
 /** The Node modules postie imports on its lazy paths (TLS, SOCKS, certificates, `.env`). */
@@ -124,7 +129,9 @@ async function main(): Promise<void> {
   const launcher = `${prefix}/bin/postie`;
   const cache = `${lib}/cache`;
 
-  const imports = Object.fromEntries(Object.keys(APART).map((name) => [name, `./${name}.js`]));
+  const imports = Object.fromEntries(
+    Object.entries(APART).map(([specifier, { file }]) => [specifier, `./${file}.js`]),
+  );
   const denoJson = JSON.stringify({ permissions: { postie: permissionSet() }, imports }, null, 2) +
     "\n";
   // DENO_NO_UPDATE_CHECK: Deno would otherwise look for a newer Deno on the network on every
@@ -153,9 +160,9 @@ async function main(): Promise<void> {
   ]);
   const entries = Deno.makeTempDirSync({ prefix: "postie-build-" });
   try {
-    for (const [name, entry] of Object.entries(APART)) {
-      Deno.writeTextFileSync(`${entries}/${name}.ts`, entry);
-      await exec(deno, [...bundle, "--output", `${fresh}/${name}.js`, `${entries}/${name}.ts`]);
+    for (const { file, entry } of Object.values(APART)) {
+      Deno.writeTextFileSync(`${entries}/${file}.ts`, entry);
+      await exec(deno, [...bundle, "--output", `${fresh}/${file}.js`, `${entries}/${file}.ts`]);
     }
   } finally {
     Deno.removeSync(entries, { recursive: true });

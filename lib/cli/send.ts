@@ -6,7 +6,7 @@
  */
 
 import type { Account } from "../config/account.ts";
-import { SmtpConnection } from "../delivery/connection.ts";
+import { accountDsn, SmtpConnection } from "../delivery/connection.ts";
 import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
@@ -112,10 +112,7 @@ export async function sendMail(
       env: io.env,
       authenticate: false,
     });
-    const dsn = {
-      notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(),
-      ret: s.dsn_return,
-    };
+    const dsn = accountDsn(s);
     connection.checkDsn(dsn);
     await connection.authenticate();
     const result = await connection.send({ from, recipients, dsn }, message);

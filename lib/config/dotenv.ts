@@ -77,7 +77,7 @@ export async function loadDotenv(
     throw new ConfigError("input error", { file: path, exitCode: ExitCode.IOERR }, { cause: e });
   }
   // dotenv is loaded only when a .env file is actually used: start-up time matters.
-  const { parse } = await import("dotenv");
+  const { parse } = await import("npm:dotenv@^16");
   // A prototype-free record, so a variable named `constructor` is just a variable.
   return Object.assign(Object.create(null), parse(text)) as Record<string, string>;
 }

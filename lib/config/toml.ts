@@ -226,7 +226,7 @@ export async function parseTomlConfig(
 
 /** Parses with smol-toml, turning its errors into `FILE: line N: invalid TOML: …`. */
 async function parseToml(text: string, path: string): Promise<Record<string, unknown>> {
-  const { parse, TomlError } = await import("smol-toml");
+  const { parse, TomlError } = await import("npm:smol-toml@^1.3.1");
   try {
     return parse(text) as Record<string, unknown>;
   } catch (e) {

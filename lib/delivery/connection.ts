@@ -127,6 +127,20 @@ export function tlsInfoLines(info: TlsInfo): string[] {
   ];
 }
 
+/**
+ * The DSN parameters an account asks for (`dsn_notify`, `dsn_return`).
+ *
+ * @example Usage
+ * ```ts
+ * import { accountDsn } from "./connection.ts";
+ * import { DEFAULT_SETTINGS } from "../config/account.ts";
+ * console.log(accountDsn({ ...DEFAULT_SETTINGS, dsn_notify: "failure" })); // { notify: "FAILURE", ret: null }
+ * ```
+ */
+export function accountDsn(s: Settings): DsnOptions {
+  return { notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(), ret: s.dsn_return };
+}
+
 /** The socket seen by the session, noting when the server ended the connection. */
 class WatchedTransport implements Transport {
   readonly inner: NetTransport;

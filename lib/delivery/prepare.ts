@@ -29,6 +29,8 @@ export interface PrepareOptions {
   hostname: string;
   /** The time of a generated Date header (default: now). */
   now?: Date;
+  /** The 32 hex digits of a generated Message-ID (default: a fresh unique value). */
+  msgidHex?: string;
 }
 
 /** A mail ready for {@linkcode SmtpConnection.send}. */
@@ -86,6 +88,7 @@ export async function prepareMail(
     hasMsgid: mail.envelope.hasMsgid,
     hostname: options.hostname,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.msgidHex === undefined ? {} : { msgidHex: options.msgidHex }),
   });
   return {
     from,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import dnsPacket from "dns-packet";
+import dnsPacket from "npm:dns-packet@5.6.1";
 import { Buffer } from "node:buffer";
 import { createHash, X509Certificate } from "node:crypto";
 import dgram from "node:dgram";

@@ -17,9 +17,12 @@ import { describeOsError } from "../os_error.ts";
  *
  * @example Usage
  * ```ts
- * import { connectFailed } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { connectFailed, NetworkError } from "./errors.ts";
  * const e = connectFailed("127.0.0.1", 2999, "Connection refused");
- * console.log(e.message, e.exitCode); // "cannot connect to 127.0.0.1, port 2999: Connection refused" 75
+ * assert.ok(e instanceof NetworkError);
+ * assert.equal(e.message, "cannot connect to 127.0.0.1, port 2999: Connection refused");
+ * assert.equal(e.exitCode, 75);
  * ```
  */
 export class NetworkError extends PostieError {
@@ -35,8 +38,11 @@ export class NetworkError extends PostieError {
  *
  * @example Usage
  * ```ts
- * import { tlsHandshakeFailed } from "./errors.ts";
- * console.log(tlsHandshakeFailed("An unexpected TLS packet was received.").exitCode); // 76
+ * import assert from "node:assert/strict";
+ * import { tlsHandshakeFailed, TlsError } from "./errors.ts";
+ * const e = tlsHandshakeFailed("An unexpected TLS packet was received.");
+ * assert.ok(e instanceof TlsError);
+ * assert.equal(e.exitCode, 76);
  * ```
  */
 export class TlsError extends PostieError {

@@ -59,9 +59,11 @@ export function serverMessageLines(reply: Reply, prefix = "server message: "): s
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SmtpError } from "./errors.ts";
  * const e = new SmtpError("command ETRN failed", 76, { stage: "etrn" });
- * console.log(e.stage); // "etrn"
+ * assert.equal(e.stage, "etrn");
+ * assert.equal(e.code, undefined);
  * ```
  */
 export class SmtpError extends PostieError {
@@ -107,13 +109,16 @@ export class SmtpError extends PostieError {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SmtpReplyError } from "./errors.ts";
- * const reply = { code: 554, lines: ["rejected"], raw: ["554 rejected"] };
+ * const reply = { code: 554, lines: ["5.7.1 rejected"], raw: ["554 5.7.1 rejected"], enhanced: "5.7.1" };
  * const e = new SmtpReplyError("the server did not accept the mail", 69, {
  *   stage: "end-of-data",
  *   reply,
  * });
- * console.log(e.details); // ["server message: 554 rejected"]
+ * assert.equal(e.code, 554);
+ * assert.equal(e.enhancedCode, "5.7.1");
+ * assert.deepEqual(e.details, ["server message: 554 5.7.1 rejected"]);
  * ```
  */
 export class SmtpReplyError extends SmtpError {
@@ -133,9 +138,12 @@ export class SmtpReplyError extends SmtpError {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SmtpAuthError } from "./errors.ts";
  * const reply = { code: 535, lines: ["bad"], raw: ["535 bad"] };
- * console.log(new SmtpAuthError("PLAIN", reply).exitCode); // 77
+ * const e = new SmtpAuthError("PLAIN", reply);
+ * assert.equal(e.exitCode, 77);
+ * assert.equal(e.message, "authentication failed (method PLAIN)");
  * ```
  */
 export class SmtpAuthError extends SmtpReplyError {

@@ -156,3 +156,40 @@ Deno.test("lib's directories import each other one way only (config and secrets 
   const graph = new Map([...parts].map(([part, targets]) => [part, [...targets]]));
   assert.deepEqual(cycles(graph), []);
 });
+
+Deno.test("plain sendmail mode loads no npm package and no node: module before it needs one", async () => {
+  const main = join(LIB, "..", "main.ts");
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", main],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
+    roots: string[];
+    modules: {
+      specifier: string;
+      dependencies?: {
+        isDynamic?: boolean;
+        code?: { specifier?: string };
+        type?: { specifier?: string };
+      }[];
+    }[];
+  };
+  const modules = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const stack = [...info.roots];
+  while (stack.length > 0) {
+    const specifier = stack.pop()!;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    for (const dep of modules.get(specifier)?.dependencies ?? []) {
+      if (dep.isDynamic) continue;
+      for (const target of [dep.code?.specifier, dep.type?.specifier]) {
+        if (target !== undefined) stack.push(target);
+      }
+    }
+  }
+  assert.ok(seen.size > 10, `only ${seen.size} modules found`);
+  assert.deepEqual([...seen].filter((s) => !s.startsWith("file:")), []);
+});

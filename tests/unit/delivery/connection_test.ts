@@ -219,3 +219,27 @@ Deno.test("an aborted send rejects with the signal's reason and closes the conne
     connection.close();
   });
 });
+
+Deno.test("opening aborted while the server keeps silent rejects with the signal's reason at once", async () => {
+  const server = listenScriptedPeer({ greeting: undefined });
+  try {
+    const controller = new AbortController();
+    // no greeting at all: the client waits for one until it is aborted
+    const opening = SmtpConnection.open(settings(server.port, { timeout: 60 }), {
+      signal: controller.signal,
+    });
+    // bounded wait until the server has the connection, then give up on it
+    for (let i = 0; i < 500 && server.peers.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const started = performance.now();
+    controller.abort();
+    await assert.rejects(
+      opening,
+      (e: unknown) => e instanceof DOMException && e.name === "AbortError",
+    );
+    assert.ok(performance.now() - started < 1000);
+  } finally {
+    await server.close();
+  }
+});

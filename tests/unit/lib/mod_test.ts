@@ -42,3 +42,17 @@ Deno.test("send() rejects with msmtp's message and exit code when the server ref
     await server.close();
   }
 });
+
+Deno.test("the doctest task runs the examples of every module lib/mod.ts exports from", async () => {
+  const root = new URL("../../../", import.meta.url);
+  const mod = await Deno.readTextFile(new URL("lib/mod.ts", root));
+  const sources = [...mod.matchAll(/^export (?!type\b)[^;]*?\bfrom\s+"\.\/([^"]+)"/gm)].map((m) =>
+    `lib/${m[1]}`
+  );
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  const task: string = config.tasks.doctest;
+  const missing = [...new Set(["lib/mod.ts", ...sources])].filter((f) =>
+    !task.split(/\s+/).includes(f)
+  );
+  assert.deepEqual(missing, []);
+});
