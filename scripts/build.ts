@@ -38,6 +38,13 @@ const APART: Record<string, { file: string; entry: string }> = {
     file: "dns-packet",
     entry: 'export { default } from "npm:dns-packet@5.6.1";\n',
   },
+  // @peculiar's ASN.1 packages (ESM) import tslib's CommonJS build: one module for both, so
+  // the CRL's schema and its parser share one copy (lib/net/asn1_npm.ts, mapped in deno.json)
+  "postie-asn1": {
+    file: "postie-asn1",
+    entry: 'export { AsnConvert } from "npm:@peculiar/asn1-schema@^2.6.0";\n' +
+      'export { CertificateList } from "npm:@peculiar/asn1-x509@^2.6.0";\n',
+  },
 };
 
 /** The Node modules postie imports on its lazy paths (TLS, SOCKS, certificates, `.env`). */

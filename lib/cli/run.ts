@@ -20,6 +20,8 @@ import {
 import { type IncomingMail, type SendIo, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
+import { orderedWriter } from "./output.ts";
+import type { Settings } from "../config/account.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -37,15 +39,8 @@ export interface RunIo {
   stderr(text: string): Promise<void>;
   /** Whether standard input is a terminal (`--store-password` prompts then); false if absent. */
   stdinIsTerminal?: () => boolean;
-}
-
-async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promise<void> {
-  const writer = stream.getWriter();
-  try {
-    await writer.write(new TextEncoder().encode(text));
-  } finally {
-    writer.releaseLock();
-  }
+  /** Resolves once everything written to stdout and stderr so far is out (or dropped). */
+  flush?: () => Promise<void>;
 }
 
 /** argv[0] as the process was invoked, from /proc/self/cmdline; undefined without procfs. */
@@ -73,6 +68,8 @@ function procArgv0(): string | undefined {
  * ```
  */
 export function denoIo(invokedAs?: string): RunIo {
+  const stdout = orderedWriter(Deno.stdout.writable);
+  const stderr = orderedWriter(Deno.stderr.writable);
   return {
     // Every run needs the name (a `mail` link is another personality). Without a launcher,
     // reading `process` would boot Deno's Node compatibility layer (13 ms and more) on every
@@ -85,9 +82,13 @@ export function denoIo(invokedAs?: string): RunIo {
     env: Deno.env.toObject(),
     configEnv: realEnv(),
     stdin: Deno.stdin.readable,
-    stdout: (text) => writeAll(Deno.stdout.writable, text),
-    stderr: (text) => writeAll(Deno.stderr.writable, text),
+    stdout: stdout.write,
+    stderr: stderr.write,
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
+    flush: async () => {
+      await stdout.flush();
+      await stderr.flush();
+    },
   };
 }
 
@@ -136,10 +137,12 @@ async function readMail(inv: ParsedArgs, io: RunIo): Promise<IncomingMail> {
   return { block, envelope };
 }
 
-async function report(error: unknown, io: RunIo): Promise<number> {
+async function report(error: unknown, io: RunIo, settings?: Settings): Promise<number> {
   if (error instanceof PostieError) {
     const name = error instanceof GetoptError ? invocationName(io.argv0) : programName(io.argv0);
-    const lines = [error.message, ...error.details].map((line) => `${name}: ${line}\n`);
+    const { hintLines } = await import("./hints.ts");
+    const hints = hintLines(error, { env: io.env, ...(settings ? { settings } : {}) });
+    const lines = [error.message, ...error.details, ...hints].map((line) => `${name}: ${line}\n`);
     await io.stderr(lines.join(""));
     return error.exitCode;
   }
@@ -253,7 +256,12 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
+/** The account chosen so far, for the hint after an error. */
+interface RunState {
+  settings?: Settings;
+}
+
+async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Promise<number> {
   // Every run looks at its name: a `mail` link takes other options. With a launcher the name
   // is its path, without one /proc's argv[0] (see denoIo); neither boots the Node layer.
   const name = programName(io.argv0);
@@ -313,7 +321,9 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
     await io.stdout(await convertToToml(inv, io.configEnv));
     return ExitCode.OK;
   }
-  if (inv.compose !== undefined && inv.mode === "sendmail") return await composeAndSend(inv, io);
+  if (inv.compose !== undefined && inv.mode === "sendmail") {
+    return await composeAndSend(inv, io, state);
+  }
   let mail: IncomingMail | undefined;
   if (inv.mode === "sendmail") {
     mail = await readMail(inv, io);
@@ -325,6 +335,7 @@ async function dispatch(argv: readonly string[], io: RunIo): Promise<number> {
   }
   const fromHeader = inv.readEnvelopeFrom ? mail?.envelope.fromHeaderAddress : undefined;
   const { account } = await chooseAccount(inv, io, fromHeader);
+  state.settings = account.settings;
   if (inv.pretend) return ExitCode.OK;
   const debug = inv.debug ? (text: string) => void io.stdout(text) : undefined;
   if ((inv.mode === "serverinfo" || inv.mode === "rmqs") && account.settings.direct) {
@@ -363,7 +374,7 @@ function sendIo(io: RunIo): SendIo {
  * Sendmail mode with `--subject`/`--attach`/`--html`, or the `mail` personality: standard
  * input is the text of a mail composed once the account (and so the sender) is known.
  */
-async function composeAndSend(inv: ParsedArgs, io: RunIo): Promise<number> {
+async function composeAndSend(inv: ParsedArgs, io: RunIo, state: RunState): Promise<number> {
   const request = inv.compose!;
   const { checkComposeFiles, composeFromCommandLine } = await import("./compose.ts");
   await checkComposeFiles(request);
@@ -373,6 +384,7 @@ async function composeAndSend(inv: ParsedArgs, io: RunIo): Promise<number> {
   }
   if (inv.pretend) await drain(io.stdin);
   const { account } = await chooseAccount(inv, io, undefined);
+  state.settings = account.settings;
   if (inv.pretend) return ExitCode.OK;
   const hostname = io.configEnv.hostname();
   const mail = await composeFromCommandLine(inv, request, account, io.stdin, hostname);
@@ -391,9 +403,13 @@ async function composeAndSend(inv: ParsedArgs, io: RunIo): Promise<number> {
  * ```
  */
 export async function run(argv: readonly string[], io: RunIo): Promise<number> {
+  const state: RunState = {};
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, io, state);
   } catch (error) {
-    return await report(error, io);
+    return await report(error, io, state.settings);
+  } finally {
+    // Writes started without awaiting (debug lines) are out before the process exits.
+    await io.flush?.();
   }
 }

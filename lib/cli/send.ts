@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Account } from "../config/account.ts";
+import { type Account, DEFAULT_END_OF_DATA_TIMEOUT } from "../config/account.ts";
 import { accountDsn, SmtpConnection } from "../delivery/connection.ts";
 import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { PostieError } from "../errors.ts";
@@ -108,6 +108,8 @@ export async function sendMail(
     for (const recipient of recipients) checkAddress(recipient, "rcpt");
     // msmtp checks DSN support before it authenticates
     connection = await SmtpConnection.open(s, {
+      // with the default timeout, the answer to the end of the mail may take RFC 5321's 10 min
+      ...("timeout" in account.set ? {} : { endOfDataTimeout: DEFAULT_END_OF_DATA_TIMEOUT }),
       ...(debug ? { debug } : {}),
       env: io.env,
       authenticate: false,
@@ -128,8 +130,14 @@ export async function sendMail(
     outcome.error = error instanceof LmtpDeliveryError ? error.logMessage : error.message;
     if (error instanceof SmtpError && error.reply && !lmtpFailure) outcome.reply = error.reply;
     await pending;
+    const { hintLines } = await import("./hints.ts");
     await io.stderr(
-      [error.message, ...error.details, couldNotSend(account, lmtpFailure)]
+      [
+        error.message,
+        ...error.details,
+        couldNotSend(account, lmtpFailure),
+        ...hintLines(error, { settings: s, env: io.env }),
+      ]
         .map((line) => `${io.name}: ${line}\n`).join(""),
     );
   } finally {

@@ -166,7 +166,22 @@ export interface Account {
   settings: Settings;
 }
 
-/** The values msmtp 1.8.23 uses for settings that were never given. */
+/**
+ * The network timeout when none is set, in seconds. msmtp has none, so a port mix-up (STARTTLS
+ * on port 465) waits until the server gives up, minutes later; a minute is far above any
+ * healthy server's answer time. The wait for the answer to the end of the mail is longer
+ * ({@linkcode DEFAULT_END_OF_DATA_TIMEOUT}).
+ */
+export const DEFAULT_TIMEOUT = 60;
+
+/**
+ * With the default timeout, how long the answer to the end of the mail may take, in seconds:
+ * RFC 5321 §4.5.3.2.6's 10 minutes, as a server may scan the mail first and giving up early
+ * would report a mail failed that the server then delivers.
+ */
+export const DEFAULT_END_OF_DATA_TIMEOUT = 600;
+
+/** The values msmtp 1.8.23 uses for settings that were never given (postie's `timeout` aside). */
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   host: null,
   port: 0,
@@ -174,7 +189,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   proxy_host: null,
   proxy_port: 0,
   socket: null,
-  timeout: 0,
+  timeout: DEFAULT_TIMEOUT,
   protocol: "smtp",
   domain: "localhost",
   auth: "off",

@@ -9,7 +9,7 @@
 import { ConfigError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import type { AccountBlock, ConfigBlock, ConfigCommand, ConfigSource } from "./source.ts";
-import { runEvalCommand } from "../secrets/eval.ts";
+import { EvalTimeoutError, runEvalCommand } from "../secrets/eval.ts";
 
 /** Commands whose literal value is a secret: a file holding one must be private. */
 const SECRET_COMMANDS: ReadonlySet<string> = new Set([
@@ -159,7 +159,13 @@ export async function parseMsmtprc(
     if (split === undefined) continue;
     if (split.name === "eval") {
       if (split.arg === "") fail("command eval needs an argument", lineNo);
-      const output = await evalCommand(split.arg);
+      let output: string | undefined;
+      try {
+        output = await evalCommand(split.arg);
+      } catch (error) {
+        if (error instanceof EvalTimeoutError) fail(`eval ${error.detail}`, lineNo);
+        throw error;
+      }
       if (output === undefined) {
         // msmtp reports this without a line number, as a read error.
         throw new MsmtprcSyntaxError(

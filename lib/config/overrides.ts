@@ -6,7 +6,12 @@
  */
 
 import type { PartialSettings } from "./account.ts";
-import { applyCommand, SettingValueError, type ValueContext } from "./values.ts";
+import {
+  applyCommand,
+  SettingValueError,
+  UnsupportedSettingError,
+  type ValueContext,
+} from "./values.ts";
 import { UsageError } from "../errors.ts";
 
 /**
@@ -47,6 +52,9 @@ export function checkOverride(
   try {
     applyCommand(set, override.name, override.arg, context);
   } catch (error) {
+    if (error instanceof UnsupportedSettingError) {
+      throw new UsageError(`${override.option} is not supported: ${error.why}`, { cause: error });
+    }
     if (error instanceof SettingValueError) {
       throw new UsageError(`invalid argument ${shown} for ${override.option}`, { cause: error });
     }

@@ -49,8 +49,11 @@ export interface Env extends PathEnv {
   readTextFile(path: string): Promise<string>;
   /** The owner and mode of a file. */
   stat(path: string): Promise<FileStat>;
-  /** Runs an `eval`/`passwordeval` command: its first output line, or undefined. */
-  evalCommand(command: string): Promise<string | undefined>;
+  /**
+   * Runs an `eval`/`passwordeval` command: its first output line, or undefined. It is
+   * killed after `timeoutMs` (the account's `timeout`), else after the default limit.
+   */
+  evalCommand(command: string, timeoutMs?: number): Promise<string | undefined>;
 }
 
 /** The account chosen for a run and the lines `--pretend`/`--debug` print before it. */
@@ -458,7 +461,8 @@ async function postProcess(
 ): Promise<void> {
   const s = account.settings;
   if (s.auth !== "off" && s.password === null && s.passwordeval !== null) {
-    s.password = await evalPassword(s.passwordeval, (c) => env.evalCommand(c));
+    const limit = s.timeout > 0 ? s.timeout * 1000 : undefined;
+    s.password = await evalPassword(s.passwordeval, (c) => env.evalCommand(c, limit));
   }
   if (s.port === 0 && s.protocol === "smtp") s.port = s.tls && !s.tls_starttls ? 465 : 25;
   if (s.tls_trust_file === null && !("tls_trust_file" in account.set)) s.tls_trust_file = "system";
@@ -625,6 +629,7 @@ export function realEnv(variables?: Readonly<Record<string, string>>): Env {
       const info = await Deno.stat(path);
       return { uid: info.uid, mode: info.mode };
     },
-    evalCommand: (command) => runEvalCommand(command, EVAL_TIMEOUT_MS, variables),
+    evalCommand: (command, timeoutMs) =>
+      runEvalCommand(command, timeoutMs ?? EVAL_TIMEOUT_MS, variables),
   };
 }

@@ -42,6 +42,22 @@ export class SettingValueError extends Error {
   }
 }
 
+/**
+ * A setting msmtp has and postie cannot apply: refused where it is read, never printed and
+ * ignored. `why` says what postie does instead.
+ */
+export class UnsupportedSettingError extends SettingValueError {
+  /** What postie does instead, and what to change. */
+  readonly why: string;
+
+  /** The command, its argument and the explanation. */
+  constructor(command: string, arg: string, why: string) {
+    super("invalid", command, arg, `command ${command} is not supported: ${why}`);
+    this.name = "UnsupportedSettingError";
+    this.why = why;
+  }
+}
+
 function defaultMessage(reason: SettingValueReason, command: string, arg: string): string {
   switch (reason) {
     case "unknown":
@@ -202,7 +218,7 @@ export function applyCommand(
   switch (name) {
     case "host":
       need();
-      set.host = arg;
+      set.host = hostText(name, arg, "a host name or IP address", true);
       return;
     case "port":
       need();
@@ -212,7 +228,7 @@ export function applyCommand(
       set.source_ip = text();
       return;
     case "proxy_host":
-      set.proxy_host = text();
+      set.proxy_host = arg === "" ? null : hostText(name, arg, "a host name or IP address", true);
       return;
     case "proxy_port":
       set.proxy_port = arg === "" ? 0 : portNumber(arg) ?? throwError(bad());
@@ -231,7 +247,13 @@ export function applyCommand(
       set.protocol = arg;
       return;
     case "domain":
-      set.domain = arg;
+      set.domain = hostText(
+        name,
+        arg,
+        "an EHLO argument: a host name or an address literal " +
+          "such as [192.0.2.1]",
+        true,
+      );
       return;
     case "auth":
       set.auth = authValue(arg) ?? throwError(bad());
@@ -272,14 +294,38 @@ export function applyCommand(
     case "tls_certcheck":
       set.tls_certcheck = onOff();
       return;
+    // GnuTLS settings with no counterpart in postie's TLS library: refused rather than
+    // printed by --pretend and silently not applied. An empty argument (unset) is harmless.
     case "tls_min_dh_prime_bits":
-      set.tls_min_dh_prime_bits = arg === "" ? null : positiveInt(arg) ?? throwError(bad());
+      if (arg !== "") {
+        positiveInt(arg) ?? throwError(bad());
+        throw new UnsupportedSettingError(
+          name,
+          arg,
+          "postie's TLS library never uses finite-field Diffie-Hellman (only elliptic-curve " +
+            "key exchange), so there is no prime to check; remove it",
+        );
+      }
+      set.tls_min_dh_prime_bits = null;
       return;
     case "tls_priorities":
-      set.tls_priorities = text();
+      if (arg !== "") {
+        throw new UnsupportedSettingError(
+          name,
+          arg,
+          "postie uses TLS 1.2 and 1.3 with its TLS library's default cipher suites, which " +
+            "cannot be changed; remove it",
+        );
+      }
+      set.tls_priorities = null;
       return;
     case "tls_host_override":
-      set.tls_host_override = text();
+      set.tls_host_override = arg === "" ? null : hostText(
+        name,
+        arg,
+        "the host name or IP address the certificate must name",
+        true,
+      );
       return;
     case "tls_nocertcheck":
       noArg();
@@ -296,7 +342,7 @@ export function applyCommand(
       set.auto_from = onOff();
       return;
     case "maildomain":
-      set.maildomain = arg;
+      set.maildomain = hostText(name, arg, "a mail domain such as example.org", false);
       return;
     case "from":
       set.from = arg;
@@ -477,6 +523,43 @@ export function applyCommand(
     default:
       throw new SettingValueError("unknown", name, arg);
   }
+}
+
+/** RFC 5321 §4.5.3.1.2: a domain name is at most 255 octets. */
+const MAX_DOMAIN = 255;
+/**
+ * Letters, digits, `-`, `_`, `.` and msmtp's `%H`-style expansions: a host or domain name (an
+ * international one too, as msmtp converts it with libidn2) or an IPv4 address.
+ */
+const NAME = /^(?:[\p{L}\p{N}\p{M}_-]|%[A-Za-z%]|\.)+$/u;
+/** An address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`), or a bare IPv6 address. */
+const LITERAL = /^\[[A-Za-z0-9:.]+\]$/;
+const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
+
+/**
+ * Checks a host-like value where it is read, so a value that cannot work (a 10 KiB domain, a
+ * name with blanks or control characters) is a config error with its file and line, not a
+ * protocol error at send time. An empty value passes (msmtp's "unset").
+ */
+function hostText(command: string, arg: string, what: string, literal: boolean): string {
+  if (arg === "") return arg;
+  const ok = arg.length <= MAX_DOMAIN &&
+    (NAME.test(arg) || (literal && (LITERAL.test(arg) || (arg.includes(":") && IPV6.test(arg)))));
+  if (ok) return arg;
+  const shown = arg.length > 40
+    ? `${JSON.stringify(arg.slice(0, 40))}… (${arg.length} characters)`
+    : JSON.stringify(arg);
+  const why = arg.length > MAX_DOMAIN
+    ? `longer than ${MAX_DOMAIN} characters`
+    : /[\s\p{Cc}]/u.test(arg)
+    ? "it contains blanks or control characters"
+    : "it contains characters a host name cannot have";
+  throw new SettingValueError(
+    "invalid",
+    command,
+    arg,
+    `invalid argument ${shown} for command ${command}: ${why}; it must be ${what}`,
+  );
 }
 
 /** `ADDR:PORT[, ADDR:PORT…]` normalised to `, `-joined; `single` allows one only. */

@@ -10,7 +10,7 @@
 import type { Settings } from "../config/account.ts";
 import { formatCertificateInfo, formatTlsParameters } from "../net/cert_info.ts";
 import { connect, type NetTransport } from "../net/connect.ts";
-import type { TlsInfo, TlsOptions, Transport } from "../net/transport.ts";
+import type { ReadOptions, TlsInfo, TlsOptions, Transport } from "../net/transport.ts";
 import { stuffMail } from "../message/data.ts";
 import type { Capabilities } from "../smtp/capabilities.ts";
 import type { DsnOptions } from "../smtp/command.ts";
@@ -37,6 +37,11 @@ export interface ConnectionOptions {
    * @default {true}
    */
   authenticate?: boolean;
+  /**
+   * How long the answer to the end of a mail may take, in seconds (default: `timeout`). The
+   * command line gives RFC 5321's 10 minutes when `timeout` is postie's default.
+   */
+  endOfDataTimeout?: number;
   /**
    * Whether a password prompt on the terminal may be the last resort.
    * @default {true}
@@ -108,6 +113,7 @@ export function tlsOptions(s: Settings): TlsOptions {
     fingerprint: s.tls_fingerprint,
     certFile: s.tls_cert_file,
     keyFile: s.tls_key_file,
+    crlFile: s.tls_crl_file,
   };
 }
 
@@ -154,9 +160,9 @@ class WatchedTransport implements Transport {
     return this.inner.tls;
   }
 
-  async read(): Promise<Uint8Array | null> {
+  async read(options?: ReadOptions): Promise<Uint8Array | null> {
     try {
-      const chunk = await this.inner.read();
+      const chunk = await this.inner.read(options);
       if (chunk === null) this.closed = true;
       return chunk;
     } catch (error) {
@@ -296,6 +302,9 @@ export class SmtpConnection {
         proxyPort: s.proxy_port || null,
         sourceIp: s.source_ip,
         timeoutMs: s.timeout * 1000,
+        ...(options.endOfDataTimeout === undefined
+          ? {}
+          : { endOfDataTimeoutMs: options.endOfDataTimeout * 1000 }),
         tls,
         showCertificate: options.showCertificate === true || debug !== undefined,
       });

@@ -6,28 +6,33 @@
  * @module
  */
 
-import { PostieError } from "../errors.ts";
-import { ExitCode } from "../exit.ts";
-
-/** The default bound on the header block: far above any real header, far below a runaway. */
-export const DEFAULT_MAX_HEADER_BYTES: number = 64 * 1024 * 1024;
+/**
+ * The bound on the header block. Lines past it (a runaway producer, or 70 MB of log lines
+ * without an empty line) are sent as body, so memory stays bounded whatever the input's size
+ * or shape. Far above any real header block (100 000 recipients in a To header fit).
+ */
+export const DEFAULT_MAX_HEADER_BYTES: number = 2 * 1024 * 1024;
 
 /** The mail split at the empty line that ends its headers. */
 export interface HeaderBlock {
   /**
    * The raw header block: every byte before the empty line (the last header line keeps its
-   * line ending). All of the input when it has no empty line; empty when it starts with one.
+   * line ending), or up to the last whole line within the bound. All of the input when it
+   * has no empty line and fits the bound; empty when it starts with an empty line.
    */
   header: Uint8Array;
   /** The empty line was found (the body, possibly empty, follows it). */
   hasSeparator: boolean;
-  /** The raw bytes after the empty line, untouched, as a stream. */
+  /**
+   * The raw bytes after the header block, untouched, as a stream: after the empty line when
+   * there is one, else from where the bound cut the block (no empty line is added).
+   */
   body: ReadableStream<Uint8Array>;
 }
 
 /** Options of {@linkcode readHeaderBlock}. */
 export interface ReadHeaderOptions {
-  /** Fail when the header block grows past this many bytes (default 64 MiB). */
+  /** Header lines past this many bytes go to the body (default 2 MiB). */
   maxHeaderBytes?: number;
 }
 
@@ -67,7 +72,13 @@ function onlyCRs(bytes: Uint8Array, start: number, end: number): boolean {
 
 /**
  * Reads the header block of a mail and returns it with the rest as a stream.
- * LF, CRLF and mixed line endings are accepted; a mail without an empty line is all header.
+ *
+ * The block ends at the first empty line (LF, CRLF and mixed line endings are accepted, as
+ * msmtp does; like msmtp, lines that do not look like headers do not end it). A mail without
+ * an empty line is all header, up to {@linkcode DEFAULT_MAX_HEADER_BYTES} (`some-cron-job |
+ * sendmail root` with megabytes of log lines): from the last whole line before that bound,
+ * the rest is streamed as body, unchanged, so memory never depends on the input. The bytes
+ * sent are the same as msmtp's; only `-t` and header rewriting do not see past the bound.
  *
  * @example Usage
  * ```ts
@@ -86,11 +97,15 @@ export async function readHeaderBlock(
   const reader = stream.getReader();
   const buf = new GrowableBytes();
   let lineStart = 0;
-  let scanFrom = 0;
+  const bodyFrom = (bytes: Uint8Array, at: number): HeaderBlock => ({
+    header: bytes.slice(0, at),
+    hasSeparator: false,
+    body: continueWith(bytes.slice(at), reader),
+  });
 
   while (true) {
     const bytes = buf.view();
-    let lf = bytes.indexOf(LF, scanFrom);
+    let lf = bytes.indexOf(LF, lineStart);
     while (lf >= 0) {
       if (onlyCRs(bytes, lineStart, lf)) {
         const header = bytes.slice(0, lineStart);
@@ -100,27 +115,20 @@ export async function readHeaderBlock(
       lineStart = lf + 1;
       lf = bytes.indexOf(LF, lineStart);
     }
-    scanFrom = bytes.length;
-    if (bytes.length > max) {
-      await reader.cancel().catch(() => {});
-      throw new PostieError(
-        `the mail header is larger than ${max} bytes without an empty line ending it; ` +
-          `a mail must separate its header from its body with an empty line`,
-        ExitCode.DATAERR,
-      );
-    }
+    if (bytes.length > max) return bodyFrom(bytes, lineStart);
     const { value, done } = await reader.read();
     if (done) {
       reader.releaseLock();
-      return { header: bytes.slice(), hasSeparator: false, body: emptyStream() };
+      return { header: bytes.slice(), hasSeparator: false, body: bytesStream(new Uint8Array(0)) };
     }
     if (value.length > 0) buf.append(value);
   }
 }
 
-function emptyStream(): ReadableStream<Uint8Array> {
+function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller): void {
+      if (bytes.length > 0) controller.enqueue(bytes);
       controller.close();
     },
   });

@@ -19,7 +19,7 @@ import {
 } from "./errors.ts";
 import { type ByteStream, connectTcp, withDeadline } from "./tcp.ts";
 import type { PreparedTls } from "./tls.ts";
-import type { TlsInfo, TlsOptions, Transport } from "./transport.ts";
+import type { ReadOptions, TlsInfo, TlsOptions, Transport } from "./transport.ts";
 
 /** Where to connect and how (msmtp's `host`, `port`, `socket`, `proxy_*`, `source_ip`, `timeout`, `tls*`). */
 export interface ConnectOptions {
@@ -37,6 +37,8 @@ export interface ConnectOptions {
   sourceIp?: string | null;
   /** Network timeout in milliseconds for connect, each read, each write and the TLS handshake; 0 = none. */
   timeoutMs: number;
+  /** The wait for the answer to the end of the mail, in milliseconds (default: `timeoutMs`). */
+  endOfDataTimeoutMs?: number;
   /**
    * TLS settings. With `implicit` the handshake runs right after connecting (port 465);
    * otherwise the files are checked now and the session calls `startTls` after STARTTLS.
@@ -57,6 +59,8 @@ export interface NetTransport extends Transport {
 class SocketTransport implements NetTransport {
   #stream: ByteStream;
   readonly #timeoutMs: number;
+  /** Set once connected: the wait for the answer to the end of the mail. */
+  endOfDataTimeoutMs: number | undefined;
   readonly #showCertificate: boolean;
   #prepared: PreparedTls | null;
   #pending: Uint8Array | null = null;
@@ -94,7 +98,7 @@ class SocketTransport implements NetTransport {
     if (bytes.length) this.#pending = bytes;
   }
 
-  async read(): Promise<Uint8Array | null> {
+  async read(options: ReadOptions = {}): Promise<Uint8Array | null> {
     if (this.#pending) {
       const pending = this.#pending;
       this.#pending = null;
@@ -102,7 +106,10 @@ class SocketTransport implements NetTransport {
     }
     if (this.#closed) return null;
     try {
-      return await withDeadline(this.#stream.read(), this.#timeoutMs, () => this.close());
+      const timeoutMs = options.endOfData && this.endOfDataTimeoutMs !== undefined
+        ? this.endOfDataTimeoutMs
+        : this.#timeoutMs;
+      return await withDeadline(this.#stream.read(), timeoutMs, () => this.close());
     } catch (error) {
       this.close();
       throw this.#ioError(error, "read");
@@ -237,6 +244,7 @@ export async function connect(options: ConnectOptions): Promise<NetTransport> {
     });
     transport = new SocketTransport(stream, options.timeoutMs, showCertificate, prepared);
   }
+  transport.endOfDataTimeoutMs = options.endOfDataTimeoutMs;
   if (tls?.implicit) await transport.startTls(tls.options);
   return transport;
 }

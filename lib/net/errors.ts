@@ -216,6 +216,53 @@ export function trustFileError(file: string, detail: string, cause?: unknown): T
 }
 
 /**
+ * `TLS handshake failed: the operation timed out` (74): a timeout is 74 wherever it happens,
+ * the handshake included, as a server silent at any other stage.
+ *
+ * @example Usage
+ * ```ts
+ * import { tlsHandshakeTimedOut } from "./errors.ts";
+ * console.log(tlsHandshakeTimedOut().exitCode); // 74
+ * ```
+ */
+export function tlsHandshakeTimedOut(cause?: unknown): TlsError {
+  return new TlsError(`TLS handshake failed: ${TIMED_OUT}`, ExitCode.IOERR, { cause });
+}
+
+/**
+ * `cannot locate host HOST: the operation timed out` (74): the name lookup for a `source_ip`
+ * connection did not finish within the timeout.
+ *
+ * @example Usage
+ * ```ts
+ * import { lookupTimedOut } from "./errors.ts";
+ * console.log(lookupTimedOut("mail.example.org").exitCode); // 74
+ * ```
+ */
+export function lookupTimedOut(host: string, cause?: unknown): NetworkError {
+  return new NetworkError(`cannot locate host ${host}: ${TIMED_OUT}`, ExitCode.IOERR, { cause });
+}
+
+/**
+ * `cannot set X509 CRL file FILE for TLS session: DETAIL` (66), msmtp's words.
+ *
+ * @example Usage
+ * ```ts
+ * import { crlFileError } from "./errors.ts";
+ * console.log(crlFileError("/x.crl", "Error while reading file.").exitCode); // 66
+ * ```
+ */
+export function crlFileError(file: string, detail: string, cause?: unknown): TlsError {
+  return new TlsError(
+    `cannot set X509 CRL file ${file} for TLS session: ${detail}`,
+    ExitCode.NOINPUT,
+    {
+      cause,
+    },
+  );
+}
+
+/**
  * `cannot set X509 key file KEY and/or X509 cert file CERT for TLS session: DETAIL` (66).
  *
  * @example Usage

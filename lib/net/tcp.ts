@@ -17,6 +17,7 @@ import {
   DeadlineExceeded,
   describeNetError,
   hostNotFound,
+  lookupTimedOut,
   TIMED_OUT,
 } from "./errors.ts";
 
@@ -262,8 +263,13 @@ export interface TcpOptions {
   port: number;
   /** Local address to bind (`source_ip`), or null/undefined for the system's choice. */
   sourceIp?: string | null;
-  /** Connect timeout in milliseconds; 0 = the system's default. */
+  /** Connect timeout in milliseconds (name lookup included); 0 = the system's default. */
   timeoutMs: number;
+  /**
+   * Resolves the host for a `source_ip` connection; defaults to `node:dns`'s `lookup`
+   * (getaddrinfo). A resolver that never answers is cut off by the timeout.
+   */
+  lookup?: (host: string) => Promise<{ address: string }[]>;
 }
 
 /** getaddrinfo's texts as Deno reports them: `failed to lookup address information: TEXT`. */
@@ -318,13 +324,17 @@ async function connectTcpFrom(options: TcpOptions, sourceIp: string): Promise<By
   const net = await import("node:net");
   const dns = await import("node:dns/promises");
   if (net.isIP(sourceIp) === 0) throw bindFailed(sourceIp, "Invalid argument");
+  // One deadline for the lookup and every connection attempt.
+  const deadline = options.timeoutMs > 0 ? Date.now() + options.timeoutMs : 0;
+  const lookup = options.lookup ??
+    ((host: string) => dns.lookup(host, { all: true, verbatim: true }));
   let addresses: { address: string }[];
   try {
-    addresses = await dns.lookup(options.host, { all: true, verbatim: true });
+    addresses = await withDeadline(lookup(options.host), options.timeoutMs, () => {});
   } catch (error) {
+    if (error instanceof DeadlineExceeded) throw lookupTimedOut(options.host, error);
     throw hostNotFound(options.host, describeNetError(error), error);
   }
-  const deadline = options.timeoutMs > 0 ? Date.now() + options.timeoutMs : 0;
   let lastError: unknown = new Error("Network is unreachable");
   for (const { address } of addresses) {
     const remaining = deadline ? Math.max(1, deadline - Date.now()) : 0;

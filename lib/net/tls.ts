@@ -20,10 +20,12 @@ import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { certificateInfoFromDer } from "./cert_info.ts";
 import {
+  crlFileError,
   DeadlineExceeded,
   keyFileError,
   TIMED_OUT,
   tlsHandshakeFailed,
+  tlsHandshakeTimedOut,
   tlsVerificationFailed,
   trustFileError,
 } from "./errors.ts";
@@ -35,6 +37,7 @@ import {
 } from "./roots.ts";
 import { type ByteStream, DenoConnStream, NodeSocketStream, withDeadline } from "./tcp.ts";
 import type { TlsInfo, TlsOptions } from "./transport.ts";
+import type { Crl } from "./crl.ts";
 
 /** How a fingerprint is compared: the digest is chosen by its length, as msmtp does. */
 export interface Fingerprint {
@@ -58,6 +61,8 @@ export interface PreparedTls {
   cert?: string;
   /** Client key (PEM text). */
   key?: string;
+  /** The CRLs of `tls_crl_file`, checked after the handshake. */
+  crls?: Crl[];
 }
 
 /** GnuTLS's status sentences, so messages read exactly as msmtp's (trailing space included). */
@@ -150,6 +155,21 @@ export async function prepareTls(options: TlsOptions): Promise<PreparedTls> {
     prepared.key = await readPem(keyFile, fail);
     await checkKeyPair(prepared.cert, prepared.key, fail);
   }
+  if (options.crlFile && prepared.verify) {
+    const file = options.crlFile;
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(file);
+    } catch (error) {
+      throw crlFileError(file, "Error while reading file.", error);
+    }
+    const { parseCrls } = await import("./crl.ts");
+    try {
+      prepared.crls = parseCrls(bytes);
+    } catch (error) {
+      throw crlFileError(file, (error as Error).message, error);
+    }
+  }
   return prepared;
 }
 
@@ -216,7 +236,10 @@ export function usesNativeTls(
   overTcp: boolean,
   showCertificate: boolean,
 ): boolean {
-  if (!prepared.verify || prepared.cert !== undefined || !overTcp || showCertificate) return false;
+  if (
+    !prepared.verify || prepared.cert !== undefined || prepared.crls !== undefined || !overTcp ||
+    showCertificate
+  ) return false;
   const roots = rootStoreState();
   // system trust: Deno's default roots, unless they were emptied for a trust file;
   // a trust file: only where the default roots are (or may still be made) empty
@@ -288,7 +311,7 @@ async function nativeHandshake(
 
 /** rustls's words (`invalid peer certificate: UnknownIssuer`) → msmtp's. */
 function nativeTlsError(error: unknown): PostieError {
-  if (error instanceof DeadlineExceeded) return tlsHandshakeFailed(TIMED_OUT, error);
+  if (error instanceof DeadlineExceeded) return tlsHandshakeTimedOut(error);
   const message = error instanceof Error ? error.message : String(error);
   const certificate = /invalid peer certificate: (.*)/.exec(message);
   if (certificate) {
@@ -353,6 +376,7 @@ const NODE_STATUS: Record<string, string> = {
 };
 
 function nodeTlsError(error: unknown): PostieError {
+  if (error instanceof DeadlineExceeded) return tlsHandshakeTimedOut(error);
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && NODE_STATUS[code]) {
     return tlsVerificationFailed(NOT_TRUSTED + NODE_STATUS[code], error);
@@ -403,8 +427,15 @@ async function nodeHandshake(
     destroy();
     throw nodeTlsError(error);
   }
-  const peer = socket.getPeerCertificate();
+  const peer = socket.getPeerCertificate(true);
   const raw = peer?.raw ? new Uint8Array(peer.raw) : null;
+  if (prepared.crls && raw) {
+    const { isRevoked } = await import("./crl.ts");
+    if (isRevoked(peerChain(peer), prepared.ca ?? [], prepared.crls)) {
+      destroy();
+      throw tlsVerificationFailed(NOT_TRUSTED + STATUS.revoked);
+    }
+  }
   if (prepared.fingerprint) {
     const actual = raw ? await digest(prepared.fingerprint.algorithm, raw) : "";
     if (actual !== prepared.fingerprint.hex) {

@@ -18,6 +18,8 @@ export interface TlsOptions {
   /** Client certificate and key (PEM files), both or neither. */
   certFile: string | null;
   keyFile: string | null;
+  /** `tls_crl_file`: PEM (or DER) CRLs; a server certificate they revoke is refused. */
+  crlFile?: string | null;
 }
 
 /** The server certificate, as `--serverinfo` and `--debug` print it. */
@@ -47,10 +49,19 @@ export interface TlsInfo {
   chain?: Uint8Array[];
 }
 
+/** What a read waits for. */
+export interface ReadOptions {
+  /** The reply to the end of the mail data, which may take longer (RFC 5321 §4.5.3.2.6). */
+  endOfData?: boolean;
+}
+
 /** A bidirectional byte stream with an in-place TLS upgrade. */
 export interface Transport {
-  /** The next chunk from the peer, or null at end of stream. Honors the timeout. */
-  read(): Promise<Uint8Array | null>;
+  /**
+   * The next chunk from the peer, or null at end of stream. Honors the timeout; the answer
+   * to the end of the mail (`endOfData`) may have a longer one.
+   */
+  read(options?: ReadOptions): Promise<Uint8Array | null>;
   /** Writes all bytes. Honors the timeout. */
   write(data: Uint8Array): Promise<void>;
   /**

@@ -11,6 +11,7 @@
 
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
+import { type LimitedRunResult, runLimited } from "./subprocess.ts";
 
 /** How long a keyring helper may run (an unlock dialog waits for the user). */
 export const KEYRING_TIMEOUT_MS = 10_000;
@@ -151,44 +152,21 @@ async function runHelper(
     const value = getenv(name);
     if (value !== undefined) env[name] = value;
   }
-  let child: Deno.ChildProcess;
+  let r: LimitedRunResult;
   try {
-    child = new Deno.Command(program, {
+    r = await runLimited(program, {
       args,
       clearEnv: true,
       env,
-      stdin: input === undefined ? "null" : "piped",
-      stdout: "piped",
+      input: input === undefined ? undefined : new TextEncoder().encode(input),
       stderr: "piped",
-    }).spawn();
+      timeoutMs: options.timeoutMs ?? KEYRING_TIMEOUT_MS,
+    });
   } catch {
     return null;
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // It ended between the timeout firing and the kill.
-    }
-  }, options.timeoutMs ?? KEYRING_TIMEOUT_MS);
-  try {
-    if (input !== undefined) {
-      const writer = child.stdin.getWriter();
-      try {
-        await writer.write(new TextEncoder().encode(input));
-        await writer.close();
-      } catch {
-        // The helper exited without reading; its status says why.
-      }
-    }
-    const out = await child.output();
-    if (timedOut) return null;
-    return { code: out.code, stdout: out.stdout, stderr: out.stderr };
-  } finally {
-    clearTimeout(timer);
-  }
+  if (r.timedOut || r.code === null) return null;
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 function decode(bytes: Uint8Array): string {

@@ -300,7 +300,11 @@ export class OAuth2TokenSource {
   async #secret(value: string | null, command: string | null): Promise<string | null> {
     let secret = value;
     if (secret === null && command !== null) {
-      secret = await evalPassword(command, this.#options.evalCommand ?? runEvalCommand);
+      const limit = this.#s.timeout > 0 ? this.#s.timeout * 1000 : undefined;
+      secret = await evalPassword(
+        command,
+        this.#options.evalCommand ?? ((c) => runEvalCommand(c, limit)),
+      );
     }
     if (secret !== null) this.#secrets.add(secret);
     return secret;

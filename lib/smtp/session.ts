@@ -504,7 +504,7 @@ export class SmtpSession {
       if (reply) return reply;
       let chunk: Uint8Array | null;
       try {
-        chunk = await this.#transport.read();
+        chunk = await this.#transport.read(stage === "end-of-data" ? { endOfData: true } : {});
       } catch (e) {
         if (e instanceof PostieError) throw e;
         throw new SmtpIoError(`network read error: ${describeOsError(e)}`, { stage, cause: e });

@@ -11,7 +11,13 @@
 
 import assert from "node:assert/strict";
 import { type CaptureServer, startCaptureServer } from "../../scripts/capture_server.ts";
-import { haveMsmtp, runMsmtp, runPostie, type RunResult } from "../support/differential.ts";
+import {
+  haveMsmtp,
+  runMsmtp,
+  runPostie,
+  type RunResult,
+  withoutDocumentedDifferences,
+} from "../support/differential.ts";
 import { SCENARIOS, type SendScenario, SIMPLE } from "../support/send_scenarios.ts";
 
 const SKIP = !haveMsmtp();
@@ -162,7 +168,15 @@ async function runScenario(s: SendScenario): Promise<Outcome> {
     const msmtp = s.postieOnly
       ? undefined
       : await observe(s, runMsmtp, "msmtp", dir, rc, port, server);
-    const postie = await observe(s, runPostie, "postie", dir, rc, port, server);
+    const postie = await observe(
+      s,
+      (args, options) => runPostie(args, options).then(withoutDocumentedDifferences),
+      "postie",
+      dir,
+      rc,
+      port,
+      server,
+    );
     return msmtp ? { msmtp, postie } : { postie };
   } finally {
     await server?.close();

@@ -78,15 +78,21 @@ Deno.test({
   async fn() {
     const postfix = await startPostfix({ tls: false });
     try {
-      const result = await runPostie(args(postfix.port, [], "rejected@postie.test"), {
-        stdin: message("refused"),
-      });
+      // one recipient Postfix takes, one it refuses: as in msmtp, the refusal stops the mail
+      // for both, so the accepted one's mailbox must stay empty
+      const result = await runPostie(
+        [...args(postfix.port, [], "user@postie.test"), "rejected@postie.test"],
+        { stdin: message("refused") },
+      );
       assert.equal(result.code, 65);
       assert.match(
         result.stderr,
         /^postie: recipient address rejected@postie\.test not accepted by the server\npostie: server message: 550 5\.1\.1 /,
       );
       assert.match(result.stderr, /postie: could not send mail\n$/);
+      assert.deepEqual(await postfix.mailbox("user@postie.test", { count: 0 }), []);
+      assert.deepEqual(await postfix.mailbox("rejected@postie.test", { count: 0 }), []);
+      assert.doesNotMatch(await postfix.log(), /status=sent/);
     } finally {
       await postfix.stop();
     }

@@ -148,3 +148,37 @@ export async function runMsmtp(args: string[], options: RunOptions = {}): Promis
   const rename = (text: string) => text.replace(/^msmtp: /gm, "postie: ");
   return { ...result, stdout: rename(result.stdout), stderr: rename(result.stderr) };
 }
+
+/**
+ * postie's output with its documented differences from msmtp taken out, for comparing the
+ * two: the `hint:` line after an error (README, "Errors that tell you what to do") and the
+ * default `timeout` (60 seconds; msmtp has none and prints `off`). Everything else must match.
+ */
+export function withoutDocumentedDifferences(result: RunResult): RunResult {
+  return {
+    ...result,
+    stdout: result.stdout.replace(/^timeout = 60 seconds$/gm, "timeout = off"),
+    stderr: result.stderr.replace(/^[^\n:]+: hint: .*\n/gm, ""),
+  };
+}
+
+/** Why comparisons with msmtp cannot run here, or undefined when they can. */
+export const MSMTP_MISSING: string | undefined = haveMsmtp()
+  ? undefined
+  : "Debian's msmtp is not installed (/usr/bin/msmtp)";
+
+/**
+ * Runs `compare` as a step of `t`: a visible skip when msmtp is missing (and, through
+ * scripts/test.sh, a failure under CI), never a pass without comparing.
+ */
+export async function compareWithMsmtp(
+  t: Deno.TestContext,
+  compare: () => Promise<void>,
+  name = "msmtp 1.8.23 agrees",
+): Promise<void> {
+  await t.step({
+    name: MSMTP_MISSING === undefined ? name : `${name} (skipped: ${MSMTP_MISSING})`,
+    ignore: MSMTP_MISSING !== undefined,
+    fn: compare,
+  });
+}

@@ -357,6 +357,8 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
         if (!f) await say("221 2.0.0 Bye");
         closeQuietly(conn);
         return;
+      } else if (verb === "ETRN" && options.capabilities?.includes("ETRN")) {
+        await say("250 2.0.0 Queuing started");
       } else {
         await say("502 5.5.2 Error: command not recognized");
       }

@@ -34,6 +34,10 @@ export interface TestPki {
   untrusted: CertFiles;
   /** A client certificate (`CN=postie client`) signed by the trusted CA. */
   client: CertFiles;
+  /** Leaf for localhost signed by the trusted CA and revoked in {@linkcode TestPki.crl}. */
+  revoked: CertFiles;
+  /** A PEM CRL (version 2) of the trusted CA that revokes {@linkcode TestPki.revoked} only. */
+  crl: string;
   /** Deletes the directory. */
   remove(): Promise<void>;
 }
@@ -117,6 +121,21 @@ async function makeLeaf(
   return { cert: `${dir}/${name}.pem`, key: `${dir}/${name}.key` };
 }
 
+/** Revokes `leaf` in the CA's database and writes the CA's CRL (v2: it has a CRL number). */
+async function makeCrl(dir: string, ca: CertFiles, leaf: CertFiles): Promise<string> {
+  await Deno.writeTextFile(`${dir}/index.txt`, "");
+  await Deno.writeTextFile(`${dir}/crlnumber`, "01\n");
+  await Deno.writeTextFile(
+    `${dir}/ca.cnf`,
+    "[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\ncrlnumber = crlnumber\n" +
+      "default_md = sha256\ndefault_crl_days = 30\n",
+  );
+  const ca_ = ["-config", "ca.cnf", "-keyfile", ca.key, "-cert", ca.cert];
+  await openssl(dir, ["ca", ...ca_, "-revoke", leaf.cert]);
+  await openssl(dir, ["ca", ...ca_, "-gencrl", "-out", "crl.pem"]);
+  return `${dir}/crl.pem`;
+}
+
 /**
  * Generates the test PKI in a new temporary directory.
  *
@@ -134,7 +153,7 @@ export async function createTestPki(): Promise<TestPki> {
     const ca = await makeCa(dir, "ca", "Postie Test CA");
     const otherCa = await makeCa(dir, "other-ca", "Untrusted Test CA");
     const local = "DNS:localhost, IP:127.0.0.1";
-    const [server, expired, otherName, untrusted, client] = await Promise.all([
+    const [server, expired, otherName, untrusted, client, revoked] = await Promise.all([
       makeLeaf(dir, "server", ca, { cn: "localhost", san: local, days: 365 }),
       makeLeaf(dir, "expired", ca, { cn: "localhost", san: local, days: -1 }),
       makeLeaf(dir, "other-name", ca, {
@@ -144,7 +163,9 @@ export async function createTestPki(): Promise<TestPki> {
       }),
       makeLeaf(dir, "untrusted", otherCa, { cn: "localhost", san: local, days: 365 }),
       makeLeaf(dir, "client", ca, { cn: "postie client", days: 365, client: true }),
+      makeLeaf(dir, "revoked", ca, { cn: "localhost", san: local, days: 365 }),
     ]);
+    const crl = await makeCrl(dir, ca, revoked);
     return {
       dir,
       ca,
@@ -154,6 +175,8 @@ export async function createTestPki(): Promise<TestPki> {
       otherName,
       untrusted,
       client,
+      revoked,
+      crl,
       remove: () => Deno.remove(dir, { recursive: true }),
     };
   } catch (e) {

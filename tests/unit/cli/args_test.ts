@@ -121,8 +121,8 @@ Deno.test("every setting option maps to its config command", () => {
     "--tls-key-file=k",
     "--tls-cert-file=c",
     "--tls-certcheck=off",
-    "--tls-min-dh-prime-bits=1024",
-    "--tls-priorities=NORMAL",
+    "--tls-min-dh-prime-bits=",
+    "--tls-priorities=",
     "--tls-host-override=h",
     "-N",
     "failure",
@@ -155,8 +155,8 @@ Deno.test("every setting option maps to its config command", () => {
     "--tls-key-file tls_key_file=k",
     "--tls-cert-file tls_cert_file=c",
     "--tls-certcheck tls_certcheck=off",
-    "--tls-min-dh-prime-bits tls_min_dh_prime_bits=1024",
-    "--tls-priorities tls_priorities=NORMAL",
+    "--tls-min-dh-prime-bits tls_min_dh_prime_bits=",
+    "--tls-priorities tls_priorities=",
     "--tls-host-override tls_host_override=h",
     "--dsn-notify dsn_notify=failure",
     "--dsn-return dsn_return=full",
@@ -414,6 +414,17 @@ Deno.test("compose options apply only when sending, and not with -t or --read-en
   // --help and --version still just print
   assert.equal(parseArgs(["--help", "--subject=x"]).mode, "help");
   assert.throws(() => parseArgs(["-bd", "--subject=x"]), /only apply when sending/);
+});
+
+Deno.test("TLS settings postie cannot apply are refused with what it does instead", () => {
+  assert.throws(
+    () => parseArgs(["--tls-priorities=NORMAL:-VERS-TLS1.0"]),
+    /^UsageError: --tls-priorities is not supported: postie uses TLS 1\.2 and 1\.3 .*; remove it$/,
+  );
+  assert.throws(
+    () => parseArgs(["--tls-min-dh-prime-bits=2048"]),
+    /^UsageError: --tls-min-dh-prime-bits is not supported: .*elliptic-curve key exchange/,
+  );
 });
 
 Deno.test("the relay's options are taken only spelled out, so msmtp's abbreviations keep their meaning", () => {

@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  AUTH_METHODS,
-  helpText,
-  processPathEnv,
-  VERSION,
-  versionText,
-} from "../../../lib/cli/help.ts";
+import { helpText, processPathEnv, VERSION, versionText } from "../../../lib/cli/help.ts";
 import denoConfig from "../../../deno.json" with { type: "json" };
 
 Deno.test("--version follows msmtp's layout line by line", () => {
@@ -15,7 +9,12 @@ Deno.test("--version follows msmtp's layout line by line", () => {
   assert.match(lines[2], /^TLS\/SSL library: /);
   assert.equal(lines[3], "Authentication library: built-in");
   assert.equal(lines[4], "Supported authentication methods:");
-  assert.equal(lines[5], AUTH_METHODS.join(" ") + " ");
+  // msmtp 1.8.23's list in its order, without the methods postie does not have (gssapi,
+  // digest-md5, ntlm), and its trailing blank
+  assert.equal(
+    lines[5],
+    "plain scram-sha-1 scram-sha-256 external cram-md5 login oauthbearer xoauth2 ",
+  );
   assert.match(lines[6], /^IDN support: /);
   assert.equal(lines[7], "NLS: disabled");
   assert.match(lines[8], /^Keyring support: Gnome MacOS/);
@@ -35,8 +34,12 @@ Deno.test("the process path lookups read HOME and the given variables", () => {
 });
 
 Deno.test("without HOME the home directory comes from the password database", () => {
-  const home = processPathEnv({}).home();
-  assert.ok(home.startsWith("/"));
+  const uid = String(Deno.uid());
+  const entry = Deno.readTextFileSync("/etc/passwd").split("\n")
+    .map((line) => line.split(":"))
+    .find((fields) => fields[2] === uid);
+  assert.ok(entry, `no /etc/passwd entry for uid ${uid}`);
+  assert.equal(processPathEnv({}).home(), entry[5]);
 });
 
 Deno.test("--help is msmtp's text under the invoked name, -F and -v not called ignored", () => {

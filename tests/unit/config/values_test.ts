@@ -124,3 +124,49 @@ Deno.test("compat commands set today's settings", () => {
     "command tls_nostarttls does not take an argument",
   );
 });
+
+Deno.test("a domain that is not a valid EHLO argument is refused where it is read", () => {
+  const long = refusal("domain", "a".repeat(10 * 1024));
+  assert.match(
+    long.message,
+    /^invalid argument "a{40}"… \(10240 characters\) for command domain: longer than 255 characters; it must be an EHLO argument/,
+  );
+  assert.match(
+    refusal("domain", "my host").message,
+    /"my host" for command domain: it contains blanks or control characters/,
+  );
+  assert.match(refusal("domain", "a\u0001b").message, /control characters/);
+  assert.match(refusal("domain", "a<b>").message, /characters a host name cannot have/);
+});
+
+Deno.test("valid EHLO arguments, expansions and unset values pass", () => {
+  for (
+    const ok of [
+      "mail.example.org",
+      "localhost",
+      "%H.%C",
+      "[192.0.2.1]",
+      "[IPv6:2001:db8::1]",
+      "bücher.example",
+      "",
+    ]
+  ) {
+    assert.equal(apply("domain", ok).domain, ok);
+  }
+});
+
+Deno.test("host-like values are checked the same way", () => {
+  assert.match(
+    refusal("host", "smtp.example.org extra").message,
+    /for command host: it contains blanks/,
+  );
+  assert.match(
+    refusal("maildomain", "x".repeat(300)).message,
+    /for command maildomain: longer than 255/,
+  );
+  assert.match(refusal("proxy_host", "p\tq").message, /for command proxy_host/);
+  assert.match(refusal("tls_host_override", "a/b").message, /for command tls_host_override/);
+  assert.equal(apply("host", "2001:db8::1").host, "2001:db8::1");
+  assert.equal(apply("host", "192.0.2.1").host, "192.0.2.1");
+  assert.equal(apply("proxy_host", "").proxy_host, null);
+});

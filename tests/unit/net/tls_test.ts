@@ -289,7 +289,7 @@ Deno.test("the timeout covers a TLS handshake the server never answers", async (
           timeoutMs: 300,
           tls: { ...tlsOptions(pki, { trustFile }), implicit: true },
         }),
-        rejectsWith("TLS handshake failed: the operation timed out", 76),
+        rejectsWith("TLS handshake failed: the operation timed out", 74),
       );
       const elapsed = performance.now() - start;
       assert.ok(elapsed < 2000, `took ${elapsed} ms`);
@@ -376,4 +376,36 @@ Deno.test("unreadable or mismatched client key files are reported with EX_NOINPU
     rejectsWith(/: The certificate and the given key do not match\.$/, 66),
   );
   await pki.remove();
+});
+
+Deno.test("a CRL revokes a serial whatever its number of hex digits", async () => {
+  const { parseCrls, isRevoked } = await import("../../../lib/net/crl.ts");
+  const dir = await Deno.makeTempDir({ prefix: "postie-crl-" });
+  const sh = (script: string) =>
+    new Deno.Command("sh", { args: ["-c", script], cwd: dir, stdout: "null", stderr: "null" })
+      .output();
+  try {
+    // serials with an odd number of hex digits (0x4242F) and a leading zero byte's worth
+    await sh(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key " +
+        "-out ca.pem -days 30 -subj /CN=ca && " +
+        "for s in 271407 0x00ff01; do openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 " +
+        "-nodes -keyout l$s.key -out l$s.csr -subj /CN=l && openssl x509 -req -in l$s.csr -CA ca.pem " +
+        "-CAkey ca.key -set_serial $s -days 30 -out l$s.pem; done && : > index.txt && echo 01 > crlnumber && " +
+        "printf '[ca]\\ndefault_ca=t\\n[t]\\ndatabase=index.txt\\ncrlnumber=crlnumber\\ndefault_md=sha256\\ndefault_crl_days=9\\n' > c.cnf && " +
+        "for s in 271407 0x00ff01; do openssl ca -config c.cnf -keyfile ca.key -cert ca.pem -revoke l$s.pem; done && " +
+        "openssl ca -config c.cnf -keyfile ca.key -cert ca.pem -gencrl -out crl.pem",
+    );
+    const crls = parseCrls(await Deno.readFile(`${dir}/crl.pem`));
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    const { X509Certificate } = await import("node:crypto");
+    for (const s of ["271407", "0x00ff01"]) {
+      const der = new Uint8Array(
+        new X509Certificate(await Deno.readTextFile(`${dir}/l${s}.pem`)).raw,
+      );
+      assert.equal(isRevoked([der], [ca], crls), true, s);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { orderedWriter } from "../../../lib/cli/output.ts";
+
+Deno.test("writes started without awaiting come out in the order they were made", async () => {
+  const seen: string[] = [];
+  const out = orderedWriter(
+    new WritableStream({
+      async write(chunk): Promise<void> {
+        // a slow reader: later writes must wait, not fail on the stream's lock
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        seen.push(new TextDecoder().decode(chunk));
+      },
+    }),
+  );
+  for (let i = 0; i < 20; i++) void out.write(`${i}\n`);
+  await out.flush();
+  assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => `${i}\n`));
+});
+
+Deno.test("a write that fails (EPIPE) never rejects and later output is dropped", async () => {
+  let calls = 0;
+  const out = orderedWriter(
+    new WritableStream({
+      write(): void {
+        calls++;
+        throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+      },
+    }),
+  );
+  await out.write("first\n");
+  assert.equal(out.broken, true);
+  await out.write("second\n");
+  await out.flush();
+  assert.equal(calls, 1);
+});
