@@ -84,18 +84,18 @@ Deno.test("POSTIE_NAME_FILE reads the value from a file without its final line e
       POSTIE_PASSWORD_FILE: `${dir}/password`,
       POSTIE_USER_FILE: `${dir}/user`,
       POSTIE_HOST_FILE: `${dir}/host`,
-      POSTIE_DOMAIN_FILE: `${dir}/two`,
+      POSTIE_LOGFILE_TIME_FORMAT_FILE: `${dir}/two`,
     }));
     assert.equal(set.password, "s3cret with spaces");
     assert.equal(set.user, "ci");
     assert.equal(set.host, "mx.example.org");
     // only one line end goes: the rest is the value as written
-    assert.equal(set.domain, "line1\nline2\n");
+    assert.equal(set.logfile_time_format, "line1\nline2\n");
     assert.deepEqual(variables, [
       "POSTIE_HOST_FILE",
-      "POSTIE_DOMAIN_FILE",
       "POSTIE_USER_FILE",
       "POSTIE_PASSWORD_FILE",
+      "POSTIE_LOGFILE_TIME_FORMAT_FILE",
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
