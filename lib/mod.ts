@@ -203,3 +203,85 @@ export async function send(options: SendOptions): Promise<SendReport> {
     connection.close();
   }
 }
+
+/** Options of {@linkcode runQueue}: the account whose queue to run, and which mails. */
+export interface RunQueueOptions {
+  /** The queue directory; by default the account's `queue_dir`, else the default one. */
+  queueDir?: string;
+  /** The account (`-a`) whose `queue_dir` is used; by default `default`. */
+  account?: string;
+  /** The configuration file instead of `~/.msmtprc` (`-C`). */
+  configFile?: string;
+  /** Read no file: the account is this host (`--host`). */
+  host?: string;
+  /** Only mails whose id, a recipient or the sender contains these (`-qI`, `-qR`, `-qS`). */
+  select?: { id?: string; recipient?: string; sender?: string };
+  /** Send mails still waiting for their back-off too (as `postie -q`). Default true. */
+  force?: boolean;
+  /** The environment the configuration and the password lookup see; the process's by default. */
+  env?: Readonly<Record<string, string>>;
+  /** Receives one line per event (delivered, deferred, bounced, moved aside). */
+  log?: (line: string) => void;
+}
+
+/** What a queue run did, by queue id. */
+export interface QueueRunReport {
+  /** Mails delivered and removed. */
+  delivered: string[];
+  /** Mails still queued after a temporary failure. */
+  deferred: string[];
+  /** Mails that bounced, wholly or for some recipients. */
+  bounced: string[];
+  /** Notifications (bounces, delay warnings) queued by this run. */
+  notifications: string[];
+  /** Entries that could not be read (moved aside when corrupt). */
+  problems: string[];
+}
+
+/**
+ * Runs the queue once, as `postie -q` does: every mail of the queue goes out, one connection
+ * per account, with retries, bounces and failover as configured (docs/QUEUE.md). Mails are
+ * queued by the command line with `queue fallback` or `queue always`.
+ *
+ * @example Run an empty queue
+ * ```ts
+ * import { runQueue } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const queueDir = await Deno.makeTempDir();
+ * const report = await runQueue({ queueDir, host: "127.0.0.1" });
+ * assert.deepEqual(report.delivered, []);
+ * await Deno.remove(queueDir, { recursive: true });
+ * ```
+ */
+export async function runQueue(options: RunQueueOptions = {}): Promise<QueueRunReport> {
+  const configEnv = realEnv(options.env);
+  const { Spool, defaultQueueDirectory } = await import("./queue/spool.ts");
+  const { flushQueue } = await import("./queue/runner.ts");
+  const { SmtpDeliverer } = await import("./queue/smtp_deliverer.ts");
+  let dir = options.queueDir;
+  if (dir === undefined) {
+    const { account } = await resolveAccount({
+      ...(options.account === undefined ? {} : { account: options.account }),
+      ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
+      ...(options.host === undefined ? {} : { host: options.host }),
+    }, configEnv);
+    dir = account.settings.queue_dir ??
+      defaultQueueDirectory(configEnv.uid(), configEnv.home(), configEnv.getenv("XDG_STATE_HOME"));
+  }
+  const report = await flushQueue(
+    new Spool(dir),
+    new SmtpDeliverer({ configEnv, env: options.env ?? Deno.env.toObject() }),
+    {
+      ...(options.select ? { select: options.select } : {}),
+      force: options.force ?? true,
+      ...(options.log ? { log: options.log } : {}),
+    },
+  );
+  return {
+    delivered: report.delivered,
+    deferred: report.deferred,
+    bounced: report.bounced,
+    notifications: report.notifications,
+    problems: report.problems,
+  };
+}

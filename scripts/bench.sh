@@ -202,10 +202,7 @@ case_ batch "$runs_batch" batch.msmtp /dev/null sh -c "$(loop msmtp)"
 case_ batch "$runs_batch" batch.floor /dev/null sh -c \
   "for i in \$(seq $batch_mails); do deno run --quiet $work/empty.js; done"
 
-# --- queue benchmarks (to come) ---------------------------------------------------------------
-# QUEUE BENCHMARKS GO HERE: e.g. "200 queued mails flushed with -q" as a group of its own
-# (case_ queue ROUNDS queue.postie …), with its rows added in scripts/bench_report.ts (marked
-# there too).
+# --- queue benchmarks: scripts/bench_queue.ts, run after the report (its own page) ----------
 
 # --- relay benchmarks ----------------------------------------------------------------------------
 # The relay's load benchmark measures one long-running listener (mails/s, p99 latency under N
@@ -247,3 +244,12 @@ else
   { echo; echo "$relay_report"; } | deno fmt --quiet --ext md - >>"$here/docs/PERFORMANCE.md"
   echo "appended the relay section to docs/PERFORMANCE.md" >&2
 fi
+
+# --- the queue: its own script and page (docs/QUEUE_PERFORMANCE.md) ---------------------------
+# 200 queued 4 KB mails sent by one `postie -q` against msmtp one process each, and the
+# queueing rate against a raw write+fsync+rename loop, into the same smtp-sink
+queue_out="$here/docs/QUEUE_PERFORMANCE.md"
+[[ $quick == 1 ]] && queue_out="$work/queue.md"
+deno run --quiet --allow-all "$here/scripts/bench_queue.ts" --port="$plain_port" \
+  --postie="$postie" --runs="$runs_batch" --out="$queue_out"
+[[ $quick == 1 ]] && cat "$queue_out"

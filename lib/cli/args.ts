@@ -11,9 +11,13 @@
 import { UsageError } from "../errors.ts";
 import type { CliOverride, Invocation } from "./invocation.ts";
 import { checkOverride } from "../config/overrides.ts";
+import { parseDuration } from "../config/values.ts";
 
 /** msmtp 1.8.23's short-option string, as given to getopt_long. */
 export const SHORT_OPTIONS = "Pd::SC:a:f:N:R:X:tA:B:b:F:Gh:iL:mnO:o:v";
+
+/** postie's short options: msmtp's, and sendmail's `-q[…]` for the queue. */
+const POSTIE_SHORT_OPTIONS = SHORT_OPTIONS + "q::";
 
 /** Whether a long option takes no argument, needs one, or accepts one after `=`. */
 export type ArgumentKind = "none" | "required" | "optional";
@@ -104,6 +108,9 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   ["listen", "required", "listen", "exact"],
   ["health", "none", "health", "exact"],
   ["hash-password", "none", "hash-password", "exact"],
+  // postie: the queue
+  ["json", "none"],
+  ["queue-delete", "required"],
   // composing from standard input's text: spelled out only
   ["subject", "required", "subject", "exact"],
   ["attach", "required", "attach", "exact"],
@@ -328,6 +335,8 @@ export interface ParsedArgs extends Invocation {
   storePassword: boolean;
   /** `--listen=ADDR:PORT` (repeatable): where `-bd` listens instead of `listen`. */
   listen: string[];
+  /** postie: what `-q…`, `-bp` and `--queue-delete` ask of the queue. */
+  queue: QueueRequest;
   /**
    * `--subject`, `--attach`, `--html` (postie): standard input is the text of a mail to
    * compose, not a mail; undefined when none of them is given.
@@ -352,6 +361,38 @@ export interface ComposeRequest {
 /** An empty compose request, filled in by the options. */
 export function emptyComposeRequest(): ComposeRequest {
   return { subject: undefined, attachments: [], htmlFile: undefined, cc: [], bcc: [] };
+}
+
+/** The queue options of a command line. */
+export interface QueueRequest {
+  /** `-q`: run the queue once. */
+  run: boolean;
+  /** `-q5m`: run as a daemon, every this many seconds. */
+  interval?: number;
+  /** `-qI…`, `-qR…`, `-qS…`: substrings of id, recipient, sender. */
+  select: { id?: string; recipient?: string; sender?: string };
+  /** `-bp`: list the queue. */
+  list: boolean;
+  /** `--json`: list as JSON. */
+  json: boolean;
+  /** `--queue-delete=ID`. */
+  deleteId?: string;
+}
+
+/** Reads one `-q` option into the request (sendmail's forms). */
+function queueOption(request: QueueRequest, arg: string | undefined): void {
+  request.run = true;
+  if (arg === undefined || arg === "" || arg === "f") return;
+  const kind = arg[0];
+  const rest = arg.slice(1);
+  if ((kind === "I" || kind === "R" || kind === "S") && rest !== "") {
+    const key = kind === "I" ? "id" : kind === "R" ? "recipient" : "sender";
+    request.select[key] = rest;
+    return;
+  }
+  const seconds = parseDuration(arg);
+  if (seconds === undefined) throw invalid(arg, "-q");
+  request.interval = seconds;
 }
 
 const RELAY_MODE_OPTIONS = {
@@ -416,6 +457,7 @@ export function parseArgs(
     storePassword: false,
     compose: undefined,
     listen: [],
+    queue: { run: false, select: {}, list: false, json: false },
     configFile: undefined,
     account: undefined,
     host: undefined,
@@ -441,7 +483,7 @@ export function parseArgs(
     relayMode = mode;
   };
   const posixlyCorrect = env.POSIXLY_CORRECT !== undefined;
-  for (const item of getoptLong(argv, SHORT_OPTIONS, LONG_OPTIONS, posixlyCorrect)) {
+  for (const item of getoptLong(argv, POSTIE_SHORT_OPTIONS, LONG_OPTIONS, posixlyCorrect)) {
     if (item.kind === "operand") {
       inv.recipients.push(item.word);
       continue;
@@ -523,10 +565,20 @@ export function parseArgs(
         inv.fullName = value;
         break;
       case "b":
-        // -bm delivers mail (the default); postie adds sendmail's -bd and -bs
+        // -bm delivers mail (the default); postie adds sendmail's -bd, -bs, and -bp (the queue)
         if (value === "d") setRelayMode("daemon", "-bd");
         else if (value === "s") setRelayMode("smtp-stdio", "-bs");
+        else if (value === "p") inv.queue.list = true;
         else if (value !== "m") throw new UsageError(`unsupported operation mode b${value}`);
+        break;
+      case "q":
+        queueOption(inv.queue, arg);
+        break;
+      case "json":
+        inv.queue.json = true;
+        break;
+      case "queue-delete":
+        inv.queue.deleteId = value;
         break;
       case "listen":
         if (checkListen(value) === undefined) throw invalid(value, "--listen");
@@ -583,6 +635,13 @@ export function parseArgs(
   if (inv.listen.length > 0 && relayMode !== "daemon" && relayMode !== "health") {
     throw new UsageError("--listen needs -bd or --health");
   }
+  const queueModes = [inv.queue.run, inv.queue.list, inv.queue.deleteId !== undefined];
+  if (queueModes.filter(Boolean).length > 1) {
+    throw new UsageError("use only one of -q, -bp and --queue-delete");
+  }
+  if (relayMode !== undefined && queueModes.some(Boolean)) {
+    throw new UsageError(`cannot use ${RELAY_MODE_OPTIONS[relayMode]} with the queue options`);
+  }
   inv.mode = inv.configureAddress !== undefined
     ? "configure"
     : inv.printHelp
@@ -595,9 +654,18 @@ export function parseArgs(
     ? "serverinfo"
     : rmqs
     ? "rmqs"
-    : relayMode ?? "sendmail";
+    : relayMode !== undefined
+    ? relayMode
+    : inv.queue.run
+    ? "queue-run"
+    : inv.queue.list
+    ? "queue-list"
+    : inv.queue.deleteId !== undefined
+    ? "queue-delete"
+    : "sendmail";
   const takesNoWords = inv.mode === "serverinfo" || inv.mode === "rmqs" ||
-    inv.mode === "convert-toml" || inv.storePassword || relayMode !== undefined;
+    inv.mode === "convert-toml" || inv.storePassword || relayMode !== undefined ||
+    inv.mode.startsWith("queue-");
   if (takesNoWords && inv.recipients.length > 0) throw new UsageError("too many arguments");
   if (inv.compose !== undefined) checkCompose(inv);
   return inv;

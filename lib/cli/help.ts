@@ -195,6 +195,12 @@ postie options:
   --store-password             read a password (from the terminal, else the
                                first line of standard input) and store it in
                                the keyring for the account's host and user
+Queue (postie; see docs/QUEUE.md):
+  -q                           send every queued mail now
+  -q<interval>                 run the queue as a daemon (-q5m)
+  -qI<id>, -qR<rcpt>, -qS<sender> send only the mails that match
+  -bp                          list the queue (also as mailq); --json for JSON
+  --queue-delete=id            remove a mail from the queue
 Composing (standard input is the text of the mail, not a mail):
   --subject=text               set the subject
   --attach=file                attach a file, typed by its name (repeatable)

@@ -22,7 +22,11 @@ export type Mode =
   /** `--health`: is the relay answering and its queue writable (postie). */
   | "health"
   /** `--hash-password`: a users-file hash of the password on standard input (postie). */
-  | "hash-password";
+  | "hash-password"
+  // postie: the queue (`-q…`, `-bp`/mailq, `--queue-delete`)
+  | "queue-run"
+  | "queue-list"
+  | "queue-delete";
 
 /**
  * A configuration setting given on the command line, kept raw: it is checked with the

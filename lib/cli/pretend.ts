@@ -97,12 +97,13 @@ export function formatSettings(account: Account, inv: Invocation): string[] {
       `aliases = ${text(s.aliases)}`,
       ...oauth2Lines(s),
       ...directLines(s),
+      ...queueLines(account),
       inv.readRecipients
         ? "reading recipients from the command line and the mail"
         : "reading recipients from the command line",
     );
   } else {
-    lines.push(...oauth2Lines(s));
+    lines.push(...oauth2Lines(s), ...queueLines(account));
     if (inv.mode === "rmqs") lines.push(`RMQS argument = ${inv.rmqsArgument ?? ""}`);
   }
   lines.push(...relayLines(account));
@@ -162,4 +163,22 @@ function oauth2Lines(s: Settings): string[] {
     s.oauth2_client_secret_eval ?? s.oauth2_refresh_token ?? s.oauth2_refresh_token_eval ??
     s.oauth2_scope;
   return any === null ? [] : lines;
+}
+
+/**
+ * postie's queue settings, only when one of them is set, so the dump of an msmtp account
+ * stays byte for byte msmtp's.
+ */
+function queueLines(account: Account): string[] {
+  const s = account.settings;
+  const names = ["queue", "queue_dir", "queue_lifetime", "queue_backoff", "queue_warn", "failover"];
+  if (!names.some((name) => name in account.set)) return [];
+  return [
+    `queue = ${s.queue}`,
+    `queue_dir = ${text(s.queue_dir)}`,
+    `queue_lifetime = ${s.queue_lifetime}s`,
+    `queue_backoff = ${s.queue_backoff[0]}s,${s.queue_backoff[1]}s`,
+    `queue_warn = ${s.queue_warn === null ? "off" : `${s.queue_warn}s`}`,
+    `failover = ${s.failover.length === 0 ? NOT_SET : s.failover.join(",")}`,
+  ];
 }

@@ -127,6 +127,19 @@ export interface Settings {
   listen_spool: string | null;
   /** postie relay: `ADDR:PORT` of the HTTP listener for /metrics and /healthz. */
   metrics_listen: string | null;
+  // --- postie: the queue (docs/QUEUE.md) ---
+  /** `off`: msmtp's behaviour; `fallback`: queue on a temporary failure; `always`: queue only. */
+  queue: "off" | "fallback" | "always";
+  /** The queue directory; null = `$XDG_STATE_HOME/postie/queue`, or `/var/spool/postie` for root. */
+  queue_dir: string | null;
+  /** Seconds a mail may stay in the queue before it bounces. */
+  queue_lifetime: number;
+  /** The retry wait in seconds: after the first failure, and the longest (it doubles between). */
+  queue_backoff: readonly [number, number];
+  /** Seconds after which the sender is warned once of the delay; null = never. */
+  queue_warn: number | null;
+  /** Accounts whose servers are tried in order when this account's server fails temporarily. */
+  failover: readonly string[];
 }
 
 /** The relay listener's settings, which `--pretend` shows only when one is set. */
@@ -254,6 +267,12 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   listen_bare_newlines: "normalize",
   listen_spool: null,
   metrics_listen: null,
+  queue: "off",
+  queue_dir: null,
+  queue_lifetime: 5 * 86400,
+  queue_backoff: Object.freeze([300, 4000]) as readonly [number, number],
+  queue_warn: null,
+  failover: Object.freeze([]) as readonly string[],
 });
 
 /**

@@ -30,6 +30,7 @@ const FILE_SETTINGS: ReadonlySet<string> = new Set([
   "listen_tls_key_file",
   "listen_users",
   "listen_spool",
+  "queue_dir",
 ]);
 
 /** A TOML value as this converter writes it. */
@@ -131,6 +132,12 @@ function render(name: SettingName, value: unknown): TomlValue {
       return value === null ? "off" : value === "HDRS" ? "headers" : "full";
     case "listen_rate":
       return value === 0 ? "off" : value as number;
+    // postie: the queue
+    case "queue_warn":
+      return value === null ? "off" : value as number;
+    case "queue_backoff":
+    case "failover":
+      return (value as readonly (string | number)[]).join(",");
   }
   if (value === null) return "";
   return value as TomlValue;

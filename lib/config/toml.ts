@@ -74,6 +74,9 @@ const BOOLEAN_COMMANDS = new Set([
   "direct",
   "mta_sts",
   "dane",
+  // postie: the queue
+  "queue",
+  "queue_warn",
 ]);
 
 /** Commands taking a number, so a TOML integer fits. */
@@ -88,10 +91,21 @@ const INTEGER_COMMANDS = new Set([
   "timeout",
   "connect_timeout",
   "tls_min_dh_prime_bits",
+  // postie: the queue (seconds)
+  "queue_lifetime",
+  "queue_warn",
 ]);
 
-/** Commands taking a list, so a TOML array of strings fits (joined with `, `). */
-const LIST_COMMANDS = new Set(["listen", "listen_allow", "listen_allow_from", "listen_allow_rcpt"]);
+/** Commands taking a list, so a TOML array fits (joined with `, `). */
+const LIST_COMMANDS = new Set([
+  "listen",
+  "listen_allow",
+  "listen_allow_from",
+  "listen_allow_rcpt",
+  // postie: the queue (names; durations, which may be numbers of seconds)
+  "failover",
+  "queue_backoff",
+]);
 
 /** Commands that take no argument: `true` writes them, as the bare msmtprc line does. */
 const BARE_COMMANDS = new Set(["tls_nocertcheck", "tls_nostarttls"]);
@@ -299,7 +313,10 @@ function argument(
   }
   if (
     Array.isArray(value) && LIST_COMMANDS.has(command) &&
-    value.every((v) => typeof v === "string" && !hasLineBreak(v) && !v.includes(","))
+    value.every((v) =>
+      (typeof v === "string" && !hasLineBreak(v) && !v.includes(",")) ||
+      (typeof v === "number" && Number.isInteger(v))
+    )
   ) {
     return value.join(", ");
   }

@@ -171,6 +171,12 @@ export const COMMAND_NAMES: readonly string[] = Object.freeze([
   "listen_bare_newlines",
   "listen_spool",
   "metrics_listen",
+  "queue",
+  "queue_dir",
+  "queue_lifetime",
+  "queue_backoff",
+  "queue_warn",
+  "failover",
 ]);
 
 /**
@@ -520,6 +526,36 @@ export function applyCommand(
       need();
       set.listen_rate = arg === "off" || arg === "0" ? 0 : positiveInt(arg) ?? throwError(bad());
       return;
+    // --- postie: the queue ---
+    case "queue":
+      if (arg !== "off" && arg !== "fallback" && arg !== "always") throw bad();
+      set.queue = arg;
+      return;
+    case "queue_dir":
+      set.queue_dir = file();
+      return;
+    case "queue_lifetime":
+      need();
+      set.queue_lifetime = parseDuration(arg) ?? throwError(bad());
+      return;
+    case "queue_backoff": {
+      need();
+      const [min, max, extra] = arg.split(",").map((part) => parseDuration(part));
+      if (min === undefined || extra !== undefined || arg.split(",").length > 2) throw bad();
+      const top = arg.includes(",") ? max : Math.max(min, 4000);
+      if (top === undefined || top < min) throw bad();
+      set.queue_backoff = [min, top];
+      return;
+    }
+    case "queue_warn":
+      set.queue_warn = arg === "" || arg === "off" ? null : parseDuration(arg) ?? throwError(bad());
+      return;
+    case "failover": {
+      const names = arg.split(",").map((name) => name.trim()).filter((name) => name !== "");
+      if (names.some((name) => /[\s:]/.test(name))) throw bad();
+      set.failover = names;
+      return;
+    }
     default:
       throw new SettingValueError("unknown", name, arg);
   }
@@ -582,6 +618,24 @@ function networkList(arg: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A duration in seconds: a number of seconds, or a number with a unit `s`, `m`, `h` or `d`
+ * (`300`, `5m`, `4h`, `5d`); undefined when it is none or zero.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseDuration } from "./values.ts";
+ * console.log(parseDuration("5m"), parseDuration("5d"), parseDuration("soon")); // 300 432000 undefined
+ * ```
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^([0-9]{1,9})([smhd]?)$/.exec(text.trim());
+  if (m === null) return undefined;
+  const unit = m[2] === "m" ? 60 : m[2] === "h" ? 3600 : m[2] === "d" ? 86400 : 1;
+  const value = Number(m[1]) * unit;
+  return value > 0 ? value : undefined;
 }
 
 function throwError(error: Error): never {

@@ -24,7 +24,8 @@ const CASES: Case[] = [
   { args: ["--bogus", "rcpt@example.org"] },
   { args: ["--bogus=x"] },
   { args: ["-r", "a@example.com", "rcpt@example.org"] },
-  { args: ["-q"] },
+  // -q and -bp are postie's queue (docs/QUEUE.md); other unknown letters still match msmtp
+  { args: ["-y"] },
   { args: ["-tz"] },
   { args: ["-f"] },
   { args: ["-tf"] },
@@ -50,7 +51,7 @@ const CASES: Case[] = [
   { args: ["-S", "rcpt@example.org"] },
   { args: ["--rmqs=x", "-P", "rcpt@example.org"] },
   { args: ["-bx"] },
-  { args: ["-bp"] },
+  { args: ["-bq"] },
   { args: ["-bi", "-bm"] },
   { args: ["-b", ""] },
   { args: [] },

@@ -313,7 +313,7 @@ Deno.test("msmtp's own usage errors", () => {
   rejects(["-S", "rcpt"], "too many arguments");
   rejects(["--rmqs=x", "rcpt"], "too many arguments");
   rejects(["-bx"], "unsupported operation mode bx");
-  rejects(["-b", "p"], "unsupported operation mode bp");
+  rejects(["-b", "q"], "unsupported operation mode bq");
   rejects(["-b", ""], "unsupported operation mode b");
 });
 
@@ -351,9 +351,9 @@ Deno.test("getoptLong() yields options and operands in order", () => {
 
 Deno.test("the long option table lists msmtp's options in msmtp's order", () => {
   const names = LONG_OPTIONS.map((o) => o.name);
-  assert.equal(names.length, 63);
+  assert.equal(names.length, 65);
   assert.deepEqual(names.slice(0, 4), ["version", "help", "configure", "pretend"]);
-  assert.deepEqual(names.slice(-10), [
+  assert.deepEqual(names.slice(-12), [
     "env-file",
     "config-format",
     "convert-to-toml",
@@ -361,6 +361,8 @@ Deno.test("the long option table lists msmtp's options in msmtp's order", () => 
     "listen",
     "health",
     "hash-password",
+    "json",
+    "queue-delete",
     "subject",
     "attach",
     "html",

@@ -1,0 +1,190 @@
+/**
+ * The queue runner's {@linkcode Deliverer} over real servers: a queued mail's account is
+ * resolved again from its recorded selection (config file, account name, options), and
+ * mails go out through {@linkcode SmtpConnection}, one connection per account, RSET
+ * between mails, refused recipients collected (`partial`).
+ *
+ * @module
+ */
+
+import type { Account, Settings } from "../config/account.ts";
+import { PostieError } from "../errors.ts";
+import { type Env, resolveAccount } from "../config/resolve.ts";
+import { ConfigError } from "../errors.ts";
+import { SmtpConnection } from "../delivery/connection.ts";
+import type { QueueEnvelope, QueueSelection } from "./format.ts";
+import type { AccountPlan, Deliverer, DeliveryConnection, SendOutcome } from "./runner.ts";
+
+/** The time limit of each step of a queue run's dialogue when the account sets none. */
+export const QUEUE_TIMEOUT = 300;
+
+/** Options of {@linkcode SmtpDeliverer}. */
+export interface SmtpDelivererOptions {
+  /** What account resolution reads from the machine. */
+  configEnv: Env;
+  /** The environment password lookup sees; the process's by default. */
+  env?: Readonly<Record<string, string>>;
+  /** Receives the SMTP transcript (`--debug`). */
+  debug?: (text: string) => void;
+  /** Whether a password prompt on the terminal may be the last resort (default false). */
+  prompt?: boolean;
+}
+
+/** Sends queued mails with the accounts of the configuration files. */
+export class SmtpDeliverer implements Deliverer {
+  #options: SmtpDelivererOptions;
+  #accounts = new Map<string, Promise<Account>>();
+
+  /** A deliverer resolving accounts through `options.configEnv`. */
+  constructor(options: SmtpDelivererOptions) {
+    this.#options = options;
+  }
+
+  /** The account of a selection, or of a failover account named `route`; cached per run. */
+  #load(selection: QueueSelection, route?: string): Promise<Account> {
+    const key = JSON.stringify([selection, route ?? null]);
+    const cached = this.#accounts.get(key);
+    if (cached !== undefined) return cached;
+    // a failover account comes from the same files, without the mail's own overrides
+    const chosen = route === undefined ? selection : {
+      account: route,
+      ...(selection.configFile === undefined ? {} : { configFile: selection.configFile }),
+      ...(selection.configFormat === undefined ? {} : { configFormat: selection.configFormat }),
+      ...(selection.envFile === undefined ? {} : { envFile: selection.envFile }),
+    };
+    const account = resolveAccount({ ...chosen }, this.#options.configEnv).then((l) => l.account);
+    this.#accounts.set(key, account);
+    return account;
+  }
+
+  /** The account's schedule and its failover accounts. */
+  async plan(envelope: QueueEnvelope): Promise<AccountPlan> {
+    const account = await this.#load(envelope.selection);
+    const s = account.settings;
+    return {
+      key: JSON.stringify(envelope.selection),
+      policy: {
+        backoffMin: s.queue_backoff[0],
+        backoffMax: s.queue_backoff[1],
+        lifetime: s.queue_lifetime,
+        warn: s.queue_warn,
+      },
+      // "" is the account itself
+      routes: ["", ...s.failover],
+      hostname: this.#options.configEnv.hostname(),
+    };
+  }
+
+  /** Opens the account's server (route `""`) or a failover account's server. */
+  async open(route: string, envelope: QueueEnvelope): Promise<DeliveryConnection> {
+    let account: Account;
+    try {
+      account = await this.#load(envelope.selection, route === "" ? undefined : route);
+    } catch (error) {
+      if (error instanceof ConfigError && route !== "") {
+        throw new ConfigError(`failover account ${route}: ${error.message}`);
+      }
+      throw error;
+    }
+    if (account.settings.direct) return await directConnection(account.settings, this.#options);
+    // a server that stops answering must not stall the queue for good (nullmailer#75):
+    // with `timeout off`, every step of the dialogue still gets QUEUE_TIMEOUT seconds
+    const settings = account.settings.timeout === 0
+      ? { ...account.settings, timeout: QUEUE_TIMEOUT }
+      : account.settings;
+    const connection = await SmtpConnection.open(settings, {
+      ...(this.#options.debug ? { debug: this.#options.debug } : {}),
+      ...(this.#options.env ? { env: this.#options.env } : {}),
+      prompt: this.#options.prompt ?? false,
+    });
+    return connectionFor(connection);
+  }
+}
+
+/** The runner's view of an open {@linkcode SmtpConnection}. */
+function connectionFor(connection: SmtpConnection): DeliveryConnection {
+  return {
+    async send(envelope, message, options = {}): Promise<SendOutcome> {
+      const dsn = envelope.dsn;
+      const result = await connection.send(
+        {
+          from: envelope.from,
+          recipients: envelope.recipients,
+          ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
+        },
+        message,
+        { partial: options.partial ?? true },
+      );
+      return {
+        accepted: result.accepted,
+        rejected: result.rejected.map((r) => ({
+          address: r.address,
+          code: r.reply.code,
+          text: r.reply.raw.join(" "),
+          ...(r.reply.enhanced ? { enhanced: r.reply.enhanced } : {}),
+        })),
+      };
+    },
+    reset: () => connection.reset(),
+    async close(): Promise<void> {
+      await connection.quit();
+      connection.close();
+    },
+  };
+}
+
+/**
+ * An account with `direct on` has no relay to keep a connection to: each mail goes to its
+ * recipients' mail hosts and local mailboxes (lib/direct), and their outcomes become the
+ * queue's per-recipient results (a temporary failure waits, a permanent one bounces).
+ */
+async function directConnection(
+  settings: Settings,
+  options: SmtpDelivererOptions,
+): Promise<DeliveryConnection> {
+  const { deliverWithoutRelay } = await import("../direct/route.ts");
+  const { stuffMail } = await import("../message/data.ts");
+  return {
+    async send(envelope, message, sendOptions = {}): Promise<SendOutcome> {
+      const dsn = envelope.dsn;
+      const result = await deliverWithoutRelay({
+        settings,
+        from: envelope.from,
+        recipients: envelope.recipients,
+        payload: stuffMail(message).stream,
+        ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
+        ...(options.debug ? { debug: options.debug } : {}),
+      });
+      const accepted = result.outcomes.filter((o) => o.status === "delivered");
+      const failed = result.outcomes.filter((o) => o.status !== "delivered");
+      const permanent = failed.find((o) => o.status === "permanent");
+      // while the sender waits (queue fallback), a mail nobody got is reported as an error
+      if (sendOptions.partial === false && accepted.length === 0 && permanent) {
+        throw new PostieError(
+          `${permanent.recipient}: ${permanent.message ?? "not delivered"}`,
+          permanent.exitCode,
+        );
+      }
+      // local mail may be delivered to alias targets, not the envelope's own recipients
+      const done = failed.length === 0
+        ? [...envelope.recipients]
+        : accepted.map((o) => o.recipient).filter((r) => envelope.recipients.includes(r));
+      const codeOf = (o: (typeof failed)[number]): number => {
+        const code = o.reply?.code ?? 0;
+        if (o.status === "permanent") return code >= 500 ? code : 550;
+        return code >= 400 && code < 500 ? code : 450;
+      };
+      return {
+        accepted: done,
+        rejected: failed.map((o) => ({
+          address: o.recipient,
+          code: codeOf(o),
+          text: o.reply ? o.reply.raw.join(" ") : o.message ?? "not delivered",
+          ...(o.reply?.enhanced ? { enhanced: o.reply.enhanced } : {}),
+        })),
+      };
+    },
+    reset: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,576 @@
+/**
+ * The spool: queue entries on disk, written so that a mail acknowledged is a mail on disk.
+ *
+ * Queueing follows nullmailer's order: write `tmp/ID`, fsync it, hard-link it to `mail/ID`,
+ * fsync `mail/`, then unlink the temporary file. A crash before the link leaves only a
+ * temporary file (removed later); after the directory fsync the mail survives power loss.
+ * Removal after delivery unlinks `mail/ID` first (that is the moment the mail leaves the
+ * queue), then its state; the removal is not fsynced (a power cut may bring the mail back:
+ * a duplicate, never a loss).
+ *
+ * Two queue runners never send one mail: a runner holds an exclusive `flock` on `mail/ID`
+ * while it works on the entry, and checks after locking that the file is still linked (the
+ * other runner may have delivered and removed it in between).
+ *
+ * @module
+ */
+
+import { PostieError } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
+import { describeOsError } from "../os_error.ts";
+import {
+  decodeEnvelope,
+  decodeState,
+  encodeEnvelope,
+  encodeState,
+  initialState,
+  isQueueId,
+  newQueueId,
+  type QueueEnvelope,
+  QueueFormatError,
+  type QueueState,
+} from "./format.ts";
+
+/**
+ * The queue could not be written or read (EX_TEMPFAIL: the mail was not accepted, the
+ * caller may try again; nothing half-written is left behind).
+ */
+export class QueueError extends PostieError {
+  /** A message naming the queue directory and the system's reason. */
+  constructor(message: string, exitCode: ExitCode = ExitCode.TEMPFAIL, cause?: unknown) {
+    super(message, exitCode, { cause });
+    this.name = "QueueError";
+  }
+}
+
+/** One mail in the queue as a listing shows it. */
+export interface QueueListing {
+  id: string;
+  envelope: QueueEnvelope;
+  state: QueueState;
+  /** The size of the mail in bytes (without the envelope line). */
+  size: number;
+}
+
+/** An entry the spool could not read; listed so the user sees it. */
+export interface QueueProblem {
+  id: string;
+  /** What is wrong, in one line. */
+  reason: string;
+}
+
+/** A mail a runner holds: locked, with its envelope and state. */
+export interface ClaimedEntry {
+  id: string;
+  envelope: QueueEnvelope;
+  state: QueueState;
+  /** The mail's size in bytes. */
+  size: number;
+  /** The mail as it goes to the server, streamed from disk. */
+  message(): ReadableStream<Uint8Array>;
+  /** The mail's header block (up to the empty line), bounded in size, for bounces. */
+  headers(limit?: number): Promise<Uint8Array>;
+  /** Replaces the state atomically (tmp, fsync, rename, fsync the directory). */
+  saveState(state: QueueState): Promise<void>;
+  /** Removes the mail from the queue (after the server's final 250 or a bounce). */
+  remove(): Promise<void>;
+  /** Releases the lock. */
+  release(): void;
+}
+
+const CHUNK = 64 * 1024;
+/** An envelope line longer than this is not one of ours. */
+const MAX_ENVELOPE = 16 * 1024 * 1024;
+
+function osText(error: unknown): string {
+  return describeOsError(error);
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const dir = await Deno.open(path, { read: true });
+  try {
+    await dir.sync();
+  } finally {
+    dir.close();
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Reads from `file` at its current position up to the first line feed. Synchronous, as the
+ * other per-entry metadata work of a queue run: small reads of the page cache, where each
+ * asynchronous call would cost a hop through the I/O thread pool.
+ */
+function readLine(file: Deno.FsFile): { line: string; length: number } {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const buffer = new Uint8Array(4096);
+  for (;;) {
+    const n = file.readSync(buffer);
+    if (n === null) throw new QueueFormatError("the envelope line has no end");
+    const chunk = buffer.subarray(0, n);
+    const lf = chunk.indexOf(0x0a);
+    if (lf >= 0) {
+      parts.push(chunk.slice(0, lf));
+      total += lf;
+      const bytes = new Uint8Array(total);
+      let at = 0;
+      for (const p of parts) {
+        bytes.set(p, at);
+        at += p.length;
+      }
+      return { line: new TextDecoder().decode(bytes), length: total + 1 };
+    }
+    parts.push(chunk.slice());
+    total += n;
+    if (total > MAX_ENVELOPE) throw new QueueFormatError("the envelope line is too long");
+  }
+}
+
+/** Streams a file from `offset` to its end in 64 KiB chunks; memory stays flat. */
+function streamFrom(path: string, offset: number): ReadableStream<Uint8Array> {
+  let file: Deno.FsFile | undefined;
+  return new ReadableStream<Uint8Array>({
+    pull(controller): void {
+      if (file === undefined) {
+        file = Deno.openSync(path, { read: true });
+        file.seekSync(offset, Deno.SeekMode.Start);
+      }
+      const buffer = new Uint8Array(CHUNK);
+      const n = file.readSync(buffer);
+      if (n === null) {
+        file.close();
+        controller.close();
+        return;
+      }
+      controller.enqueue(buffer.subarray(0, n));
+    },
+    cancel(): void {
+      file?.close();
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * A queue directory. Subdirectories are created on first use with mode 0700.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const spool = new Spool("/var/spool/postie");
+ * const id = await spool.enqueue(envelope, ReadableStream.from([bytes]));
+ * ```
+ */
+export class Spool {
+  /** The queue directory. */
+  readonly dir: string;
+
+  /** A spool rooted at `dir` (nothing is touched until a method is called). */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** The directory of committed mails (watched by the queue daemon). */
+  get mailDir(): string {
+    return `${this.dir}/mail`;
+  }
+
+  #path(sub: string, id: string): string {
+    return `${this.dir}/${sub}/${id}`;
+  }
+
+  /** Creates the directories (mode 0700) if needed. */
+  async ensure(): Promise<void> {
+    for (const sub of ["", "/mail", "/state", "/tmp", "/corrupt"]) {
+      try {
+        await Deno.mkdir(this.dir + sub, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw new QueueError(
+          `cannot create queue directory ${this.dir + sub}: ${osText(error)}`,
+          ExitCode.CANTCREAT,
+          error,
+        );
+      }
+    }
+  }
+
+  /**
+   * Writes a mail into the queue and returns its id once it is durable (the file and the
+   * directory are fsynced). On any failure nothing is left in `mail/` or `tmp/` and a
+   * {@linkcode QueueError} says why (a full disk, a read-only directory).
+   */
+  async enqueue(
+    envelope: Omit<QueueEnvelope, "v" | "queued"> & { queued?: number },
+    message: ReadableStream<Uint8Array>,
+    now: Date = new Date(),
+  ): Promise<string> {
+    await this.ensure();
+    const id = newQueueId(now);
+    const tmp = this.#path("tmp", id);
+    const final = this.#path("mail", id);
+    const full: QueueEnvelope = { v: 1, queued: now.getTime(), ...envelope };
+    let file: Deno.FsFile | undefined;
+    try {
+      file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+      await writeAll(file, encodeEnvelope(full));
+      for await (const chunk of message) await writeAll(file, chunk);
+      await file.sync();
+      file.close();
+      file = undefined;
+      try {
+        await Deno.link(tmp, final);
+      } catch (error) {
+        // file systems without hard links: a rename commits as atomically (ids are unique)
+        if (error instanceof Deno.errors.AlreadyExists) throw error;
+        await Deno.rename(tmp, final);
+      }
+      await fsyncDir(this.mailDir);
+    } catch (error) {
+      try {
+        file?.close();
+      } catch {
+        // already closed
+      }
+      await removeQuietly(tmp);
+      if (error instanceof PostieError) throw error;
+      throw new QueueError(`cannot queue mail in ${this.dir}: ${osText(error)}`, undefined, error);
+    }
+    await removeQuietly(tmp);
+    return id;
+  }
+
+  /** The ids in `mail/`, oldest first (ids sort by queue time). */
+  async ids(): Promise<string[]> {
+    const ids: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.mailDir)) {
+        if (isQueueId(entry.name)) ids.push(entry.name);
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw new QueueError(`cannot read queue directory ${this.mailDir}: ${osText(error)}`);
+    }
+    return ids.sort();
+  }
+
+  /** Reads an entry without locking it (for listings). */
+  read(id: string): Promise<QueueListing> {
+    try {
+      return Promise.resolve(this.#read(id));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #read(id: string): QueueListing {
+    const path = this.#path("mail", id);
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const { line, length } = readLine(file);
+      const envelope = decodeEnvelope(line);
+      const size = file.statSync().size - length;
+      return { id, envelope, state: this.#readState(id), size };
+    } finally {
+      file.close();
+    }
+  }
+
+  #readState(id: string): QueueState {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(this.#path("state", id));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return initialState();
+      throw error;
+    }
+    try {
+      return decodeState(text);
+    } catch {
+      // the state is only bookkeeping (it is replaced atomically, so this takes a hand or a
+      // disk fault): the mail itself is fine, so it starts over rather than being set aside
+      return { ...initialState(), error: "the state file was unreadable and was reset" };
+    }
+  }
+
+  /** Every entry, oldest first, and the entries that could not be read. */
+  async list(): Promise<{ entries: QueueListing[]; problems: QueueProblem[] }> {
+    const entries: QueueListing[] = [];
+    const problems: QueueProblem[] = [];
+    for (const id of await this.ids()) {
+      try {
+        entries.push(await this.read(id));
+      } catch (error) {
+        // delivered and removed by a runner while this listing ran
+        if (error instanceof Deno.errors.NotFound) continue;
+        problems.push({ id, reason: problemText(error) });
+      }
+    }
+    return { entries, problems };
+  }
+
+  /**
+   * Locks an entry for delivery. Returns null when another runner holds it or it has just
+   * been removed. Throws {@linkcode QueueFormatError} for a corrupt entry and Deno's errors
+   * for an unreadable one.
+   */
+  claim(id: string): Promise<ClaimedEntry | null> {
+    try {
+      return Promise.resolve(this.#claim(id));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #claim(id: string): ClaimedEntry | null {
+    const path = this.#path("mail", id);
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      try {
+        file.close(); // closing drops the flock
+      } catch {
+        // already closed
+      }
+    };
+    try {
+      if (!file.tryLockSync(true)) {
+        release();
+        return null;
+      }
+      // another runner may have delivered and unlinked it between our open and our lock
+      const info = file.statSync();
+      if (info.nlink === 0) {
+        release();
+        return null;
+      }
+      const { line, length } = readLine(file);
+      const envelope = decodeEnvelope(line);
+      const state = this.#readState(id);
+      // attempts > 0 or anything recorded means a state file was read (or may exist)
+      let stateWritten = state.attempts > 0 || state.done.length > 0 || state.error !== undefined;
+      const size = info.size - length;
+      const statePath = this.#path("state", id);
+      const stateDir = `${this.dir}/state`;
+      const tmpDir = `${this.dir}/tmp`;
+      return {
+        id,
+        envelope,
+        state,
+        size,
+        message: () => streamFrom(path, length),
+        headers: (limit = 1024 * 1024) => readHeaders(path, length, limit),
+        saveState: async (next: QueueState): Promise<void> => {
+          const tmp = `${tmpDir}/${id}.state`;
+          try {
+            const f = await Deno.open(tmp, {
+              write: true,
+              create: true,
+              truncate: true,
+              mode: 0o600,
+            });
+            try {
+              await writeAll(f, new TextEncoder().encode(encodeState(next)));
+              await f.sync();
+            } finally {
+              f.close();
+            }
+            await Deno.rename(tmp, statePath);
+            stateWritten = true;
+            await fsyncDir(stateDir);
+          } catch (error) {
+            await removeQuietly(tmp);
+            throw new QueueError(
+              `cannot update queue entry ${id}: ${osText(error)}`,
+              undefined,
+              error,
+            );
+          }
+        },
+        remove: (): Promise<void> => {
+          // No fsync of the directory here: if a power cut undoes the unlink, the mail is
+          // sent again (a duplicate), never lost; skipping it halves the cost of a flush.
+          try {
+            Deno.removeSync(path);
+          } catch (error) {
+            return Promise.reject(
+              new QueueError(`cannot remove queue entry ${id}: ${osText(error)}`, undefined, error),
+            );
+          }
+          // a mail never tried has no state file; not looking for it saves a failed call
+          if (stateWritten) {
+            try {
+              Deno.removeSync(statePath);
+            } catch {
+              // already gone
+            }
+          }
+          return Promise.resolve();
+        },
+        release,
+      };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /**
+   * Moves an entry that cannot be used to `corrupt/` (under its lock, so no runner is
+   * sending it); returns false when it was gone or locked.
+   */
+  async moveAside(id: string): Promise<boolean> {
+    const path = this.#path("mail", id);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      // unreadable: it can still be renamed, the directory is ours
+      await this.ensure();
+      await Deno.rename(path, this.#path("corrupt", id));
+      await fsyncDir(this.mailDir);
+      return true;
+    }
+    try {
+      if (!(await file.tryLock(true))) return false;
+      await this.ensure();
+      await Deno.rename(path, this.#path("corrupt", id));
+      try {
+        await Deno.rename(this.#path("state", id), this.#path("corrupt", `${id}.state`));
+      } catch {
+        // no state yet
+      }
+      await fsyncDir(this.mailDir);
+      return true;
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * Deletes an entry (`--queue-delete`). Returns false when there is no such entry; throws
+   * {@linkcode QueueError} when a runner is sending it right now.
+   */
+  async delete(id: string): Promise<boolean> {
+    if (!isQueueId(id)) return false;
+    const path = this.#path("mail", id);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw new QueueError(`cannot delete queue entry ${id}: ${osText(error)}`);
+    }
+    try {
+      if (!(await file.tryLock(true))) {
+        throw new QueueError(`queue entry ${id} is being delivered right now; try again`);
+      }
+      await Deno.remove(path);
+      await fsyncDir(this.mailDir);
+      await removeQuietly(this.#path("state", id));
+      return true;
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * Removes leftovers of crashes: temporary files older than `age` milliseconds and state
+   * files whose mail is gone. Returns how many files were removed.
+   */
+  async sweep(now: number = Date.now(), age = 60 * 60 * 1000): Promise<number> {
+    let removed = 0;
+    const mails = new Set(await this.ids());
+    try {
+      for await (const entry of Deno.readDir(`${this.dir}/tmp`)) {
+        const path = `${this.dir}/tmp/${entry.name}`;
+        const info = await Deno.stat(path).catch(() => null);
+        if (info?.mtime && now - info.mtime.getTime() > age) {
+          await removeQuietly(path);
+          removed++;
+        }
+      }
+      for await (const entry of Deno.readDir(`${this.dir}/state`)) {
+        if (isQueueId(entry.name) && !mails.has(entry.name)) {
+          await removeQuietly(`${this.dir}/state/${entry.name}`);
+          removed++;
+        }
+      }
+    } catch {
+      // no queue yet
+    }
+    return removed;
+  }
+}
+
+/** One line saying why an entry could not be read. */
+export function problemText(error: unknown): string {
+  if (error instanceof QueueFormatError) return error.message;
+  return osText(error);
+}
+
+async function readHeaders(path: string, offset: number, limit: number): Promise<Uint8Array> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(Math.min(limit, 1024 * 1024));
+    let total = 0;
+    while (total < buffer.length) {
+      const n = await file.read(buffer.subarray(total));
+      if (n === null) break;
+      total += n;
+      const text = buffer.subarray(0, total);
+      const end = headerEnd(text);
+      if (end >= 0) return text.slice(0, end);
+    }
+    const all = buffer.subarray(0, total);
+    const end = headerEnd(all);
+    return all.slice(0, end >= 0 ? end : total);
+  } finally {
+    file.close();
+  }
+}
+
+/** The length of the header block: up to and including the line end before the empty line. */
+function headerEnd(bytes: Uint8Array): number {
+  let lineStart = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0x0a) continue;
+    const line = bytes.subarray(lineStart, i);
+    if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) return lineStart;
+    lineStart = i + 1;
+  }
+  return -1;
+}
+
+/**
+ * The default queue directory: `/var/spool/postie` for root, else
+ * `$XDG_STATE_HOME/postie/queue` (`~/.local/state/postie/queue`).
+ */
+export function defaultQueueDirectory(
+  uid: number,
+  home: string,
+  xdgStateHome: string | undefined,
+): string {
+  if (uid === 0) return "/var/spool/postie";
+  return `${xdgStateHome || `${home}/.local/state`}/postie/queue`;
+}

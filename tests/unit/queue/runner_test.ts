@@ -1,0 +1,331 @@
+import assert from "node:assert/strict";
+import { Spool } from "../../../lib/queue/spool.ts";
+import {
+  type AccountPlan,
+  type Deliverer,
+  type DeliveryConnection,
+  flushQueue,
+  type SendOutcome,
+} from "../../../lib/queue/runner.ts";
+import { DEFAULT_POLICY } from "../../../lib/queue/policy.ts";
+import type { QueueEnvelope } from "../../../lib/queue/format.ts";
+import { SmtpReplyError } from "../../../lib/smtp/errors.ts";
+import { connectFailed } from "../../../lib/net/errors.ts";
+
+const enc = new TextEncoder();
+
+/** What the fake server does with one mail. */
+type Script = (rcpts: string[]) => SendOutcome | Error;
+
+interface Sent {
+  route: string;
+  from: string;
+  recipients: string[];
+  body: string;
+}
+
+/** A fake deliverer recording connections, RSETs and mails. */
+class FakeDeliverer implements Deliverer {
+  opens: string[] = [];
+  resets = 0;
+  closes = 0;
+  sent: Sent[] = [];
+  down = new Set<string>();
+  script: Script = (rcpts) => ({ accepted: rcpts, rejected: [] });
+  failover: string[] = [];
+  policy = { ...DEFAULT_POLICY };
+
+  plan(envelope: QueueEnvelope): Promise<AccountPlan> {
+    return Promise.resolve({
+      key: envelope.account,
+      policy: this.policy,
+      routes: [envelope.account, ...this.failover],
+      hostname: "host.example",
+    });
+  }
+
+  open(route: string): Promise<DeliveryConnection> {
+    this.opens.push(route);
+    if (this.down.has(route)) {
+      return Promise.reject(connectFailed(route, 25, "Connection refused"));
+    }
+    const conn: DeliveryConnection = {
+      send: async (envelope, message) => {
+        const body = await new Response(message).text();
+        const result = this.script(envelope.recipients);
+        if (result instanceof Error) throw result;
+        this.sent.push({ route, from: envelope.from, recipients: result.accepted, body });
+        return result;
+      },
+      reset: () => {
+        this.resets++;
+        return Promise.resolve();
+      },
+      close: () => {
+        this.closes++;
+        return Promise.resolve();
+      },
+    };
+    return Promise.resolve(conn);
+  }
+}
+
+async function setup(): Promise<Spool> {
+  return new Spool(`${await Deno.makeTempDir()}/queue`);
+}
+
+async function queue(
+  spool: Spool,
+  from: string,
+  recipients: string[],
+  account = "work",
+  now?: Date,
+): Promise<string> {
+  return await spool.enqueue(
+    { from, recipients, selection: { account }, account },
+    ReadableStream.from([enc.encode(`Subject: to ${recipients.join(",")}\r\n\r\nbody\r\n`)]),
+    now,
+  );
+}
+
+function reply(code: number, stage: "rcpt" | "end-of-data") {
+  const text = code >= 500 ? "5.1.1 no such user" : "4.3.0 try later";
+  return new SmtpReplyError("refused", 69, {
+    stage,
+    reply: { code, lines: [text], raw: [`${code} ${text}`], enhanced: text.split(" ")[0] },
+  });
+}
+
+Deno.test("flush sends every mail of an account over one connection with RSET between", async () => {
+  const spool = await setup();
+  for (const r of ["a@x", "b@x", "c@x"]) await queue(spool, "s@x", [r]);
+  const fake = new FakeDeliverer();
+  const report = await flushQueue(spool, fake);
+  assert.deepEqual(fake.opens, ["work"]);
+  assert.equal(fake.resets, 2);
+  assert.equal(fake.closes, 1);
+  assert.deepEqual(fake.sent.map((s) => s.recipients[0]), ["a@x", "b@x", "c@x"]);
+  assert.equal(fake.sent[0].body, "Subject: to a@x\r\n\r\nbody\r\n");
+  assert.equal(report.delivered.length, 3);
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("two accounts get one connection each", async () => {
+  const spool = await setup();
+  await queue(spool, "s@x", ["a@x"], "one");
+  await queue(spool, "s@x", ["b@x"], "two");
+  await queue(spool, "s@x", ["c@x"], "one");
+  const fake = new FakeDeliverer();
+  await flushQueue(spool, fake);
+  assert.deepEqual(fake.opens, ["one", "two"]);
+});
+
+Deno.test("a server that is down defers with back-off and keeps the mail", async () => {
+  const spool = await setup();
+  const id = await queue(spool, "s@x", ["a@x"]);
+  const fake = new FakeDeliverer();
+  fake.down.add("work");
+  const report = await flushQueue(spool, fake, { now: () => 1_000_000 });
+  assert.deepEqual(report.deferred, [id]);
+  const { entries } = await spool.list();
+  assert.equal(entries[0].state.attempts, 1);
+  assert.equal(entries[0].state.next, 1_000_000 + 300_000);
+  assert.match(entries[0].state.error!, /cannot connect to work, port 25: Connection refused/);
+  // the daemon waits for the back-off; -q (force) does not
+  const again = await flushQueue(spool, fake, { now: () => 1_100_000 });
+  assert.deepEqual(again.deferred, []);
+  await flushQueue(spool, fake, { now: () => 1_100_000, force: true });
+  assert.equal((await spool.list()).entries[0].state.next, 1_100_000 + 600_000);
+});
+
+Deno.test("failover tries the next account's server in the same run", async () => {
+  const spool = await setup();
+  await queue(spool, "s@x", ["a@x"]);
+  const fake = new FakeDeliverer();
+  fake.down.add("work");
+  fake.failover = ["backup", "third"];
+  const report = await flushQueue(spool, fake);
+  assert.deepEqual(fake.opens, ["work", "backup"]);
+  assert.equal(fake.sent[0].route, "backup");
+  assert.equal(report.delivered.length, 1);
+});
+
+Deno.test("4xx then 250: the mail is deferred, then delivered and removed", async () => {
+  const spool = await setup();
+  await queue(spool, "s@x", ["a@x"]);
+  const fake = new FakeDeliverer();
+  fake.script = () => reply(451, "end-of-data");
+  const first = await flushQueue(spool, fake);
+  assert.equal(first.deferred.length, 1);
+  assert.equal(
+    (await spool.list()).entries[0].state.error,
+    "refused; server message: 451 4.3.0 try later",
+  );
+  fake.script = (r) => ({ accepted: r, rejected: [] });
+  const second = await flushQueue(spool, fake, { force: true });
+  assert.equal(second.delivered.length, 1);
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("a 5xx for some recipients bounces those and delivers the rest", async () => {
+  const spool = await setup();
+  const id = await queue(spool, "sender@x", ["good@x", "bad@x", "later@x"]);
+  const fake = new FakeDeliverer();
+  let round = 0;
+  fake.script = (rcpts) => {
+    round++;
+    if (round === 1) {
+      return {
+        accepted: ["good@x"],
+        rejected: [
+          { address: "bad@x", code: 550, text: "550 5.1.1 no such user", enhanced: "5.1.1" },
+          { address: "later@x", code: 450, text: "450 4.2.0 mailbox busy" },
+        ],
+      };
+    }
+    return { accepted: rcpts, rejected: [] };
+  };
+  const report = await flushQueue(spool, fake);
+  // the bounce went out in the same run, to the sender, from the null sender
+  const bounce = fake.sent.find((s) => s.from === "");
+  assert.ok(bounce);
+  assert.deepEqual(bounce.recipients, ["sender@x"]);
+  assert.match(bounce.body, /Final-Recipient: rfc822; bad@x/);
+  assert.doesNotMatch(bounce.body, /Final-Recipient: rfc822; good@x/);
+  assert.equal(report.notifications.length, 1);
+  // the mail stays for later@x only
+  const { entries } = await spool.list();
+  assert.deepEqual(entries.map((e) => e.id), [id]);
+  assert.deepEqual(entries[0].state.done, ["good@x", "bad@x"]);
+  await flushQueue(spool, fake, { force: true });
+  assert.deepEqual(fake.sent.at(-1)!.recipients, ["later@x"]);
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("a whole-mail 5xx bounces once and the bounce itself never bounces", async () => {
+  const spool = await setup();
+  await queue(spool, "sender@x", ["bad@x"]);
+  const fake = new FakeDeliverer();
+  fake.script = () => reply(554, "end-of-data");
+  const report = await flushQueue(spool, fake);
+  // the notification was tried in the same run and refused too: it is dropped, not bounced
+  assert.equal(report.notifications.length, 1);
+  assert.equal(report.bounced.length, 2);
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("a null sender's failed mail makes no bounce", async () => {
+  const spool = await setup();
+  await queue(spool, "", ["bad@x"]);
+  const fake = new FakeDeliverer();
+  fake.script = () => reply(550, "rcpt");
+  const lines: string[] = [];
+  const report = await flushQueue(spool, fake, { log: (l) => lines.push(l) });
+  assert.deepEqual(report.notifications, []);
+  assert.deepEqual(await spool.ids(), []);
+  assert.ok(lines.some((l) => l.includes("no notification (null sender)")));
+});
+
+Deno.test("an expired mail bounces with its last error and is not sent again", async () => {
+  const spool = await setup();
+  const queued = new Date(1_000_000);
+  await queue(spool, "sender@x", ["slow@x"], "work", queued);
+  const fake = new FakeDeliverer();
+  fake.down.add("work");
+  await flushQueue(spool, fake, { now: () => 2_000_000 });
+  fake.down.clear();
+  fake.script = (r) =>
+    r.includes("slow@x") ? reply(451, "end-of-data") : { accepted: r, rejected: [] };
+  const later = 1_000_000 + 5 * 86400_000;
+  const report = await flushQueue(spool, fake, { now: () => later });
+  assert.equal(report.bounced.length, 1);
+  const bounce = fake.sent.find((s) => s.from === "")!;
+  assert.match(bounce.body, /could not be delivered within 5 days/);
+  assert.match(bounce.body, /Status: 4\.4\.7/);
+  assert.ok(!fake.sent.some((s) => s.recipients.includes("slow@x")));
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("a delay warning goes out once when queue_warn is set", async () => {
+  const spool = await setup();
+  await queue(spool, "sender@x", ["slow@x"], "work", new Date(0));
+  const fake = new FakeDeliverer();
+  fake.policy = { ...DEFAULT_POLICY, warn: 3600 };
+  fake.script = (r) =>
+    r.includes("slow@x") ? reply(451, "end-of-data") : { accepted: r, rejected: [] };
+  await flushQueue(spool, fake, { now: () => 3600_000, force: true });
+  await flushQueue(spool, fake, { now: () => 7200_000, force: true });
+  const warnings = fake.sent.filter((s) => s.from === "");
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0].body, /Action: delayed/);
+  assert.equal((await spool.ids()).length, 1);
+});
+
+Deno.test("a corrupt entry is moved aside with a log line and the others still go", async () => {
+  const spool = await setup();
+  await queue(spool, "s@x", ["a@x"]);
+  const bad = "20200101T000000-0badc0de";
+  await Deno.writeTextFile(`${spool.dir}/mail/${bad}`, '{"v":1}\nbody');
+  await queue(spool, "s@x", ["b@x"]);
+  const lines: string[] = [];
+  const fake = new FakeDeliverer();
+  const report = await flushQueue(spool, fake, { log: (l) => lines.push(l) });
+  assert.equal(report.delivered.length, 2);
+  assert.deepEqual(report.problems, [bad]);
+  assert.ok(
+    lines.some((l) => l.startsWith(`queue entry ${bad} is corrupt (the sender is missing)`)),
+  );
+  assert.ok(Deno.statSync(`${spool.dir}/corrupt/${bad}`).isFile);
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("selections by id, recipient and sender take only matching mails", async () => {
+  const spool = await setup();
+  const a = await queue(spool, "alice@x", ["bob@y"]);
+  await queue(spool, "carol@x", ["dave@y"]);
+  const fake = new FakeDeliverer();
+  await flushQueue(spool, fake, { select: { recipient: "BOB" } });
+  await flushQueue(spool, fake, { select: { sender: "nobody" } });
+  await flushQueue(spool, fake, { select: { id: "no-such-id" } });
+  assert.deepEqual(fake.sent.map((s) => s.recipients[0]), ["bob@y"]);
+  assert.ok(!(await spool.ids()).includes(a));
+  await flushQueue(spool, fake, { select: { sender: "carol" } });
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("an aborted run stops after the mail in progress", async () => {
+  const spool = await setup();
+  for (const r of ["a@x", "b@x", "c@x"]) await queue(spool, "s@x", [r]);
+  const controller = new AbortController();
+  const fake = new FakeDeliverer();
+  fake.script = (r) => {
+    controller.abort();
+    return { accepted: r, rejected: [] };
+  };
+  await flushQueue(spool, fake, { signal: controller.signal });
+  assert.equal(fake.sent.length, 1);
+  assert.equal((await spool.ids()).length, 2);
+});
+
+Deno.test("two runners at once never send one mail twice", async () => {
+  const spool = await setup();
+  for (let i = 0; i < 20; i++) await queue(spool, "s@x", [`r${i}@x`]);
+  const fake = new FakeDeliverer();
+  await Promise.all([flushQueue(spool, fake), flushQueue(spool, fake), flushQueue(spool, fake)]);
+  const sent = fake.sent.map((s) => s.recipients[0]).sort();
+  assert.equal(sent.length, 20);
+  assert.equal(new Set(sent).size, 20);
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("a run for one whole id touches no other entry (queue fallback's own mail)", async () => {
+  const spool = await setup();
+  const bad = "20200101T000000-0badc0de";
+  const id = await queue(spool, "s@x", ["a@x"]);
+  await Deno.writeTextFile(`${spool.dir}/mail/${bad}`, "garbage");
+  const fake = new FakeDeliverer();
+  const report = await flushQueue(spool, fake, { select: { id } });
+  assert.deepEqual(report.delivered, [id]);
+  assert.deepEqual(report.problems, []);
+  assert.deepEqual(await spool.ids(), [bad]);
+});

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { QueueError, Spool } from "../../../lib/queue/spool.ts";
+import { isQueueId, QueueFormatError } from "../../../lib/queue/format.ts";
+
+const enc = new TextEncoder();
+
+function envelope(from = "a@example.org", recipients = ["b@example.net"]) {
+  return { from, recipients, selection: { account: "work" }, account: "work" };
+}
+
+async function tempSpool(): Promise<Spool> {
+  return new Spool(`${await Deno.makeTempDir()}/queue`);
+}
+
+Deno.test("enqueue() commits the mail under mail/ and leaves nothing in tmp/", async () => {
+  const spool = await tempSpool();
+  const message = enc.encode("Subject: hi\r\n\r\nbody\r\n");
+  const id = await spool.enqueue(envelope(), ReadableStream.from([message]));
+  assert.ok(isQueueId(id));
+  assert.deepEqual(await spool.ids(), [id]);
+  assert.deepEqual([...Deno.readDirSync(`${spool.dir}/tmp`)], []);
+  const { entries, problems } = await spool.list();
+  assert.equal(problems.length, 0);
+  assert.equal(entries[0].size, message.length);
+  assert.deepEqual(entries[0].envelope.recipients, ["b@example.net"]);
+  assert.equal(entries[0].state.attempts, 0);
+  const mode = Deno.statSync(`${spool.dir}/mail/${id}`).mode! & 0o777;
+  assert.equal(mode, 0o600);
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("a claimed entry streams back the exact bytes it was given", async () => {
+  const spool = await tempSpool();
+  const big = new Uint8Array(300_000).map((_, i) => i % 251);
+  const id = await spool.enqueue(
+    envelope(),
+    ReadableStream.from([big.slice(0, 1000), big.slice(1000)]),
+  );
+  const entry = await spool.claim(id);
+  assert.ok(entry);
+  const back = new Uint8Array(await new Response(entry.message()).arrayBuffer());
+  assert.deepEqual(back, big);
+  entry.release();
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("a second claim of a held entry gets nothing, and a removed entry is gone", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(envelope(), ReadableStream.from([enc.encode("x\n")]));
+  const first = await spool.claim(id);
+  assert.ok(first);
+  assert.equal(await spool.claim(id), null);
+  await first.saveState({ attempts: 1, next: 5, done: [], error: "451 later" });
+  await first.remove();
+  first.release();
+  assert.equal(await spool.claim(id), null);
+  assert.deepEqual(await spool.ids(), []);
+  assert.deepEqual([...Deno.readDirSync(`${spool.dir}/state`)], []);
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("saved state is read back by listings and later claims", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(envelope(), ReadableStream.from([enc.encode("x\n")]));
+  const entry = (await spool.claim(id))!;
+  await entry.saveState({ attempts: 2, next: 1234, done: ["b@example.net"], error: "boom" });
+  entry.release();
+  const { entries } = await spool.list();
+  assert.deepEqual(entries[0].state, {
+    attempts: 2,
+    next: 1234,
+    done: ["b@example.net"],
+    error: "boom",
+  });
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("a corrupt entry is reported by claim and can be moved aside", async () => {
+  const spool = await tempSpool();
+  await spool.ensure();
+  const id = "20261202T080000-deadbeef";
+  await Deno.writeTextFile(`${spool.dir}/mail/${id}`, "not json\nbody\n");
+  await assert.rejects(spool.claim(id), QueueFormatError);
+  const { problems } = await spool.list();
+  assert.deepEqual(problems, [{ id, reason: "the envelope line is not JSON" }]);
+  assert.equal(await spool.moveAside(id), true);
+  assert.deepEqual(await spool.ids(), []);
+  assert.ok(Deno.statSync(`${spool.dir}/corrupt/${id}`).isFile);
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("files that are not queue ids are ignored", async () => {
+  const spool = await tempSpool();
+  await spool.ensure();
+  await Deno.writeTextFile(`${spool.dir}/mail/README`, "x");
+  assert.deepEqual(await spool.ids(), []);
+  assert.equal(await spool.delete("../state/x"), false);
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("delete() removes an entry and refuses one being delivered", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(envelope(), ReadableStream.from([enc.encode("x\n")]));
+  const held = (await spool.claim(id))!;
+  await assert.rejects(spool.delete(id), QueueError);
+  held.release();
+  assert.equal(await spool.delete(id), true);
+  assert.equal(await spool.delete(id), false);
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("a message stream that fails leaves nothing behind and says why", async () => {
+  const spool = await tempSpool();
+  const failing = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new Error("stdin went away"));
+    },
+  });
+  await assert.rejects(spool.enqueue(envelope(), failing), /stdin went away/);
+  assert.deepEqual(await spool.ids(), []);
+  assert.deepEqual([...Deno.readDirSync(`${spool.dir}/tmp`)], []);
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("sweep() removes old temporary files and orphaned state, nothing else", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(envelope(), ReadableStream.from([enc.encode("x\n")]));
+  await Deno.writeTextFile(`${spool.dir}/tmp/old`, "partial");
+  await Deno.writeTextFile(`${spool.dir}/state/20261202T080000-00000000`, "{}");
+  const later = Date.now() + 2 * 3600 * 1000;
+  assert.equal(await spool.sweep(later), 2);
+  assert.deepEqual(await spool.ids(), [id]);
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("headers() returns the header block of the stored mail", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(
+    envelope(),
+    ReadableStream.from([enc.encode("Subject: a\nFrom: b\n\nbody\n")]),
+  );
+  const entry = (await spool.claim(id))!;
+  assert.equal(new TextDecoder().decode(await entry.headers()), "Subject: a\nFrom: b\n");
+  entry.release();
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("an unreadable state file resets the mail's state instead of losing the mail", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(envelope(), ReadableStream.from([enc.encode("x\n")]));
+  await Deno.writeTextFile(`${spool.dir}/state/${id}`, "{not json");
+  const entry = await spool.claim(id);
+  assert.ok(entry);
+  assert.equal(entry.state.attempts, 0);
+  assert.equal(entry.state.error, "the state file was unreadable and was reset");
+  entry.release();
+  await Deno.remove(spool.dir, { recursive: true });
+});
