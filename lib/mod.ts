@@ -34,7 +34,7 @@
  */
 
 import { realEnv, resolveAccount } from "./config/resolve.ts";
-import { accountDsn, SmtpConnection } from "./delivery/connection.ts";
+import { accountDsn, endOfDataTimeout, SmtpConnection } from "./delivery/connection.ts";
 import { directFailure, sendWithoutRelay } from "./delivery/direct.ts";
 import { prepareMail } from "./delivery/prepare.ts";
 import { PostieError } from "./errors.ts";
@@ -191,7 +191,11 @@ export async function send(options: SendOptions): Promise<SendReport> {
       mailsize: result.mailsize,
     };
   }
-  const connection = await SmtpConnection.open(s, { env, prompt: false });
+  const connection = await SmtpConnection.open(s, {
+    env,
+    prompt: false,
+    endOfDataTimeout: endOfDataTimeout(account),
+  });
   try {
     const result = await connection.send(
       { from: mail.from, recipients: mail.recipients, dsn: accountDsn(s) },

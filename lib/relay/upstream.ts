@@ -8,7 +8,7 @@
  */
 
 import { type AccountSelection, type Env, resolveAccount } from "../config/resolve.ts";
-import { SmtpConnection } from "../delivery/connection.ts";
+import { endOfDataTimeout, SmtpConnection } from "../delivery/connection.ts";
 import { prepareMail } from "../delivery/prepare.ts";
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
@@ -90,7 +90,11 @@ export function upstreamDelivery(
       });
       checkAddress(mail.from, "mail");
       for (const recipient of mail.recipients) checkAddress(recipient, "rcpt");
-      connection = await SmtpConnection.open(s, { env: options.env, prompt: false });
+      connection = await SmtpConnection.open(s, {
+        env: options.env,
+        prompt: false,
+        endOfDataTimeout: endOfDataTimeout(account),
+      });
       // the account's own DSN settings win; otherwise the client's pass through
       const own = { notify: s.dsn_notify, ret: s.dsn_return };
       let dsn = own.notify !== null || own.ret !== null ? own : dsnOf(entry);
