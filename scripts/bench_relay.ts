@@ -112,7 +112,7 @@ const results: Result[] = [];
 // until its delivery agents get to them; only acceptance is measured
 const relay = await startRelayProcess({
   config: `account default\nhost 127.0.0.1\nport ${freePort()}\nfrom bench@example.org\n` +
-    "listen_spool %SPOOL%\nlisten_max_connections 500\n",
+    "queue_dir %SPOOL%\nlisten_max_connections 500\n",
   env: { POSTIE_RELAY_RETRY_MS: "3600000", POSTIE_RELAY_SCAN_MS: "3600000" },
 });
 try {

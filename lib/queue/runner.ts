@@ -130,6 +130,16 @@ export interface FlushReport {
   failed: { id: string; error: unknown }[];
   /** The last error of each deferred mail, one line. */
   errors: Map<string, string>;
+  /**
+   * When the earliest mail this run left waiting is due (ms since the epoch), so a daemon
+   * can sleep until then; undefined when none is waiting.
+   */
+  nextAttempt?: number;
+}
+
+/** Notes that a mail left in the queue is due at `next`. */
+function noteNext(report: FlushReport, next: number): void {
+  if (report.nextAttempt === undefined || next < report.nextAttempt) report.nextAttempt = next;
 }
 
 function matches(envelope: QueueEnvelope, id: string, select: Selection): boolean {
@@ -242,7 +252,10 @@ async function runIds(
       continue;
     }
     if (options.select && !matches(envelope, id, options.select)) continue;
-    if (!options.force && state.next > now()) continue;
+    if (!options.force && state.next > now()) {
+      noteNext(report, state.next);
+      continue;
+    }
     let plan: AccountPlan;
     try {
       plan = await deliverer.plan(envelope);
@@ -463,6 +476,7 @@ async function defer(
     if (made) state.warned = true;
   }
   await entry.saveState(state);
+  noteNext(report, state.next);
   report.deferred.push(entry.id);
   report.errors.set(entry.id, failure.text);
   log(`${entry.id}: deferred (attempt ${attempts}, next in ${formatSpan(wait)}): ${failure.text}`);
@@ -487,6 +501,13 @@ async function notify(
   const { envelope } = entry;
   if (envelope.from === "" || envelope.bounce) {
     log(`${entry.id}: no notification (${envelope.bounce ? "a notification" : "null sender"})`);
+    return false;
+  }
+  // RFC 3461 §4.1: NOTIFY=NEVER, or conditions without this one, ask for no notification
+  const asked = envelope.dsn?.notify?.toUpperCase().split(",").map((c) => c.trim());
+  const condition = action === "failed" ? "FAILURE" : "DELAY";
+  if (asked !== undefined && !asked.includes(condition)) {
+    log(`${entry.id}: no notification (NOTIFY=${asked.join(",")})`);
     return false;
   }
   const message = buildBounce({
