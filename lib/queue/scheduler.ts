@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Deliverer, type FlushReport, flushQueue, type Selection } from "./runner.ts";
+import { type Deliverer, flushQueue, type FlushReport, type Selection } from "./runner.ts";
 import type { Spool } from "./spool.ts";
 
 /** Options of {@linkcode startScheduler}. */

@@ -226,6 +226,49 @@ Deno.test("a null sender's failed mail makes no bounce", async () => {
   assert.ok(lines.some((l) => l.includes("no notification (null sender)")));
 });
 
+Deno.test("NOTIFY without FAILURE (a relay client's NEVER or SUCCESS) makes no bounce; with FAILURE it does", async () => {
+  for (
+    const [notify, bounces] of [["NEVER", 0], ["SUCCESS,DELAY", 0], ["SUCCESS,FAILURE", 1]] as const
+  ) {
+    const spool = await setup();
+    await spool.enqueue(
+      {
+        from: "sender@x",
+        recipients: ["bad@x"],
+        selection: { account: "work" },
+        account: "work",
+        dsn: { notify, ret: null, optional: true },
+      },
+      ReadableStream.from([enc.encode("Subject: s\r\n\r\nx\r\n")]),
+    );
+    const fake = new FakeDeliverer();
+    fake.script = () => reply(550, "rcpt");
+    const lines: string[] = [];
+    const report = await flushQueue(spool, fake, { log: (l) => lines.push(l) });
+    assert.equal(report.notifications.length, bounces, notify);
+    assert.deepEqual(await spool.ids(), []);
+    if (bounces === 0) {
+      assert.ok(lines.some((l) => l.includes(`no notification (NOTIFY=${notify})`)));
+    }
+  }
+});
+
+Deno.test("a run reports when the earliest mail it left waiting is due", async () => {
+  const spool = await setup();
+  await queue(spool, "sender@x", ["a@x"]);
+  const fake = new FakeDeliverer();
+  fake.down.add("work");
+  const t = Date.UTC(2026, 11, 2, 8, 0, 0);
+  const first = await flushQueue(spool, fake, { now: () => t });
+  assert.equal(first.nextAttempt, t + DEFAULT_POLICY.backoffMin * 1000);
+  // not due yet: skipped, and still reported
+  const second = await flushQueue(spool, fake, { now: () => t + 1000 });
+  assert.deepEqual(second.deferred, []);
+  assert.equal(second.nextAttempt, t + DEFAULT_POLICY.backoffMin * 1000);
+  await flushQueue(spool, new FakeDeliverer(), { force: true });
+  assert.equal((await flushQueue(spool, fake)).nextAttempt, undefined);
+});
+
 Deno.test("an expired mail bounces with its last error and is not sent again", async () => {
   const spool = await setup();
   const queued = new Date(1_000_000);
