@@ -72,7 +72,7 @@ Deno.test("a relayed mail is queued for the account its sender selects, with tha
     assert.match(message, /^Date: /m);
     assert.match(message, /^Message-ID: </m);
     assert.match(message, /^From: me@work\.example\r$/m);
-    assert.match(message, /^Subject: hi$/m);
+    assert.match(message, /^Subject: hi\r$/m);
     assert.ok(message.endsWith("\r\n\r\nbody\r\n"));
 
     const other = await sink.accept(
