@@ -155,14 +155,21 @@ function matches(envelope: QueueEnvelope, id: string, select: Selection): boolea
   return true;
 }
 
-/** A connection with the route it reached, reopened after it breaks. */
+/**
+ * A connection with the route it reached, reopened after it breaks. When no route could be
+ * opened, the rest of the run's mails for this account fail with the same error without
+ * trying again: a server that hangs until the timeout costs one timeout per run, not one
+ * per mail (Postfix marks such a destination dead for the run in the same way).
+ */
 class Link {
   #conn: DeliveryConnection | undefined;
   #used = false;
+  #unreachable: { error: unknown } | undefined;
   constructor(readonly deliverer: Deliverer, readonly plan: AccountPlan) {}
 
   /** A usable connection: the open one after RSET, or a new one (failover in order). */
   async get(envelope: QueueEnvelope): Promise<DeliveryConnection> {
+    if (this.#unreachable) throw this.#unreachable.error;
     if (this.#conn && this.#used) {
       try {
         await this.#conn.reset();
@@ -181,7 +188,10 @@ class Link {
           // a permanent refusal of the connection is not the mail's fault either: next route
         }
       }
-      if (this.#conn === undefined) throw last;
+      if (this.#conn === undefined) {
+        this.#unreachable = { error: last };
+        throw last;
+      }
     }
     this.#used = true;
     return this.#conn;

@@ -138,6 +138,23 @@ Deno.test("a server that is down defers with back-off and keeps the mail", async
   assert.equal((await spool.list()).entries[0].state.next, 1_100_000 + 600_000);
 });
 
+Deno.test("a server that cannot be reached is tried once per run, not once per mail", async () => {
+  const spool = await setup();
+  const ids = [await queue(spool, "s@x", ["a@x"]), await queue(spool, "s@x", ["b@x"])];
+  ids.push(await queue(spool, "s@x", ["c@x"]));
+  const fake = new FakeDeliverer();
+  fake.down.add("work");
+  fake.failover = ["backup"];
+  fake.down.add("backup");
+  const report = await flushQueue(spool, fake);
+  assert.deepEqual(fake.opens, ["work", "backup"]);
+  assert.deepEqual(report.deferred, ids);
+  for (const e of (await spool.list()).entries) {
+    assert.equal(e.state.attempts, 1);
+    assert.match(e.state.error!, /cannot connect to backup, port 25/);
+  }
+});
+
 Deno.test("failover tries the next account's server in the same run", async () => {
   const spool = await setup();
   await queue(spool, "s@x", ["a@x"]);
