@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runMsmtp, runPostie } from "../support/differential.ts";
+import { POSTIE, runMsmtp, runPostie } from "../support/differential.ts";
 import { postfixUnavailable, startPostfix, stripTraceHeaders } from "../support/postfix.ts";
 import { createTestPki } from "../support/pki.ts";
 import { delay, freePort } from "../support/process.ts";
@@ -336,6 +336,17 @@ Deno.test({
       assert.equal(json.entries[0].sender, "sender@example.org");
       assert.deepEqual(json.entries[0].recipients, ["user@postie.test"]);
       assert.equal(json.queue_dir, relay.spool);
+      // and through the mailq name, as monitoring would call it
+      await Deno.symlink(POSTIE, `${relay.dir}/mailq`);
+      const viaMailq = await new Deno.Command(`${relay.dir}/mailq`, {
+        args: ["-C", `${relay.dir}/rc`, "--json"],
+        env: { HOME: relay.dir },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(viaMailq.code, 0, new TextDecoder().decode(viaMailq.stderr));
+      const mailq = JSON.parse(new TextDecoder().decode(viaMailq.stdout)) as QueueJson;
+      assert.deepEqual(mailq.entries.map((e) => e.id), [id]);
       postfix = await startPostfix({ tls: false, port: upstreamPort });
       const [raw] = await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
       assert.equal(stripRelayTrace(raw), mail);
