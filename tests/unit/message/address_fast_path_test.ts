@@ -24,7 +24,10 @@ const encoder = new TextEncoder();
  * with postie's refusal of a control character first: the recipients, or the refusal.
  */
 function scannerRecipients(word: string): string[] | "refused" {
-  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(word)) return "refused";
+  for (const ch of word) {
+    const c = ch.charCodeAt(0);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return "refused";
+  }
   return scanHeaders(encoder.encode(`To: ${word}\n\n`), {
     recipients: true,
     fromAndFlags: false,
