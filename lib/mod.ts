@@ -60,6 +60,15 @@ export {
   type TransportAuth,
   type TransportOptions,
 } from "./transport.ts";
+export {
+  type ComposeAddress,
+  type ComposeAddresses,
+  type ComposeAttachment,
+  type ComposeContent,
+  type ComposeContext,
+  composeMail,
+  type ComposeResult,
+} from "./message/compose.ts";
 export { ConfigError, PostieError, type PostieErrorOptions, UsageError } from "./errors.ts";
 export { NetworkError, TlsError } from "./net/errors.ts";
 export {

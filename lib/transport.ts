@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ComposeOptions } from "./message/compose.ts";
 import type { Settings } from "./config/account.ts";
 import { realEnv, resolveAccount } from "./config/resolve.ts";
 import { accountDsn, SmtpConnection } from "./delivery/connection.ts";
@@ -219,11 +220,7 @@ export interface SendMailCallOptions {
   signal?: AbortSignal;
 }
 
-/**
- * The parts of a mail to compose (`from`, `to`, `cc`, `bcc`, `replyTo`, `subject`, `text`,
- * `html`, `attachments`, `headers`), as nodemailer takes them.
- */
-export type ComposeOptions = Record<string, unknown>;
+export type { ComposeOptions } from "./message/compose.ts";
 
 /** A mail composed from parts; `envelope` replaces the one taken from the addresses. */
 export type ComposedMailOptions = ComposeOptions & {
@@ -300,7 +297,14 @@ export async function createTransport(
   const host = options.host ?? (stream || options.socket !== undefined ? "localhost" : undefined);
   if (host === undefined) throw new ConfigError("host not set");
   const { account } = await resolveAccount(
-    { host, overrides: optionSettings(options), sending: true, requireFrom: false },
+    {
+      host,
+      overrides: optionSettings(options),
+      sending: true,
+      requireFrom: false,
+      // plain options describe the whole account: POSTIE_* variables are for loadAccount
+      environment: false,
+    },
     realEnv(options.env),
   );
   return new Transport(account.settings, {
@@ -539,11 +543,32 @@ export class Transport {
     };
   }
 
+  /**
+   * Composes a mail from its parts (nodemailer's MailComposer, loaded only for composed
+   * mails) and prepares it as a raw one: the account's `from` stands in for a missing From,
+   * and the composed addresses (To, Cc, Bcc) are the envelope unless one is given.
+   */
+  async #prepareComposed(mail: ComposedMailOptions): Promise<Prepared> {
+    const { composeMail } = await import("./message/compose.ts");
+    const { envelope, raw: _raw, ...parts } = mail;
+    const accountFrom = this.#settings.from;
+    const withFrom = parts.from === undefined && accountFrom !== null && accountFrom !== ""
+      ? { ...parts, from: accountFrom }
+      : parts;
+    const composed = await composeMail(withFrom, { hostname: this.#hostname });
+    const from = envelope?.from ??
+      (composed.envelope.from === "" ? undefined : composed.envelope.from);
+    return await this.#prepare({
+      envelope: {
+        ...(from === undefined ? {} : { from }),
+        to: envelope?.to ?? composed.envelope.to,
+      },
+      raw: composed.raw,
+    });
+  }
+
   async #prepare(mail: MailOptions): Promise<Prepared> {
-    if (mail.raw === undefined) {
-      // Composition lands with lib/message/compose.ts; until then a composed mail is refused.
-      throw new TypeError("composed mails need lib/message/compose.ts");
-    }
+    if (mail.raw === undefined) return await this.#prepareComposed(mail);
     const raw = mail as RawMail;
     const block = await readHeaderBlock(toStream(raw.raw));
     const to = raw.envelope?.to;

@@ -35,7 +35,8 @@ export interface LongOption {
   key: string;
   /**
    * Recognized only when spelled out: no prefix of it is taken for it, so adding it leaves
-   * msmtp's abbreviations as they were (`--he` stays `--help` beside `--health`).
+   * msmtp's abbreviations as they were (`--he` stays `--help` beside `--health`, `--a=x`
+   * stays ambiguous beside `--attach`).
    */
   exact?: boolean;
 }
@@ -110,6 +111,10 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   // postie: the queue
   ["json", "none"],
   ["queue-delete", "required"],
+  // composing from standard input's text: spelled out only
+  ["subject", "required", "subject", "exact"],
+  ["attach", "required", "attach", "exact"],
+  ["html", "required", "html", "exact"],
 ].map(([name, argument, key, exact]) => ({
   name,
   argument: argument as ArgumentKind,
@@ -332,6 +337,30 @@ export interface ParsedArgs extends Invocation {
   listen: string[];
   /** postie: what `-q…`, `-bp` and `--queue-delete` ask of the queue. */
   queue: QueueRequest;
+  /**
+   * `--subject`, `--attach`, `--html` (postie): standard input is the text of a mail to
+   * compose, not a mail; undefined when none of them is given.
+   */
+  compose: ComposeRequest | undefined;
+}
+
+/** What the compose options ask for. */
+export interface ComposeRequest {
+  /** `--subject=TEXT`. */
+  subject: string | undefined;
+  /** `--attach=FILE`, in order; the type comes from each file's name. */
+  attachments: string[];
+  /** `--html=FILE`: an HTML alternative to the text. */
+  htmlFile: string | undefined;
+  /** Cc recipients (the `mail` personality's `-c`); each entry may be a list. */
+  cc: string[];
+  /** Bcc recipients (the `mail` personality's `-b`); each entry may be a list. */
+  bcc: string[];
+}
+
+/** An empty compose request, filled in by the options. */
+export function emptyComposeRequest(): ComposeRequest {
+  return { subject: undefined, attachments: [], htmlFile: undefined, cc: [], bcc: [] };
 }
 
 /** The queue options of a command line. */
@@ -426,6 +455,7 @@ export function parseArgs(
     printVersion: false,
     printHelp: false,
     storePassword: false,
+    compose: undefined,
     listen: [],
     queue: { run: false, select: {}, list: false, json: false },
     configFile: undefined,
@@ -576,6 +606,15 @@ export function parseArgs(
       case "store-password":
         inv.storePassword = true;
         break;
+      case "subject":
+        (inv.compose ??= emptyComposeRequest()).subject = value;
+        break;
+      case "attach":
+        (inv.compose ??= emptyComposeRequest()).attachments.push(value);
+        break;
+      case "html":
+        (inv.compose ??= emptyComposeRequest()).htmlFile = value;
+        break;
       default:
         // sendmail's -A -B -G -h -i -L -m -n -O -o: accepted and ignored
         break;
@@ -628,5 +667,26 @@ export function parseArgs(
     inv.mode === "convert-toml" || inv.storePassword || relayMode !== undefined ||
     inv.mode.startsWith("queue-");
   if (takesNoWords && inv.recipients.length > 0) throw new UsageError("too many arguments");
+  if (inv.compose !== undefined) checkCompose(inv);
   return inv;
+}
+
+/**
+ * The compose options build a mail from standard input's text: they make sense only when
+ * sending, and not with options that read a mail's headers.
+ */
+function checkCompose(inv: ParsedArgs): void {
+  if (inv.mode === "help" || inv.mode === "version") return;
+  const sending = inv.mode === "sendmail" && !inv.storePassword;
+  if (!sending) throw new UsageError("--subject, --attach and --html only apply when sending");
+  if (inv.readRecipients) {
+    throw new UsageError(
+      "cannot use --read-recipients when composing (--subject, --attach, --html)",
+    );
+  }
+  if (inv.readEnvelopeFrom) {
+    throw new UsageError(
+      "cannot use --read-envelope-from when composing (--subject, --attach, --html)",
+    );
+  }
 }

@@ -201,5 +201,9 @@ Queue (postie; see docs/QUEUE.md):
   -qI<id>, -qR<rcpt>, -qS<sender> send only the mails that match
   -bp                          list the queue (also as mailq); --json for JSON
   --queue-delete=id            remove a mail from the queue
+Composing (standard input is the text of the mail, not a mail):
+  --subject=text               set the subject
+  --attach=file                attach a file, typed by its name (repeatable)
+  --html=file                  add an HTML version of the text
 `;
 }

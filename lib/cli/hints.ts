@@ -53,7 +53,7 @@ export function hintFor(error: unknown, context: HintContext): string | undefine
       systemConfigPath(paths)
     }, ${home}/.msmtprc ` +
       `and ${xdg}/msmtp/config; create one of them (or name one with -C), or give --host ` +
-      "and --from on the command line";
+      "and --from on the command line (or POSTIE_HOST and POSTIE_FROM in the environment)";
   }
   const s = context.settings;
   if (!s || s.socket) return undefined;

@@ -18,11 +18,11 @@ import {
   realEnv,
   resolveAccount,
 } from "../config/resolve.ts";
-import { type IncomingMail, sendMail } from "./send.ts";
+import { type IncomingMail, type SendIo, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
 import { orderedWriter } from "./output.ts";
-import type { Settings } from "../config/account.ts";
+import type { Account, Settings } from "../config/account.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -49,10 +49,22 @@ export interface RunIo {
   invokedAs?: () => string;
 }
 
+/** argv[0] as the process was invoked, from /proc/self/cmdline; undefined without procfs. */
+function procArgv0(): string | undefined {
+  try {
+    const bytes = Deno.readFileSync("/proc/self/cmdline");
+    const end = bytes.indexOf(0);
+    return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The process's own I/O: Deno's standard streams, the environment and the program's name:
  * the base name of `invokedAs` when given (the path of the launcher as invoked, a link
- * named `sendmail` included), else `process.argv0`.
+ * named `sendmail` included), else argv[0] (from
+ * /proc/self/cmdline where there is one, else `process.argv0`).
  *
  * @example Usage
  * ```ts
@@ -65,11 +77,12 @@ export function denoIo(invokedAs?: string): RunIo {
   const stdout = orderedWriter(Deno.stdout.writable);
   const stderr = orderedWriter(Deno.stderr.writable);
   return {
-    // Only error lines and --help print the name. Reading `process` boots Deno's Node
-    // compatibility layer (about 13 ms), so a mail that goes out never pays for it.
+    // Every run needs the name (a `mail` link is another personality). Without a launcher,
+    // reading `process` would boot Deno's Node compatibility layer (13 ms and more) on every
+    // run, so Linux's own record of argv[0] comes first.
     get argv0(): string {
       return invokedAs === undefined
-        ? process.argv0
+        ? procArgv0() ?? process.argv0
         : invokedAs.slice(invokedAs.lastIndexOf("/") + 1);
     },
     env: Deno.env.toObject(),
@@ -317,7 +330,9 @@ async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Pr
     const { runMsmtpd } = await import("./msmtpd.ts");
     return await runMsmtpd(argv, io);
   }
-  const inv = parseArgs(as === "mailq" ? ["-bp", ...argv] : argv, io.env);
+  const inv = as === "mail" || as === "mailx"
+    ? (await import("./mailx.ts")).parseMailxArgs(argv, io.env)
+    : parseArgs(as === "mailq" ? ["-bp", ...argv] : argv, io.env);
   // The texts of --version and --help, and what they name, load only when asked for.
   if (inv.printVersion) {
     const { processPathEnv, versionText } = await import("./help.ts");
@@ -364,6 +379,9 @@ async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Pr
     await io.stdout(await convertToToml(inv, io.configEnv));
     return ExitCode.OK;
   }
+  if (inv.compose !== undefined && inv.mode === "sendmail") {
+    return await composeAndSend(inv, io, state);
+  }
   let mail: IncomingMail | undefined;
   if (inv.mode === "sendmail") {
     mail = await readMail(inv, io);
@@ -395,11 +413,25 @@ async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Pr
     await remoteQueueStart(account, inv.rmqsArgument ?? "", io.env, debug);
     return ExitCode.OK;
   }
+  return await deliver(inv, account, mail!, io);
+}
+
+/** Sends the mail, or queues it when the account says `queue on`. */
+async function deliver(
+  inv: ParsedArgs,
+  account: Account,
+  mail: IncomingMail,
+  io: RunIo,
+): Promise<number> {
   if (account.settings.queue !== "off") {
     const { queueMail } = await import("./queue.ts");
-    return await queueMail(inv, account, mail!, await queueIo(io));
+    return await queueMail(inv, account, mail, await queueIo(io));
   }
-  return await sendMail(inv, account, mail!, {
+  return await sendMail(inv, account, mail, sendIo(io));
+}
+
+function sendIo(io: RunIo): SendIo {
+  return {
     get name(): string {
       return programName(io.argv0);
     },
@@ -407,7 +439,28 @@ async function dispatch(argv: readonly string[], io: RunIo, state: RunState): Pr
     stderr: io.stderr,
     hostname: () => io.configEnv.hostname(),
     env: io.env,
-  });
+  };
+}
+
+/**
+ * Sendmail mode with `--subject`/`--attach`/`--html`, or the `mail` personality: standard
+ * input is the text of a mail composed once the account (and so the sender) is known.
+ */
+async function composeAndSend(inv: ParsedArgs, io: RunIo, state: RunState): Promise<number> {
+  const request = inv.compose!;
+  const { checkComposeFiles, composeFromCommandLine } = await import("./compose.ts");
+  await checkComposeFiles(request);
+  const recipients = inv.recipients.length + request.cc.length + request.bcc.length;
+  if (!inv.pretend && recipients === 0) {
+    throw new PostieError("no recipients found", ExitCode.USAGE);
+  }
+  if (inv.pretend) await drain(io.stdin);
+  const { account } = await chooseAccount(inv, io, undefined);
+  state.settings = account.settings;
+  if (inv.pretend) return ExitCode.OK;
+  const hostname = io.configEnv.hostname();
+  const mail = await composeFromCommandLine(inv, request, account, io.stdin, hostname);
+  return await deliver(inv, account, mail, io);
 }
 
 /**

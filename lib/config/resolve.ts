@@ -4,6 +4,10 @@
  * EMAIL/SMTPSERVER environment), lay the command line over it and post-process it (port
  * defaults, `system` trust, `%H %C %M %U`, `auto_from`, the consistency checks).
  *
+ * postie adds the `POSTIE_*` variables (`env.ts`) between the file and the command line:
+ * they change the account the files give, and with no account in any file, `POSTIE_HOST`
+ * (or `POSTIE_SOCKET`) makes one. Without such variables everything is msmtp's.
+ *
  * @module
  */
 
@@ -23,6 +27,7 @@ import { mailnamePath, type PathEnv, systemConfigPath, userConfigPath } from "./
 import { EVAL_TIMEOUT_MS, evalPassword, runEvalCommand } from "../secrets/eval.ts";
 import { fnmatch } from "./fnmatch.ts";
 import { overrideSettings, type SettingOverride } from "./overrides.ts";
+import { readEnvSettings } from "./env.ts";
 
 /** Owner and permission bits of a file. */
 export interface FileStat {
@@ -93,6 +98,12 @@ export interface AccountSelection {
   sending?: boolean;
   /** Fail when the account has no envelope-from. Default: the value of `sending`. */
   requireFrom?: boolean;
+  /**
+   * Lay the `POSTIE_*` variables (and `POSTIE_*_FILE` secrets) over the account, under the
+   * overrides. Default true; false for an account its caller describes completely (a
+   * library transport made from plain options).
+   */
+  environment?: boolean;
 }
 
 /** The overrides of a selection as a list, in order. */
@@ -285,6 +296,12 @@ async function resolve(
   preamble: string[],
 ): Promise<LoadedAccount> {
   const cli = overrideSettings(overrideList(selection.overrides), { home: env.home() });
+  const fromEnv = selection.environment === false
+    ? { set: {}, variables: [] }
+    : await readEnvSettings({
+      getenv: (name) => env.getenv(name),
+      readTextFile: (path) => env.readTextFile(path),
+    }, { home: env.home() });
   const from = givenFrom(selection);
   const sending = selection.sending ?? false;
   const requireFrom = selection.requireFrom ?? sending;
@@ -300,6 +317,8 @@ async function resolve(
       set,
       settings: { ...DEFAULT_SETTINGS, host: selection.host },
     };
+    // the command line's host wins over POSTIE_HOST, as every option wins over the variables
+    account = applySettings(account, { ...fromEnv.set, host: selection.host });
   } else {
     const files = await readFiles(selection, env, preamble);
     const all = files.flatMap((f) => f.accounts);
@@ -326,6 +345,14 @@ async function resolve(
     if (chosen !== undefined) {
       account = toAccount(chosen);
       usingLine = `using account ${chosen.name} from ${chosen.file}`;
+    } else if (fromEnv.set.host !== undefined || fromEnv.set.socket !== undefined) {
+      preamble.push("using account from POSTIE_* environment variables");
+      account = {
+        name: "environment",
+        file: undefined,
+        set: {},
+        settings: { ...DEFAULT_SETTINGS },
+      };
     } else {
       const server = env.getenv("SMTPSERVER");
       const email = env.getenv("EMAIL");
@@ -342,6 +369,11 @@ async function resolve(
         settings: { ...DEFAULT_SETTINGS, ...set },
       };
     }
+    account = applySettings(account, fromEnv.set);
+  }
+  if (fromEnv.variables.length > 0) {
+    // the names only: a value may be a secret
+    preamble.push(`settings from the environment: ${fromEnv.variables.join(" ")}`);
   }
 
   account = applyCommandLine(account, cli, from);
@@ -394,6 +426,15 @@ function notFound(name: string, files: LoadedFile[]): string {
   const paths = files.map((f) => f.path).reverse();
   if (paths.length === 0) return `account ${name} not found: no configuration file available`;
   return `account ${name} not found in ${paths.join(" and ")}`;
+}
+
+/** Lays settings (the POSTIE_* variables) over the account, as the file's own would be. */
+function applySettings(account: Account, set: PartialSettings): Account {
+  return {
+    ...account,
+    set: overlay(account.set, set),
+    settings: { ...account.settings, ...set },
+  };
 }
 
 /** Lays the command-line settings over the account; `-f` only when the account allows it. */

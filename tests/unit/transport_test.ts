@@ -284,12 +284,19 @@ Deno.test("envelope.from replaces the account's from, as -f does", async () => {
   assert.equal(info.envelope.from, "");
 });
 
-Deno.test("a composed mail is refused clearly until composition is available", async () => {
+Deno.test("a composed mail is built by the transport, Bcc in the envelope only", async () => {
   const transport = await createTransport({ streamTransport: true, from: "a@x.org" });
-  await assert.rejects(
-    transport.sendMail({ to: "b@y.org", subject: "s", text: "t" }),
-    (e: unknown) => e instanceof TypeError && /compose/.test(e.message),
-  );
+  const info = await transport.sendMail({
+    to: "b@y.org",
+    bcc: "c@y.org",
+    subject: "s",
+    text: "t",
+  });
+  assert.deepEqual(info.envelope, { from: "a@x.org", to: ["b@y.org", "c@y.org"] });
+  const text = new TextDecoder().decode(info.message);
+  assert.match(text, /^From: a@x\.org\r$/m);
+  assert.ok(text.includes(`Message-ID: ${info.messageId}\r\n`));
+  assert.ok(!text.includes("c@y.org"));
 });
 
 async function privateFile(path: string, text: string): Promise<void> {

@@ -351,9 +351,9 @@ Deno.test("getoptLong() yields options and operands in order", () => {
 
 Deno.test("the long option table lists msmtp's options in msmtp's order", () => {
   const names = LONG_OPTIONS.map((o) => o.name);
-  assert.equal(names.length, 62);
+  assert.equal(names.length, 65);
   assert.deepEqual(names.slice(0, 4), ["version", "help", "configure", "pretend"]);
-  assert.deepEqual(names.slice(-9), [
+  assert.deepEqual(names.slice(-12), [
     "env-file",
     "config-format",
     "convert-to-toml",
@@ -363,7 +363,59 @@ Deno.test("the long option table lists msmtp's options in msmtp's order", () => 
     "hash-password",
     "json",
     "queue-delete",
+    "subject",
+    "attach",
+    "html",
   ]);
+  // postie's options after msmtp's match only in full, so msmtp's abbreviations keep their meaning
+  assert.deepEqual(LONG_OPTIONS.filter((o) => o.exact).map((o) => o.name), [
+    "listen",
+    "health",
+    "hash-password",
+    "subject",
+    "attach",
+    "html",
+  ]);
+});
+
+Deno.test("--subject, --attach (repeatable) and --html make a compose request", () => {
+  const inv = parseArgs([
+    "--subject=Hi there",
+    "--attach=a.pdf",
+    "root",
+    "--attach",
+    "b c.txt",
+    "--html=x.html",
+    "--",
+    "--subject=not an option",
+  ]);
+  assert.deepEqual(inv.compose, {
+    subject: "Hi there",
+    attachments: ["a.pdf", "b c.txt"],
+    htmlFile: "x.html",
+    cc: [],
+    bcc: [],
+  });
+  assert.deepEqual(inv.recipients, ["root", "--subject=not an option"]);
+  assert.equal(parseArgs(["root"]).compose, undefined);
+  // a subject may be empty; an abbreviation is no compose option
+  assert.equal(parseArgs(["--subject=", "root"]).compose?.subject, "");
+  assert.throws(() => parseArgs(["--subj=x", "root"]), /unrecognized option '--subj=x'/);
+  assert.throws(() => parseArgs(["--att", "x", "root"]), /unrecognized option '--att'/);
+  assert.throws(() => parseArgs(["--subject"]), /option '--subject' requires an argument/);
+});
+
+Deno.test("compose options apply only when sending, and not with -t or --read-envelope-from", () => {
+  assert.throws(() => parseArgs(["-S", "--subject=x"]), /only apply when sending/);
+  assert.throws(() => parseArgs(["--attach=x", "--store-password"]), /only apply when sending/);
+  assert.throws(() => parseArgs(["--subject=x", "-t"]), /cannot use --read-recipients/);
+  assert.throws(
+    () => parseArgs(["--read-envelope-from", "--html=x"]),
+    /cannot use --read-envelope-from/,
+  );
+  // --help and --version still just print
+  assert.equal(parseArgs(["--help", "--subject=x"]).mode, "help");
+  assert.throws(() => parseArgs(["-bd", "--subject=x"]), /only apply when sending/);
 });
 
 Deno.test("TLS settings postie cannot apply are refused with what it does instead", () => {

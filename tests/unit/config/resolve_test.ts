@@ -204,3 +204,53 @@ Deno.test("realEnv with variables given never reads the process environment", ()
   assert.equal(env.getenv("EMAIL"), "given@example.org");
   assert.equal(env.getenv("PATH"), undefined);
 });
+
+Deno.test("POSTIE_* variables lie between the file and the overrides", async () => {
+  const files = {
+    [USER_RC]: { text: "account default\nhost file.example\nport 2525\nfrom f@x\nuser u\n" },
+    "/run/secrets/pw": { text: "s3cret\n" },
+  };
+  const vars = { POSTIE_PORT: "587", POSTIE_USER: "env", POSTIE_PASSWORD_FILE: "/run/secrets/pw" };
+  const { account, preamble } = await resolveAccount(
+    invocation({ overrides: { user: "cli" } }),
+    fakeEnv(files, vars),
+  );
+  assert.equal(account.settings.host, "file.example");
+  assert.equal(account.settings.port, 587);
+  assert.equal(account.settings.user, "cli");
+  assert.equal(account.settings.password, "s3cret");
+  assert.equal(account.name, "default");
+  assert.equal(account.file, USER_RC);
+  assert.ok(
+    preamble.includes(
+      "settings from the environment: POSTIE_PORT POSTIE_USER POSTIE_PASSWORD_FILE",
+    ),
+  );
+  // the values never reach the preamble
+  assert.ok(!preamble.join("\n").includes("s3cret"));
+});
+
+Deno.test("POSTIE_HOST makes an account when no file has one, before SMTPSERVER", async () => {
+  const env = fakeEnv({}, { POSTIE_HOST: "env.example", SMTPSERVER: "s", EMAIL: "e@x" });
+  const { account, preamble } = await resolveAccount(invocation(), env);
+  assert.equal(account.settings.host, "env.example");
+  assert.equal(account.settings.port, 25);
+  assert.equal(account.file, undefined);
+  assert.ok(preamble.includes("using account from POSTIE_* environment variables"));
+  const socket = await resolveAccount(invocation(), fakeEnv({}, { POSTIE_SOCKET: "/run/lmtp" }));
+  assert.equal(socket.account.settings.socket, "/run/lmtp");
+});
+
+Deno.test("environment: false leaves the POSTIE_* variables out", async () => {
+  const env = fakeEnv({}, { POSTIE_PORT: "x", POSTIE_PASSWORD: "p", POSTIE_TLS: "on" });
+  const { account, preamble } = await resolveAccount(
+    invocation({ host: "plain.example", environment: false }),
+    env,
+  );
+  assert.equal(account.settings.password, null);
+  assert.equal(account.settings.tls, false);
+  assert.deepEqual(preamble, ["using account specified on command line"]);
+  // by default they count, and a bad one is an error naming it
+  const error = await loadError(invocation({ host: "plain.example" }), env);
+  assert.equal(error.message, 'POSTIE_PORT: invalid port "x"');
+});

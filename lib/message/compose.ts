@@ -1,0 +1,413 @@
+/**
+ * Composing a mail from parts (addresses, subject, text, HTML, attachments) with nodemailer's
+ * MailComposer, which writes RFC 2047 encoded words, RFC 2231 file names and the multipart
+ * structure. The npm package is loaded only here, when a mail is composed, so plain sendmail
+ * mode never pays for it. Date and Message-ID are the ones the command line adds to a mail
+ * without them (see `rewrite.ts`).
+ *
+ * @module
+ */
+
+import { PostieError } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
+import { formatDateHeader, formatMessageId, newMsgidHex } from "./rewrite.ts";
+
+/**
+ * An address: `"Name <a@b.example>"`, a bare `a@b.example` (or a local name such as `root`),
+ * or a name and an address.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeAddress, composeMail } from "./compose.ts";
+ * const from: ComposeAddress = { name: "Zoë, CI", address: "ci@example.org" };
+ * const mail = await composeMail({ from, to: "Ann <ann@example.org>" }, { hostname: "h" });
+ * assert.equal(mail.envelope.from, "ci@example.org");
+ * await mail.raw.cancel();
+ * ```
+ */
+export type ComposeAddress = string | { name: string; address: string };
+
+/**
+ * One or several addresses; a string may hold a comma-separated list.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeAddresses, composeMail } from "./compose.ts";
+ * const to: ComposeAddresses = ["a@example.org, b@example.org", { name: "C", address: "c@example.org" }];
+ * const mail = await composeMail({ from: "x@example.org", to }, { hostname: "h" });
+ * assert.deepEqual(mail.envelope.to, ["a@example.org", "b@example.org", "c@example.org"]);
+ * await mail.raw.cancel();
+ * ```
+ */
+export type ComposeAddresses = ComposeAddress | ComposeAddress[];
+
+/**
+ * The content of a text part or an attachment: the bytes themselves (a string is written as
+ * UTF-8) or a stream of them, read as the mail is sent.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeContent, composeMail } from "./compose.ts";
+ * const text: ComposeContent = ReadableStream.from([new TextEncoder().encode("streamed\n")]);
+ * const mail = await composeMail({ from: "x@example.org", text }, { hostname: "h" });
+ * assert.match(await new Response(mail.raw).text(), /\r\n\r\nstreamed\r\n/);
+ * ```
+ */
+export type ComposeContent = string | Uint8Array | ReadableStream<Uint8Array>;
+
+/**
+ * A file attached to the mail.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeAttachment, composeMail } from "./compose.ts";
+ * const attachments: ComposeAttachment[] = [
+ *   { filename: "résumé.csv", content: "a,b\n1,2\n" },
+ *   { filename: "blob", content: new Uint8Array([0, 1, 2]), contentType: "application/x-blob" },
+ * ];
+ * const mail = await composeMail({ from: "x@example.org", attachments }, { hostname: "h" });
+ * const text = await new Response(mail.raw).text();
+ * assert.match(text, /filename\*0\*=utf-8''r%C3%A9sum%C3%A9\.csv/);
+ * assert.match(text, /Content-Type: application\/x-blob/);
+ * ```
+ */
+export interface ComposeAttachment {
+  /** The file name the recipient sees; by default the last part of `path`. */
+  filename?: string;
+  /** A file to attach, read as the mail is sent (never held whole). */
+  path?: string;
+  /** The attachment's bytes, when there is no `path`. */
+  content?: ComposeContent;
+  /** The MIME type; by default guessed from the file name (`report.pdf`: application/pdf). */
+  contentType?: string;
+}
+
+/**
+ * A mail to compose, in the shape of nodemailer's message options.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { composeMail, type ComposeOptions } from "./compose.ts";
+ * const options: ComposeOptions = {
+ *   from: "CI <ci@example.org>",
+ *   to: "team@example.org",
+ *   subject: "Build #42: succès",
+ *   text: "All green.\n",
+ *   html: "<p>All <b>green</b>.</p>",
+ *   headers: { "X-Build": "42" },
+ * };
+ * const text = await new Response((await composeMail(options, { hostname: "h" })).raw).text();
+ * assert.match(text, /^Subject: =\?UTF-8\?Q\?Build_=2342=3A_succ=C3=A8s\?=\r$/m);
+ * assert.match(text, /^X-Build: 42\r$/m);
+ * assert.match(text, /multipart\/alternative/);
+ * ```
+ */
+export interface ComposeOptions {
+  /** The author; its address is also the envelope sender. */
+  from?: ComposeAddress;
+  /** Recipients shown in the To header. */
+  to?: ComposeAddresses;
+  /** Recipients shown in the Cc header. */
+  cc?: ComposeAddresses;
+  /** Recipients that receive the mail without appearing in any header. */
+  bcc?: ComposeAddresses;
+  /** Where replies go. */
+  replyTo?: ComposeAddresses;
+  /** The subject; any Unicode text. */
+  subject?: string;
+  /** The plain-text body, or a file holding it. */
+  text?: ComposeContent | { path: string };
+  /** The HTML body (an alternative to `text` when both are given), or a file holding it. */
+  html?: ComposeContent | { path: string };
+  /** Files attached to the mail. */
+  attachments?: ComposeAttachment[];
+  /**
+   * More header fields, by name. A `Date` or `Message-ID` given here replaces the generated
+   * one; the address and subject fields above take precedence over the same names here.
+   */
+  headers?: Record<string, string | string[]>;
+}
+
+/**
+ * What {@linkcode composeMail} returns.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { composeMail, type ComposeResult } from "./compose.ts";
+ * const mail: ComposeResult = await composeMail({ from: "a@example.org" }, { hostname: "h" });
+ * assert.match(mail.messageId, /^<[0-9a-f]{32}\.a@example\.org>$/);
+ * await mail.raw.cancel();
+ * ```
+ */
+export interface ComposeResult {
+  /** The complete message (header and body, CRLF line ends), produced as it is read. */
+  raw: ReadableStream<Uint8Array>;
+  /** The SMTP envelope: the From address, and every To, Cc and Bcc address once. */
+  envelope: { from: string; to: string[] };
+  /** The Message-ID header's value, with its angle brackets. */
+  messageId: string;
+}
+
+/**
+ * What composition needs from the machine.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { composeMail, type ComposeContext } from "./compose.ts";
+ * const context: ComposeContext = { hostname: "box", date: new Date(2026, 0, 5, 9, 0, 0) };
+ * const mail = await composeMail({ from: "root" }, context);
+ * assert.match(mail.messageId, /\.root@box>$/);
+ * assert.match(await new Response(mail.raw).text(), /^Date: Mon, 05 Jan 2026 09:00:00 /m);
+ * ```
+ */
+export interface ComposeContext {
+  /** The host name, for the Message-ID of a sender without a domain. */
+  hostname: string;
+  /** The time for the Date header (default: now). */
+  date?: Date;
+}
+
+// The few parts of nodemailer's API used here, typed locally: a static type import would put
+// the npm package into the start-up module graph.
+interface NodeStreamLike {
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array | string>;
+  destroy(error?: Error): void;
+}
+interface MimeNodeLike {
+  getEnvelope(): { from: string | false; to: string[] };
+  setHeader(key: string, value: string): void;
+  messageId(): string;
+  createReadStream(): NodeStreamLike;
+}
+interface ParsedAddress {
+  name: string;
+  address?: string;
+  group?: ParsedAddress[];
+}
+interface MailComposerClass {
+  new (mail: Record<string, unknown>): { compile(): MimeNodeLike };
+}
+
+const NAMED_ERRORS: Record<string, string> = {
+  NotFound: "No such file or directory",
+  PermissionDenied: "Permission denied",
+  IsADirectory: "Is a directory",
+};
+
+/**
+ * Fails early, before any connection is made, when a file to include cannot be read: a
+ * missing attachment must be a clear error, not a mail cut off in the middle of DATA.
+ */
+async function checkReadable(path: string, what: string): Promise<void> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw Object.assign(new Error(path), { name: "IsADirectory" });
+    const file = await Deno.open(path, { read: true });
+    file.close();
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    const reason = NAMED_ERRORS[name] ?? (error instanceof Error ? error.message : String(error));
+    throw new PostieError(`cannot read ${what} ${path}: ${reason}`, ExitCode.NOINPUT, {
+      cause: error,
+    });
+  }
+}
+
+type AddressParser = (text: string) => ParsedAddress[];
+
+/**
+ * The addresses as MailComposer should see them. Its parser reads a bare word such as `root`
+ * as a display name without an address and would drop that recipient without a word; sendmail
+ * callers write exactly that (`mail -s hi root`), so a bare word is taken as an address, and a
+ * name with no address at all is refused.
+ */
+function normalizeAddresses(
+  value: ComposeAddresses,
+  parse: AddressParser,
+  field: string,
+): ComposeAddress[] {
+  const out: ComposeAddress[] = [];
+  for (const item of Array.isArray(value) ? value : [value]) {
+    const text = typeof item === "string" ? item : `${item.name}${item.address}`;
+    // nodemailer would turn `a@x\r\nBcc: b@y` into a group with b@y as a recipient
+    if (/[\r\n\0]/.test(text)) {
+      throw new PostieError(`${field}: a line break or NUL in an address`, ExitCode.USAGE);
+    }
+    if (typeof item !== "string") {
+      out.push(item);
+      continue;
+    }
+    const parsed = parse(item);
+    if (parsed.some((entry) => entry.group !== undefined)) {
+      out.push(item);
+      continue;
+    }
+    for (const entry of parsed) {
+      if (entry.address) {
+        out.push({ name: entry.name, address: entry.address });
+      } else if (/^[^\s"<>()]+$/.test(entry.name)) {
+        out.push({ name: "", address: entry.name });
+      } else {
+        throw new PostieError(`${field}: no address in "${entry.name}"`, ExitCode.USAGE);
+      }
+    }
+  }
+  return out;
+}
+
+/** Turns a web stream or bytes into what MailComposer takes (Node streams and Buffers). */
+async function toNodeContent(content: ComposeContent): Promise<unknown> {
+  if (typeof content === "string") return content;
+  const { Buffer } = await import("node:buffer");
+  if (content instanceof Uint8Array) {
+    return Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  }
+  const { Readable } = await import("node:stream");
+  // deno-lint-ignore no-explicit-any
+  return Readable.fromWeb(content as any);
+}
+
+async function bodyPart(
+  part: ComposeContent | { path: string },
+  what: string,
+): Promise<unknown> {
+  if (typeof part === "object" && !(part instanceof Uint8Array) && "path" in part) {
+    await checkReadable(part.path, what);
+    return { path: part.path };
+  }
+  return await toNodeContent(part);
+}
+
+function hasHeader(headers: ComposeOptions["headers"], name: string): boolean {
+  return Object.keys(headers ?? {}).some((key) => key.toLowerCase() === name);
+}
+
+/** Pulls the Node stream only as fast as the reader of the web stream reads: no buffering. */
+function toWebStream(node: NodeStreamLike): ReadableStream<Uint8Array> {
+  const iterator = node[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await iterator.next();
+        if (done) {
+          controller.close();
+          return;
+        }
+        controller.enqueue(typeof value === "string" ? encoder.encode(value) : value);
+      } catch (error) {
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      node.destroy(reason instanceof Error ? reason : undefined);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Composes a MIME message: text and HTML become a multipart/alternative, attachments a
+ * multipart/mixed; non-ASCII subjects, display names and file names are encoded (RFC 2047,
+ * RFC 2231). Bcc addresses are in the envelope and in no header. Attachments given by `path`
+ * are read while the message is streamed, so memory does not grow with their size; a file
+ * that cannot be read fails here, before anything is sent.
+ *
+ * Date and Message-ID are generated as the command line generates them: a local-time Date and
+ * `<32 hex digits.SENDER>` (`<HEX.SENDER@HOSTNAME>` when the sender has no domain).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { composeMail } from "./compose.ts";
+ * const mail = await composeMail({
+ *   from: "Ann <ann@example.org>",
+ *   to: "bob@example.org",
+ *   bcc: "audit@example.org",
+ *   subject: "Build finished",
+ *   text: "All green.\n",
+ * }, { hostname: "ci.example.org" });
+ * assert.deepEqual(mail.envelope, {
+ *   from: "ann@example.org",
+ *   to: ["bob@example.org", "audit@example.org"],
+ * });
+ * const text = await new Response(mail.raw).text();
+ * assert.ok(!text.includes("audit@"));
+ * assert.ok(text.includes(`Message-ID: ${mail.messageId}\r\n`));
+ * ```
+ *
+ * @throws {PostieError} EX_NOINPUT (66) when a file to attach or include cannot be read.
+ */
+export async function composeMail(
+  mail: ComposeOptions,
+  context: ComposeContext,
+): Promise<ComposeResult> {
+  const options: Record<string, unknown> = {
+    newline: "\r\n",
+    // Composition reads local files the caller named; it never fetches URLs.
+    disableUrlAccess: true,
+  };
+  const [{ default: MailComposer }, { default: addressParser }] = await Promise.all([
+    import("npm:nodemailer@^10.6.1/lib/mail-composer") as Promise<{
+      default: MailComposerClass;
+    }>,
+    import("npm:nodemailer@^10.6.1/lib/addressparser") as Promise<{ default: AddressParser }>,
+  ]);
+  for (const key of ["to", "cc", "bcc", "replyTo"] as const) {
+    const value = mail[key];
+    if (value !== undefined) options[key] = normalizeAddresses(value, addressParser, key);
+  }
+  if (mail.from !== undefined) {
+    const [from, ...more] = normalizeAddresses(mail.from, addressParser, "from");
+    if (more.length > 0) throw new PostieError("from: more than one address", ExitCode.USAGE);
+    options.from = from;
+  }
+  if (mail.subject !== undefined) options.subject = mail.subject;
+  if (mail.headers !== undefined) options.headers = mail.headers;
+  if (mail.text !== undefined) options.text = await bodyPart(mail.text, "text file");
+  if (mail.html !== undefined) options.html = await bodyPart(mail.html, "HTML file");
+  const attachments = [];
+  for (const attachment of mail.attachments ?? []) {
+    const entry: Record<string, unknown> = {};
+    if (attachment.filename !== undefined) entry.filename = attachment.filename;
+    if (attachment.contentType !== undefined) entry.contentType = attachment.contentType;
+    if (attachment.path !== undefined) {
+      if (!attachment.path.startsWith("data:")) {
+        await checkReadable(attachment.path, "attachment");
+      }
+      entry.path = attachment.path;
+      // MailComposer would name an extensionless file `NAME.*`; the file's own name is right
+      if (attachment.filename === undefined && !attachment.path.startsWith("data:")) {
+        entry.filename = attachment.path.slice(attachment.path.lastIndexOf("/") + 1);
+      }
+    } else if (attachment.content !== undefined) {
+      entry.content = await toNodeContent(attachment.content);
+    } else {
+      throw new PostieError(
+        `attachment ${attachment.filename ?? "#" + (attachments.length + 1)} has neither ` +
+          "path nor content",
+        ExitCode.USAGE,
+      );
+    }
+    attachments.push(entry);
+  }
+  if (attachments.length > 0) options.attachments = attachments;
+
+  const node = new MailComposer(options).compile();
+  const found = node.getEnvelope();
+  const envelope = { from: found.from === false ? "" : found.from, to: [...found.to] };
+  if (!hasHeader(mail.headers, "message-id")) {
+    const hex = newMsgidHex(context.hostname);
+    node.setHeader("Message-ID", formatMessageId(hex, envelope.from, context.hostname));
+  }
+  if (!hasHeader(mail.headers, "date")) {
+    node.setHeader("Date", formatDateHeader(context.date ?? new Date()));
+  }
+  return { raw: toWebStream(node.createReadStream()), envelope, messageId: node.messageId() };
+}
