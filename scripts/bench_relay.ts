@@ -108,15 +108,14 @@ async function measure(name: string, port: number): Promise<Result> {
 }
 
 const results: Result[] = [];
-// the upstream is a closed port: accepted mails stay in the spool, as Postfix keeps its own
+// the upstream is a closed port: accepted mails stay in the queue, as Postfix keeps its own
 // until its delivery agents get to them; only acceptance is measured
 const relay = await startRelayProcess({
   config: `account default\nhost 127.0.0.1\nport ${freePort()}\nfrom bench@example.org\n` +
-    "listen_spool %SPOOL%\nlisten_max_connections 500\n",
-  env: { POSTIE_RELAY_RETRY_MS: "3600000", POSTIE_RELAY_SCAN_MS: "3600000" },
+    "queue_dir %SPOOL%\nlisten_max_connections 500\n",
 });
 try {
-  results.push(await measure("postie -bd (spool fsynced per mail)", relay.port));
+  results.push(await measure("postie -bd (queue fsynced per mail)", relay.port));
 } catch (error) {
   console.error(relay.stderr());
   throw error;

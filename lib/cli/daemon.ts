@@ -2,8 +2,8 @@
  * The relay's command-line modes: `-bd` (listen, queue, send upstream), `-bs` (one SMTP
  * session on standard input and output), `--health` and `--hash-password`. The relay
  * itself is lib/relay; this file turns the chosen account's settings into its options,
- * prints one line per mail, and sends queued mail upstream the way the command line
- * would (`postie -f SENDER -- RECIPIENTS`, choosing the account by the sender).
+ * prints one line per mail, and runs postie's queue (lib/queue), into which the relay
+ * puts every mail it accepts, prepared for the account the sender selects.
  *
  * @module
  */
@@ -20,12 +20,12 @@ import type { RelayMetrics } from "../relay/metrics.ts";
 /** The default listening address: sendmail's and msmtpd's. */
 export const DEFAULT_LISTEN = "127.0.0.1:25";
 
-/** Where the spool lives when `listen_spool` is not set. */
-export function defaultSpool(env: Readonly<Record<string, string>>, uid: number): string {
-  if (uid === 0) return "/var/spool/postie";
-  const state = env.XDG_STATE_HOME ?? `${env.HOME ?? "."}/.local/state`;
-  return `${state}/postie/spool`;
-}
+/**
+ * The longest wait between two runs of the queue inside `-bd` (Postfix's
+ * `queue_run_delay`); runs also start right after a mail is accepted and when a deferred
+ * mail's back-off ends.
+ */
+const RUN_INTERVAL_MS = 300_000;
 
 /** The command line's choice of account, for the relay's own settings. */
 function accountSelection(inv: ParsedArgs): AccountSelection {
@@ -134,14 +134,11 @@ export function formatMailEvent(event: MailEvent): string {
   return parts.join(" ");
 }
 
-/** Sends queued mail upstream through the account the sender selects. */
-async function upstream(inv: ParsedArgs, io: DaemonIo) {
-  const { upstreamDelivery } = await import("../relay/upstream.ts");
-  return upstreamDelivery({
-    selection: accountSelection(inv),
-    configEnv: io.configEnv,
-    env: io.env,
-  });
+/** The queue runner's deliverer: each mail through the account recorded when it was queued. */
+async function deliverer(io: DaemonIo, debug?: (text: string) => void) {
+  const { SmtpDeliverer } = await import("../queue/smtp_deliverer.ts");
+  return () =>
+    new SmtpDeliverer({ configEnv: io.configEnv, env: io.env, ...(debug ? { debug } : {}) });
 }
 
 /**
@@ -192,20 +189,31 @@ function signalPromise(): Promise<string> {
   });
 }
 
-/** Opens the spool named by the settings (created when missing). */
-async function openSpool(s: Settings, io: DaemonIo) {
-  const { Spool } = await import("../relay/spool.ts");
-  const dir = s.listen_spool ?? defaultSpool(io.env, io.configEnv.uid());
+/** The queue directory of the relay's account: `queue_dir`, else the queue's default. */
+async function queueDir(s: Settings, io: DaemonIo): Promise<string> {
+  const { defaultQueueDirectory } = await import("../queue/spool.ts");
+  return s.queue_dir ??
+    defaultQueueDirectory(io.configEnv.uid(), io.configEnv.home(), io.env.XDG_STATE_HOME);
+}
+
+/** Opens the queue of the relay's account (created when missing) and its sink. */
+async function openQueue(inv: ParsedArgs, s: Settings, io: DaemonIo) {
+  const { Spool } = await import("../queue/spool.ts");
+  const { QueueSink } = await import("../relay/queue_sink.ts");
+  const dir = await queueDir(s, io);
   const spool = new Spool(dir);
   try {
-    await spool.init();
+    await spool.ensure();
   } catch (error) {
     throw new PostieError(
-      `cannot use spool directory ${dir}: ${(error as Error).message}`,
+      `cannot use queue directory ${dir}: ${(error as Error).message}`,
       ExitCode.CANTCREAT,
     );
   }
-  return spool;
+  return {
+    spool,
+    sink: new QueueSink({ spool, selection: accountSelection(inv), configEnv: io.configEnv }),
+  };
 }
 
 /**
@@ -216,43 +224,35 @@ export async function runDaemon(inv: ParsedArgs, io: DaemonIo): Promise<number> 
   const s = await relaySettings(inv, io);
   const listen = await listenAddresses(inv, s);
   const base = await relayOptions(s, listen, io);
-  const spool = await openSpool(s, io);
+  const { spool, sink } = await openQueue(inv, s, io);
   const { startRelay } = await import("../relay/server.ts");
-  const { startRunner } = await import("../relay/runner.ts");
+  const { startScheduler } = await import("../queue/scheduler.ts");
   const { RelayMetrics, serveMetrics } = await import("../relay/metrics.ts");
   const metrics: RelayMetrics = new RelayMetrics();
   const log = lineLogger(io);
-  const runner = startRunner({
-    spool,
-    deliver: await upstream(inv, io),
-    retryMs: Number(io.env.POSTIE_RELAY_RETRY_MS ?? "") || 60_000,
-    scanMs: Number(io.env.POSTIE_RELAY_SCAN_MS ?? "") || 30_000,
-    onResult(entry, result) {
-      if (result.kind === "sent") {
-        metrics.delivered++;
-        log(`delivered id=${entry.id}`);
-      } else {
-        metrics.upstreamErrors++;
-        if (result.kind === "temporary") metrics.deferred++;
-        else metrics.bounced++;
-        log(
-          `${result.kind === "temporary" ? "deferred" : "failed"} id=${entry.id} ${result.reason}`,
-        );
-      }
+  const scheduler = startScheduler(spool, {
+    deliverer: await deliverer(io),
+    intervalMs: RUN_INTERVAL_MS,
+    log,
+    onReport(report) {
+      metrics.delivered += report.delivered.length;
+      metrics.deferred += report.deferred.length;
+      metrics.bounced += report.bounced.length;
+      metrics.upstreamErrors += report.deferred.length + report.bounced.length;
     },
   });
   let relay: Relay;
   try {
     relay = await startRelay({
       ...base,
-      sink: spool,
+      sink,
       metrics,
-      onQueued: () => runner.wake(),
+      onQueued: () => scheduler.wake(),
       onMail: (event) => log(formatMailEvent(event)),
       ...io.relayPolicy,
     });
   } catch (error) {
-    await runner.stop();
+    await scheduler.stop();
     throw new PostieError(
       `cannot listen: ${(error as Error).message}`,
       ExitCode.OSERR,
@@ -271,12 +271,12 @@ export async function runDaemon(inv: ParsedArgs, io: DaemonIo): Promise<number> 
   }
   log(
     `listening on ${relay.addresses.map((a) => `${a.hostname}:${a.port}`).join(", ")}; ` +
-      `spool ${spool.dir}`,
+      `queue ${spool.dir}`,
   );
   const signal = await (io.stopSignal ?? signalPromise());
   log(`${signal}: no new connections; finishing the sessions in progress`);
   await relay.close(Math.min(30_000, s.listen_idle_timeout * 1000));
-  await runner.stop();
+  await scheduler.stop();
   await metricsServer?.close();
   log("stopped");
   await log.flush();
@@ -295,10 +295,10 @@ export async function runHealth(inv: ParsedArgs, io: DaemonIo): Promise<number> 
     await io.stderr(`postie: unhealthy: ${address.hostname}:${address.port}: ${problem}\n`);
     return ExitCode.UNAVAILABLE;
   }
-  const { Spool } = await import("../relay/spool.ts");
-  const spool = new Spool(s.listen_spool ?? defaultSpool(io.env, io.configEnv.uid()));
+  const { Spool } = await import("../queue/spool.ts");
+  const spool = new Spool(await queueDir(s, io));
   if (!(await spool.writable())) {
-    await io.stderr(`postie: unhealthy: spool ${spool.dir} is not writable\n`);
+    await io.stderr(`postie: unhealthy: queue ${spool.dir} is not writable\n`);
     return ExitCode.UNAVAILABLE;
   }
   return ExitCode.OK;
@@ -361,18 +361,19 @@ export async function runHashPassword(io: DaemonIo): Promise<number> {
 
 /**
  * `-bs`: one SMTP session on standard input and output; the client is trusted as a
- * local user. Mail is queued, then sent upstream before returning.
+ * local user. Mail is queued, then the mails of this session are sent before returning;
+ * what cannot be sent stays in the queue for the next queue run.
  */
 export async function runSmtpStdio(inv: ParsedArgs, io: DaemonIo): Promise<number> {
   const s = await relaySettings(inv, io);
   const base = await relayOptions(s, [], io);
-  const spool = await openSpool(s, io);
+  const { spool, sink } = await openQueue(inv, s, io);
   const { startRelay } = await import("../relay/server.ts");
   const { stdioDuplex } = await import("../relay/stdio.ts");
   const accepted: string[] = [];
   const relay = await startRelay({
     ...base,
-    sink: spool,
+    sink,
     ...io.relayPolicy,
     onQueued: (id) => accepted.push(id),
   });
@@ -380,13 +381,8 @@ export async function runSmtpStdio(inv: ParsedArgs, io: DaemonIo): Promise<numbe
   relay.serve(duplex.stream, "127.0.0.1");
   await duplex.closed;
   await relay.close(0);
-  // send what this session queued now, as msmtpd does; what fails stays queued
-  const deliver = await upstream(inv, io);
-  for (const entry of await spool.list()) {
-    if (!accepted.includes(entry.id)) continue;
-    const result = await deliver(entry, await spool.open(entry.id));
-    if (result.kind === "sent") await spool.remove(entry.id);
-    else if (result.kind === "permanent") await spool.fail(entry.id, result.reason);
-  }
+  const { flushQueue } = await import("../queue/runner.ts");
+  const make = await deliverer(io);
+  for (const id of accepted) await flushQueue(spool, make(), { select: { id }, force: true });
   return ExitCode.OK;
 }

@@ -123,8 +123,6 @@ export interface Settings {
    * on the way out (`normalize`) or refused with 554 (`reject`).
    */
   listen_bare_newlines: "normalize" | "reject";
-  /** postie relay: the spool directory; null = the default location. */
-  listen_spool: string | null;
   /** postie relay: `ADDR:PORT` of the HTTP listener for /metrics and /healthz. */
   metrics_listen: string | null;
   // --- postie: the queue (docs/QUEUE.md) ---
@@ -157,7 +155,6 @@ export const RELAY_SETTINGS: readonly SettingName[] = [
   "listen_idle_timeout",
   "listen_rate",
   "listen_bare_newlines",
-  "listen_spool",
   "metrics_listen",
 ];
 
@@ -265,7 +262,6 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   listen_idle_timeout: 300,
   listen_rate: 0,
   listen_bare_newlines: "normalize",
-  listen_spool: null,
   metrics_listen: null,
   queue: "off",
   queue_dir: null,

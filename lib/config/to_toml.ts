@@ -29,7 +29,6 @@ const FILE_SETTINGS: ReadonlySet<string> = new Set([
   "listen_tls_cert_file",
   "listen_tls_key_file",
   "listen_users",
-  "listen_spool",
   "queue_dir",
 ]);
 

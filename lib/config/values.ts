@@ -169,7 +169,6 @@ export const COMMAND_NAMES: readonly string[] = Object.freeze([
   "listen_idle_timeout",
   "listen_rate",
   "listen_bare_newlines",
-  "listen_spool",
   "metrics_listen",
   "queue",
   "queue_dir",
@@ -488,9 +487,6 @@ export function applyCommand(
       return;
     case "listen_users":
       set.listen_users = file();
-      return;
-    case "listen_spool":
-      set.listen_spool = file();
       return;
     case "listen_allow":
       set.listen_allow = arg === "" ? null : networkList(arg) ?? throwError(bad());

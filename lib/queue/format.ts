@@ -32,12 +32,17 @@ export interface QueueSelection {
   configFormat?: "msmtprc" | "toml";
 }
 
-/** DSN parameters of the mail (RFC 3461), as the account set them. */
+/** DSN parameters of the mail (RFC 3461), as the account set them or a relay client gave them. */
 export interface QueueDsn {
   /** `NEVER` or conditions joined by `,`; null = not sent. */
   notify: string | null;
   /** `HDRS` or `FULL`; null = not sent. */
   ret: "HDRS" | "FULL" | null;
+  /**
+   * The parameters came from a relay's client, not from the account: they are dropped
+   * when the server does not offer DSN (an account's own are an error there, as in msmtp).
+   */
+  optional?: boolean;
 }
 
 /** The first line of `mail/ID`: who the mail is from and to, and how to send it. */

@@ -130,6 +130,16 @@ export interface FlushReport {
   failed: { id: string; error: unknown }[];
   /** The last error of each deferred mail, one line. */
   errors: Map<string, string>;
+  /**
+   * When the earliest mail this run left waiting is due (ms since the epoch), so a daemon
+   * can sleep until then; undefined when none is waiting.
+   */
+  nextAttempt?: number;
+}
+
+/** Notes that a mail left in the queue is due at `next`. */
+function noteNext(report: FlushReport, next: number): void {
+  if (report.nextAttempt === undefined || next < report.nextAttempt) report.nextAttempt = next;
 }
 
 function matches(envelope: QueueEnvelope, id: string, select: Selection): boolean {
@@ -145,14 +155,21 @@ function matches(envelope: QueueEnvelope, id: string, select: Selection): boolea
   return true;
 }
 
-/** A connection with the route it reached, reopened after it breaks. */
+/**
+ * A connection with the route it reached, reopened after it breaks. When no route could be
+ * opened, the rest of the run's mails for this account fail with the same error without
+ * trying again: a server that hangs until the timeout costs one timeout per run, not one
+ * per mail (Postfix marks such a destination dead for the run in the same way).
+ */
 class Link {
   #conn: DeliveryConnection | undefined;
   #used = false;
+  #unreachable: { error: unknown } | undefined;
   constructor(readonly deliverer: Deliverer, readonly plan: AccountPlan) {}
 
   /** A usable connection: the open one after RSET, or a new one (failover in order). */
   async get(envelope: QueueEnvelope): Promise<DeliveryConnection> {
+    if (this.#unreachable) throw this.#unreachable.error;
     if (this.#conn && this.#used) {
       try {
         await this.#conn.reset();
@@ -171,7 +188,10 @@ class Link {
           // a permanent refusal of the connection is not the mail's fault either: next route
         }
       }
-      if (this.#conn === undefined) throw last;
+      if (this.#conn === undefined) {
+        this.#unreachable = { error: last };
+        throw last;
+      }
     }
     this.#used = true;
     return this.#conn;
@@ -242,7 +262,10 @@ async function runIds(
       continue;
     }
     if (options.select && !matches(envelope, id, options.select)) continue;
-    if (!options.force && state.next > now()) continue;
+    if (!options.force && state.next > now()) {
+      noteNext(report, state.next);
+      continue;
+    }
     let plan: AccountPlan;
     try {
       plan = await deliverer.plan(envelope);
@@ -463,6 +486,7 @@ async function defer(
     if (made) state.warned = true;
   }
   await entry.saveState(state);
+  noteNext(report, state.next);
   report.deferred.push(entry.id);
   report.errors.set(entry.id, failure.text);
   log(`${entry.id}: deferred (attempt ${attempts}, next in ${formatSpan(wait)}): ${failure.text}`);
@@ -487,6 +511,13 @@ async function notify(
   const { envelope } = entry;
   if (envelope.from === "" || envelope.bounce) {
     log(`${entry.id}: no notification (${envelope.bounce ? "a notification" : "null sender"})`);
+    return false;
+  }
+  // RFC 3461 §4.1: NOTIFY=NEVER, or conditions without this one, ask for no notification
+  const asked = envelope.dsn?.notify?.toUpperCase().split(",").map((c) => c.trim());
+  const condition = action === "failed" ? "FAILURE" : "DELAY";
+  if (asked !== undefined && !asked.includes(condition)) {
+    log(`${entry.id}: no notification (NOTIFY=${asked.join(",")})`);
     return false;
   }
   const message = buildBounce({

@@ -105,7 +105,15 @@ export class SmtpDeliverer implements Deliverer {
 function connectionFor(connection: SmtpConnection): DeliveryConnection {
   return {
     async send(envelope, message, options = {}): Promise<SendOutcome> {
-      const dsn = envelope.dsn;
+      let dsn = envelope.dsn;
+      if (dsn?.optional) {
+        try {
+          connection.checkDsn({ notify: dsn.notify, ret: dsn.ret });
+        } catch {
+          // a relay client's wish, not the account's: the mail goes without it
+          dsn = undefined;
+        }
+      }
       const result = await connection.send(
         {
           from: envelope.from,

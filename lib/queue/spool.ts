@@ -41,6 +41,20 @@ export class QueueError extends PostieError {
     super(message, exitCode, { cause });
     this.name = "QueueError";
   }
+
+  /** The disk or the user's quota is full (a listener answers 452 rather than 451). */
+  get full(): boolean {
+    const code = (this.cause as { code?: string } | null | undefined)?.code;
+    return code === "ENOSPC" || code === "EDQUOT";
+  }
+}
+
+/** How full the queue is (for metrics). */
+export interface QueueStats {
+  /** Mails in the queue. */
+  depth: number;
+  /** Age of the oldest mail in seconds; 0 when the queue is empty. */
+  oldestAgeSeconds: number;
 }
 
 /** One mail in the queue as a listing shows it. */
@@ -248,6 +262,36 @@ export class Spool {
     }
     await removeQuietly(tmp);
     return id;
+  }
+
+  /**
+   * Whether a mail could be queued now: the directories exist (or can be made) and a file
+   * can be created in `tmp/` (for health checks).
+   */
+  async writable(): Promise<boolean> {
+    const probe = `${this.dir}/tmp/.probe-${newQueueId(new Date())}`;
+    try {
+      await this.ensure();
+      await Deno.writeTextFile(probe, "", { createNew: true, mode: 0o600 });
+      await Deno.remove(probe);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The queue's depth and the age of its oldest mail, reading one envelope at most. */
+  async stats(now: number = Date.now()): Promise<QueueStats> {
+    const ids = await this.ids();
+    for (const id of ids) {
+      try {
+        const { envelope } = await this.read(id);
+        return { depth: ids.length, oldestAgeSeconds: Math.max(0, (now - envelope.queued) / 1000) };
+      } catch {
+        // delivered meanwhile, or unreadable: the next one is the oldest that counts
+      }
+    }
+    return { depth: ids.length, oldestAgeSeconds: 0 };
   }
 
   /** The ids in `mail/`, oldest first (ids sort by queue time). */

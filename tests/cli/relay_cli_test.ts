@@ -23,14 +23,14 @@ async function rc(dir: string, text: string): Promise<string> {
 
 const BASE = "account default\nhost 127.0.0.1\nfrom a@example.org\n";
 
-Deno.test("-bd with a spool that cannot be created: 73 and one line naming the directory", async () => {
+Deno.test("-bd with a queue directory that cannot be created: 73 and one line naming the directory", async () => {
   await withDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/file`, "");
     const r = await runPostie(
       [
         "-bd",
         "-C",
-        await rc(dir, BASE + `listen_spool ${dir}/file/spool\n`),
+        await rc(dir, BASE + `queue_dir ${dir}/file/spool\n`),
         `--listen=127.0.0.1:${freePort()}`,
       ],
       { env: { HOME: dir } },
@@ -38,7 +38,7 @@ Deno.test("-bd with a spool that cannot be created: 73 and one line naming the d
     assert.equal(r.code, 73);
     assert.match(
       r.stderr,
-      new RegExp(`^postie: cannot use spool directory ${dir}/file/spool: .*\\n$`),
+      new RegExp(`^postie: cannot use queue directory ${dir}/file/spool: .*\\n$`),
     );
   });
 });
@@ -52,7 +52,7 @@ Deno.test("-bd on a port already taken: 71 and one line", async () => {
         [
           "-bd",
           "-C",
-          await rc(dir, BASE + `listen_spool ${dir}/spool\n`),
+          await rc(dir, BASE + `queue_dir ${dir}/spool\n`),
           `--listen=127.0.0.1:${port}`,
         ],
         { env: { HOME: dir } },
@@ -72,7 +72,7 @@ Deno.test("-bd with a plain password in the users file: 78 with the file and lin
       [
         "-bd",
         "-C",
-        await rc(dir, BASE + `listen_spool ${dir}/spool\nlisten_users ${dir}/users\n`),
+        await rc(dir, BASE + `queue_dir ${dir}/spool\nlisten_users ${dir}/users\n`),
         `--listen=127.0.0.1:${freePort()}`,
       ],
       { env: { HOME: dir } },
@@ -162,12 +162,29 @@ Deno.test("-P -bd prints the settings the relay would start with, its own includ
 Deno.test("-bs ends when its input ends, after the greeting, without waiting for the idle timeout", async () => {
   await withDir(async (dir) => {
     const start = Date.now();
-    const r = await runPostie(["-bs", "-C", await rc(dir, BASE + `listen_spool ${dir}/spool\n`)], {
+    const r = await runPostie(["-bs", "-C", await rc(dir, BASE + `queue_dir ${dir}/spool\n`)], {
       stdin: "",
       env: { HOME: dir },
     });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^220 /);
     assert.ok(Date.now() - start < 20_000, `took ${Date.now() - start} ms`);
+  });
+});
+
+Deno.test("listen_spool is gone: the relay queues in queue_dir, and the old command is an error naming the file and line", async () => {
+  await withDir(async (dir) => {
+    const r = await runPostie(
+      [
+        "-bd",
+        "-C",
+        await rc(dir, BASE + `listen_spool ${dir}/spool\n`),
+        `--listen=127.0.0.1:${freePort()}`,
+      ],
+      { env: { HOME: dir } },
+    );
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, new RegExp(`^postie: ${dir}/rc: line 4: `));
+    assert.equal(r.stderr.split("\n").length, 2);
   });
 });

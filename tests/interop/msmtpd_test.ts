@@ -211,7 +211,7 @@ s.quit()
       await Deno.writeTextFile(
         `${dir}/.msmtprc`,
         `account default\nhost 127.0.0.1\nport ${postfix.port}\nfrom x@example.org\n` +
-          `listen_spool ${dir}/spool\n`,
+          `queue_dir ${dir}/spool\n`,
         { mode: 0o600 },
       );
       const queued = await startMsmtpd([], dir);

@@ -2,12 +2,14 @@
  * The relay (`postie -bd`) between real clients and a real Postfix: Python's smtplib,
  * msmtp, postie itself, swaks and `openssl s_client` hand mail in; Postfix's mail store
  * gets it byte for byte, below Postfix's trace headers and the relay's one `Received`
- * line. Queue behaviour with the upstream away, and crashes (SIGKILL) at the worst
- * moments.
+ * line. The relay queues through postie's queue: with the upstream away the mails wait
+ * and `postie -bp` lists them, a recipient the upstream refuses bounces to the sender as
+ * an RFC 3464 report while the others get the mail, and crashes (SIGKILL) at the worst
+ * moments lose nothing acknowledged and deliver nothing partial.
  */
 
 import assert from "node:assert/strict";
-import { runMsmtp, runPostie } from "../support/differential.ts";
+import { POSTIE, runMsmtp, runPostie } from "../support/differential.ts";
 import { postfixUnavailable, startPostfix, stripTraceHeaders } from "../support/postfix.ts";
 import { createTestPki } from "../support/pki.ts";
 import { delay, freePort } from "../support/process.ts";
@@ -57,9 +59,37 @@ function stripRelayTrace(raw: string): string {
   return rest.slice(m[0].length);
 }
 
+/** The relay's configuration: Postfix (or a closed port) as upstream, a quick back-off. */
 function upstream(port: number, extra = ""): string {
-  return `account default\nhost 127.0.0.1\nport ${port}\nfrom relay@example.org\n` +
-    `listen_spool %SPOOL%\n${extra}`;
+  return `defaults\nqueue_dir %SPOOL%\nqueue_backoff 1s,2s\n` +
+    `account default\nhost 127.0.0.1\nport ${port}\nfrom relay@example.org\n${extra}`;
+}
+
+/** `postie -bp` (with `--json`, parsed) on the relay's queue, as a user would run it. */
+async function listQueue(dir: string): Promise<string>;
+async function listQueue(dir: string, json: true): Promise<QueueJson>;
+async function listQueue(dir: string, json?: true): Promise<string | QueueJson> {
+  const r = await runPostie(["-bp", "-C", `${dir}/rc`, ...(json ? ["--json"] : [])], {
+    env: { HOME: dir },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  return json ? JSON.parse(r.stdout) as QueueJson : r.stdout;
+}
+
+interface QueueJson {
+  queue_dir: string;
+  count: number;
+  entries: { id: string; sender: string; recipients: string[]; last_error: string | null }[];
+}
+
+/** The entries in the queue's `mail/` directory (what a queue run could ever send). */
+function queuedFiles(spool: string): string[] {
+  try {
+    return [...Deno.readDirSync(`${spool}/mail`)].map((e) => e.name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
 }
 
 /**
@@ -106,7 +136,11 @@ Deno.test({
       await t.step("Python's smtplib (CRLF)", async () => {
         const mail = message("smtplib", "\r\n");
         const result = await smtplibSend(relay.port, mail);
-        assert.match(result.stdout, /^250 2\.6\.0 OK queued as [0-9A-Z]+/, result.stderr);
+        assert.match(
+          result.stdout,
+          /^250 2\.6\.0 OK queued as \d{8}T\d{6}-[0-9a-f]{8}/,
+          result.stderr,
+        );
         await expectDelivered(mail.replaceAll("\r\n", "\n"));
       });
 
@@ -160,7 +194,7 @@ Deno.test({
         relay.stderr(),
         /accepted id=\S+ from=<sender@example\.org> to=<user@postie\.test>/,
       );
-      assert.match(relay.stderr(), /delivered id=/);
+      assert.match(relay.stderr(), /: delivered to <user@postie\.test>/);
       assert.equal(await relay.stop(), 0);
       assert.match(relay.stderr(), /SIGTERM: no new connections/);
     } finally {
@@ -277,7 +311,7 @@ s.quit()
 
 Deno.test({
   name:
-    "with the upstream away the client still gets 250, the mail waits in the spool and goes out once the upstream is up",
+    "with the upstream away the client still gets 250, postie -bp lists the mail, and it goes out byte for byte once the upstream is up",
   ignore,
   async fn() {
     const upstreamPort = freePort();
@@ -287,17 +321,113 @@ Deno.test({
       const mail = message("later");
       const result = await smtplibSend(relay.port, mail);
       assert.match(result.stdout, /^250 /, result.stderr);
-      await relay.waitFor(/deferred id=\S+ /);
-      const queued = [...Deno.readDirSync(`${relay.spool}/queue`)].map((e) => e.name);
-      assert.equal(queued.filter((n) => n.endsWith(".json")).length, 1);
+      const id = /queued as (\S+)/.exec(result.stdout)![1];
+      await relay.waitFor(new RegExp(`${id}: deferred \\(attempt 1, `));
+      const listing = await listQueue(relay.dir);
+      assert.match(
+        listing,
+        new RegExp(`^${id} +\\d+ +\\d+s +[1-9]\\d*  <sender@example\\.org>$`, "m"),
+      );
+      assert.match(listing, /^ {4}to <user@postie\.test>$/m);
+      assert.match(listing, /^ {4}last error: cannot connect to 127\.0\.0\.1, port \d+/m);
+      const json = await listQueue(relay.dir, true);
+      assert.equal(json.count, 1);
+      assert.equal(json.entries[0].id, id);
+      assert.equal(json.entries[0].sender, "sender@example.org");
+      assert.deepEqual(json.entries[0].recipients, ["user@postie.test"]);
+      assert.equal(json.queue_dir, relay.spool);
+      // and through the mailq name, as monitoring would call it
+      await Deno.symlink(POSTIE, `${relay.dir}/mailq`);
+      const viaMailq = await new Deno.Command(`${relay.dir}/mailq`, {
+        args: ["-C", `${relay.dir}/rc`, "--json"],
+        env: { HOME: relay.dir },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(viaMailq.code, 0, new TextDecoder().decode(viaMailq.stderr));
+      const mailq = JSON.parse(new TextDecoder().decode(viaMailq.stdout)) as QueueJson;
+      assert.deepEqual(mailq.entries.map((e) => e.id), [id]);
       postfix = await startPostfix({ tls: false, port: upstreamPort });
       const [raw] = await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
       assert.equal(stripRelayTrace(raw), mail);
-      await relay.waitFor(/delivered id=/);
-      assert.equal([...Deno.readDirSync(`${relay.spool}/queue`)].length, 0);
+      await relay.waitFor(new RegExp(`${id}: delivered to <user@postie\\.test>`));
+      assert.deepEqual(queuedFiles(relay.spool), []);
+      assert.match(await listQueue(relay.dir), /^Mail queue is empty/);
     } finally {
       await relay.stop();
       await postfix?.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a recipient the upstream refuses with 5xx among accepted ones: the others get the mail and the sender an RFC 3464 bounce that Python's email parses",
+  ignore,
+  async fn() {
+    const postfix = await startPostfix({ tls: false });
+    const relay = await startRelayProcess({ config: upstream(postfix.port) });
+    try {
+      const mail = message("partly refused", "\r\n");
+      const r = await python(`
+import smtplib
+s = smtplib.SMTP("127.0.0.1", ${relay.port}, timeout=20)
+refused = s.sendmail("sender@example.org", ["user@postie.test", "rejected@postie.test"],
+                     ${JSON.stringify(mail)}.encode())
+print("refused", refused)
+s.quit()
+`);
+      // the relay takes both: the upstream's verdict comes later, from the queue
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^refused \{\}$/m);
+      const [raw] = await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
+      assert.equal(stripRelayTrace(raw), mail.replaceAll("\r\n", "\n"));
+      const [bounce] = await postfix.mailbox("sender@example.org", { timeoutMs: 20_000 });
+      const file = await Deno.makeTempFile();
+      try {
+        await Deno.writeTextFile(file, bounce);
+        const parsed = await python(`
+import email, email.policy
+m = email.message_from_binary_file(open(${JSON.stringify(file)}, "rb"), policy=email.policy.default)
+print("type", m.get_content_type(), m.get_param("report-type"))
+print("to", m["To"])
+parts = list(m.iter_parts())
+print("parts", [p.get_content_type() for p in parts])
+status = parts[1]
+groups = status.get_payload()
+print("groups", len(groups))
+rcpt = groups[1]
+print("final", rcpt["Final-Recipient"])
+print("action", rcpt["Action"])
+print("status", rcpt["Status"])
+print("diagnostic", rcpt["Diagnostic-Code"])
+print("original", "Subject: partly refused" in parts[2].get_payload()[0].as_string() if parts[2].is_multipart() else parts[2].get_content())
+`);
+        assert.equal(parsed.code, 0, parsed.stderr);
+        assert.match(parsed.stdout, /^type multipart\/report delivery-status$/m);
+        assert.match(parsed.stdout, /^to sender@example\.org$/m);
+        assert.match(
+          parsed.stdout,
+          /^parts \['text\/plain', 'message\/delivery-status', 'text\/rfc822-headers'\]$/m,
+        );
+        assert.match(parsed.stdout, /^groups 2$/m);
+        assert.match(parsed.stdout, /^final rfc822; ?rejected@postie\.test$/m);
+        assert.match(parsed.stdout, /^action failed$/m);
+        assert.match(parsed.stdout, /^status 5\.1\.1$/m);
+        assert.match(parsed.stdout, /^diagnostic smtp; ?550 5\.1\.1 /m);
+        assert.match(parsed.stdout, /Subject: partly refused/);
+      } finally {
+        await Deno.remove(file);
+      }
+      // the bounce went out through the queue from the null sender, and nothing is left
+      assert.match(await postfix.log(), /from=<>/);
+      await relay.waitFor(/bounce queued as \S+/);
+      for (let i = 0; i < 100 && queuedFiles(relay.spool).length > 0; i++) await delay(100);
+      assert.deepEqual(queuedFiles(relay.spool), []);
+      assert.equal((await postfix.mailbox("user@postie.test", { timeoutMs: 1000 })).length, 1);
+    } finally {
+      await relay.stop();
+      await postfix.stop();
     }
   },
 });
@@ -328,12 +458,13 @@ Deno.test({
       for (let i = 0; i < 100 && !replies.join("").includes("354"); i++) await delay(50);
       assert.match(replies.join(""), /354 /);
       await conn.write(enc.encode("Subject: partial\r\n\r\n" + "half a mail\r\n".repeat(1000)));
-      // the relay has started writing the message to its spool
+      // the relay has started writing the message into the queue's tmp/
       for (let i = 0; i < 100; i++) {
         if ([...Deno.readDirSync(`${relay.spool}/tmp`)].length > 0) break;
         await delay(50);
       }
       assert.ok([...Deno.readDirSync(`${relay.spool}/tmp`)].length > 0);
+      assert.deepEqual(queuedFiles(relay.spool), []);
       await relay.kill9();
       await reading;
       conn.close();
@@ -348,7 +479,13 @@ Deno.test({
       assert.equal(all.length, 1);
       assert.equal(again.length, 1);
       assert.equal(stripRelayTrace(all[0]), marker);
-      assert.equal([...Deno.readDirSync(`${relay.spool}/tmp`)].length, 0);
+      // the half mail never entered mail/: no queue run can send it (tmp/ is swept later)
+      for (let i = 0; i < 100 && queuedFiles(relay.spool).length > 0; i++) await delay(100);
+      assert.deepEqual(queuedFiles(relay.spool), []);
+      assert.equal((await listQueue(relay.dir, true)).count, 0);
+      const flush = await runPostie(["-q", "-C", `${relay.dir}/rc`], { env: { HOME: relay.dir } });
+      assert.equal(flush.code, 0, flush.stderr);
+      assert.equal((await postfix.mailbox("user@postie.test", { timeoutMs: 1000 })).length, 1);
     } finally {
       await relay.stop();
       await postfix.stop();
@@ -367,10 +504,13 @@ Deno.test({
       const mail = message("survives");
       assert.match((await smtplibSend(relay.port, mail)).stdout, /^250 /);
       await relay.kill9();
+      assert.equal(queuedFiles(relay.spool).length, 1);
       postfix = await startPostfix({ tls: false, port: upstreamPort });
       relay = await startRelayProcess({ config: upstream(upstreamPort), dir: relay.dir });
       const [raw] = await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
       assert.equal(stripRelayTrace(raw), mail);
+      for (let i = 0; i < 100 && queuedFiles(relay.spool).length > 0; i++) await delay(100);
+      assert.deepEqual(queuedFiles(relay.spool), []);
     } finally {
       await relay.stop();
       await postfix?.stop();
@@ -429,7 +569,7 @@ Deno.test({
         ),
         raw,
       );
-      await relay.waitFor(/delivered id=/);
+      await relay.waitFor(/: delivered to </);
       await delay(1000);
       assert.doesNotMatch(await postfix.log(), /victim@postie\.test/);
     } finally {
@@ -463,7 +603,7 @@ Deno.test({
       assert.match(result.stdout, /\r\n250 2\.6\.0 OK queued as \S+\r\n221 /);
       const [raw] = await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
       assert.equal(stripRelayTrace(raw), mail.replaceAll("\r\n", "\n"));
-      assert.deepEqual([...Deno.readDirSync(`${dir}/spool/queue`)], []);
+      assert.deepEqual(queuedFiles(`${dir}/spool`), []);
     } finally {
       await postfix.stop();
       await Deno.remove(dir, { recursive: true });
@@ -485,7 +625,7 @@ Deno.test({
       const refused = await smtplibSend(relay.port, message("refused"), "not-an-address@");
       assert.notEqual(refused.code, 0);
       await postfix.mailbox("user@postie.test", { timeoutMs: 20_000 });
-      await relay.waitFor(/delivered id=/);
+      await relay.waitFor(/: delivered to </);
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       assert.match(metrics, /^# TYPE postie_relay_accepted_total counter$/m);
       assert.match(metrics, /^postie_relay_accepted_total 1$/m);
@@ -520,7 +660,10 @@ Deno.test({
         Array.from({ length: 20 }, (_, i) => smtplibSend(relay.port, message(`burst ${i}`))),
       );
       for (const r of results) assert.match(r.stdout, /^250 /, r.stderr);
-      await relay.waitFor(/(?:deferred id=[\s\S]*){20}/, 20_000);
+      const firstTries = () => (relay.stderr().match(/: deferred \(attempt 1, /g) ?? []).length;
+      for (let i = 0; i < 400 && firstTries() < 20; i++) await delay(50);
+      assert.equal(firstTries(), 20);
+      assert.equal((await listQueue(relay.dir, true)).count, 20);
       const accepted = relay.stderr().match(/ postie: accepted id=/g) ?? [];
       assert.equal(accepted.length, 20);
       for (const line of relay.stderr().trimEnd().split("\n")) {
@@ -555,10 +698,7 @@ Deno.test({
       c.close();
       assert.equal((await relay.status).code, 0);
       assert.match(relay.stderr(), /stopped\n$/);
-      const queued = [...Deno.readDirSync(`${relay.spool}/queue`)].filter((e) =>
-        e.name.endsWith(".json")
-      );
-      assert.equal(queued.length, 1);
+      assert.equal(queuedFiles(relay.spool).length, 1);
     } finally {
       await relay.stop();
     }

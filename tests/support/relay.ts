@@ -1,6 +1,6 @@
 /**
  * `postie -bd` as a child process for the relay tests: a private directory holding its
- * configuration and spool, a free port on 127.0.0.1, its standard error collected, and
+ * configuration and queue, a free port on 127.0.0.1, its standard error collected, and
  * stopping by PID (SIGTERM, or SIGKILL to play a crash).
  */
 
@@ -29,7 +29,7 @@ export interface RelayProcessOptions {
 export interface RelayProcess {
   port: number;
   pid: number;
-  /** Holds `rc` (the configuration) and `spool/`. */
+  /** Holds `rc` (the configuration) and `spool/` (the queue directory). */
   dir: string;
   spool: string;
   /** Standard error so far. */
@@ -61,8 +61,6 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: dir,
       DENO_DIR,
-      POSTIE_RELAY_RETRY_MS: "500",
-      POSTIE_RELAY_SCAN_MS: "500",
       ...options.env,
     },
     clearEnv: true,

@@ -138,6 +138,23 @@ Deno.test("a server that is down defers with back-off and keeps the mail", async
   assert.equal((await spool.list()).entries[0].state.next, 1_100_000 + 600_000);
 });
 
+Deno.test("a server that cannot be reached is tried once per run, not once per mail", async () => {
+  const spool = await setup();
+  const ids = [await queue(spool, "s@x", ["a@x"]), await queue(spool, "s@x", ["b@x"])];
+  ids.push(await queue(spool, "s@x", ["c@x"]));
+  const fake = new FakeDeliverer();
+  fake.down.add("work");
+  fake.failover = ["backup"];
+  fake.down.add("backup");
+  const report = await flushQueue(spool, fake);
+  assert.deepEqual(fake.opens, ["work", "backup"]);
+  assert.deepEqual(report.deferred, ids);
+  for (const e of (await spool.list()).entries) {
+    assert.equal(e.state.attempts, 1);
+    assert.match(e.state.error!, /cannot connect to backup, port 25/);
+  }
+});
+
 Deno.test("failover tries the next account's server in the same run", async () => {
   const spool = await setup();
   await queue(spool, "s@x", ["a@x"]);
@@ -224,6 +241,49 @@ Deno.test("a null sender's failed mail makes no bounce", async () => {
   assert.deepEqual(report.notifications, []);
   assert.deepEqual(await spool.ids(), []);
   assert.ok(lines.some((l) => l.includes("no notification (null sender)")));
+});
+
+Deno.test("NOTIFY without FAILURE (a relay client's NEVER or SUCCESS) makes no bounce; with FAILURE it does", async () => {
+  for (
+    const [notify, bounces] of [["NEVER", 0], ["SUCCESS,DELAY", 0], ["SUCCESS,FAILURE", 1]] as const
+  ) {
+    const spool = await setup();
+    await spool.enqueue(
+      {
+        from: "sender@x",
+        recipients: ["bad@x"],
+        selection: { account: "work" },
+        account: "work",
+        dsn: { notify, ret: null, optional: true },
+      },
+      ReadableStream.from([enc.encode("Subject: s\r\n\r\nx\r\n")]),
+    );
+    const fake = new FakeDeliverer();
+    fake.script = () => reply(550, "rcpt");
+    const lines: string[] = [];
+    const report = await flushQueue(spool, fake, { log: (l) => lines.push(l) });
+    assert.equal(report.notifications.length, bounces, notify);
+    assert.deepEqual(await spool.ids(), []);
+    if (bounces === 0) {
+      assert.ok(lines.some((l) => l.includes(`no notification (NOTIFY=${notify})`)));
+    }
+  }
+});
+
+Deno.test("a run reports when the earliest mail it left waiting is due", async () => {
+  const spool = await setup();
+  await queue(spool, "sender@x", ["a@x"]);
+  const fake = new FakeDeliverer();
+  fake.down.add("work");
+  const t = Date.UTC(2026, 11, 2, 8, 0, 0);
+  const first = await flushQueue(spool, fake, { now: () => t });
+  assert.equal(first.nextAttempt, t + DEFAULT_POLICY.backoffMin * 1000);
+  // not due yet: skipped, and still reported
+  const second = await flushQueue(spool, fake, { now: () => t + 1000 });
+  assert.deepEqual(second.deferred, []);
+  assert.equal(second.nextAttempt, t + DEFAULT_POLICY.backoffMin * 1000);
+  await flushQueue(spool, new FakeDeliverer(), { force: true });
+  assert.equal((await flushQueue(spool, fake)).nextAttempt, undefined);
 });
 
 Deno.test("an expired mail bounces with its last error and is not sent again", async () => {

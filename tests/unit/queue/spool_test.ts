@@ -156,3 +156,29 @@ Deno.test("an unreadable state file resets the mail's state instead of losing th
   entry.release();
   await Deno.remove(spool.dir, { recursive: true });
 });
+
+Deno.test("stats give the depth and the oldest mail's age; writable says whether a mail could be queued", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "postie-stats-" });
+  try {
+    const spool = new Spool(`${dir}/queue`);
+    assert.deepEqual(await spool.stats(), { depth: 0, oldestAgeSeconds: 0 });
+    assert.equal(await spool.writable(), true);
+    const message = () =>
+      ReadableStream.from([new TextEncoder().encode("Subject: s\r\n\r\nx\r\n")]);
+    const envelope = {
+      from: "a@example.org",
+      recipients: ["b@example.org"],
+      selection: {},
+      account: "a",
+    };
+    const t0 = Date.UTC(2026, 11, 2, 8, 0, 0);
+    await spool.enqueue(envelope, message(), new Date(t0));
+    await spool.enqueue(envelope, message(), new Date(t0 + 30_000));
+    assert.deepEqual(await spool.stats(t0 + 90_000), { depth: 2, oldestAgeSeconds: 90 });
+    assert.deepEqual([...Deno.readDirSync(`${dir}/queue/tmp`)], []);
+    await Deno.writeTextFile(`${dir}/file`, "");
+    assert.equal(await new Spool(`${dir}/file/queue`).writable(), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

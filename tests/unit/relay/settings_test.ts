@@ -29,7 +29,6 @@ listen_max_connections 20
 listen_idle_timeout 60
 listen_rate 30
 listen_bare_newlines reject
-listen_spool /var/spool/postie
 metrics_listen 0.0.0.0:9125
 
 account default
@@ -49,7 +48,6 @@ listen_max_connections = 20
 listen_idle_timeout = 60
 listen_rate = 30
 listen_bare_newlines = "reject"
-listen_spool = "/var/spool/postie"
 metrics_listen = "0.0.0.0:9125"
 
 [accounts.default]
