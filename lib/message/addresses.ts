@@ -603,6 +603,7 @@ const encoder = new TextEncoder();
  * ```
  */
 export function parseRecipientArgument(word: string): string[] {
+  if (isPlainWord(word)) return [word];
   for (let i = 0; i < word.length; i++) {
     const c = word.charCodeAt(i);
     if ((c < 0x20 && c !== TAB) || c === 0x7f) {
@@ -620,6 +621,28 @@ export function parseRecipientArgument(word: string): string[] {
     errorExitCode: ExitCode.USAGE,
   }).recipients;
 }
+
+/**
+ * Whether the scanner would give `word` back unchanged as the one recipient of `To: word`:
+ * printable ASCII without blanks and without a character that means something in an address
+ * list (`\ ( " < : , ;`), so no comment, quote, angle address, group or second address can
+ * start. `>` and `)` are plain characters inside an address, for msmtp as here. Such words
+ * (`user@example.org`, `root`) are nearly all recipients; the fast path spares each of them a
+ * synthetic header and a run of the state machine (tests/unit/address_fast_path_test.ts
+ * checks that both paths agree).
+ */
+function isPlainWord(word: string): boolean {
+  if (word.length === 0) return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || SPECIAL[c] === 1) return false;
+  }
+  return true;
+}
+
+/** The characters of an address list that {@linkcode isPlainWord} leaves to the scanner. */
+const SPECIAL = new Uint8Array(0x80);
+for (const c of '\\("<:,;') SPECIAL[c.charCodeAt(0)] = 1;
 
 /**
  * Parses every command-line recipient word, in order.

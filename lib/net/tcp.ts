@@ -68,23 +68,58 @@ export function withDeadline<T>(
 ): Promise<T> {
   if (ms <= 0) return operation;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const cancel = startTimer(ms, () => {
       // The operation will reject once the connection is closed; nobody waits for it.
       operation.catch(() => {});
       onTimeout();
       reject(new DeadlineExceeded());
-    }, ms);
+    });
     operation.then(
       (value) => {
-        clearTimeout(timer);
+        cancel();
         resolve(value);
       },
       (error) => {
-        clearTimeout(timer);
+        cancel();
         reject(error);
       },
     );
   });
+}
+
+/**
+ * Calls `onFire` once after `ms` milliseconds unless the returned function is called first.
+ *
+ * Built on `Atomics.waitAsync` rather than `setTimeout`: in Deno 2.9 the first `setTimeout`
+ * of a process loads the Node compatibility timers (node:timers, async_hooks, util.inspect),
+ * about 11 ms of CPU that every mail would pay for its first deadline. A wait on a cell of
+ * shared memory is V8's own timer and wakes Deno's event loop like any timer, but it does not
+ * keep the process alive; a message port with a listener does, as a pending `setTimeout`
+ * would, until the timer fires or is cancelled (so a deadline on a promise that no I/O backs
+ * still fires).
+ */
+function startTimer(ms: number, onFire: () => void): () => void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const keepAlive = new MessageChannel();
+  keepAlive.port1.onmessage = () => {};
+  let settled = false;
+  const settle = (): boolean => {
+    if (settled) return false;
+    settled = true;
+    keepAlive.port1.close();
+    keepAlive.port2.close();
+    return true;
+  };
+  const wait = Atomics.waitAsync(cell, 0, 0, ms);
+  const fire = () => {
+    if (settle()) onFire();
+  };
+  if (wait.async) void wait.value.then((outcome) => outcome === "timed-out" && fire());
+  else queueMicrotask(fire);
+  return () => {
+    // wakes the waiter ("ok"), so no wait is left behind
+    if (settle()) Atomics.notify(cell, 0);
+  };
 }
 
 const READ_SIZE = 16 * 1024;

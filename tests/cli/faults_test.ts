@@ -24,8 +24,22 @@ import { createTestPki, type TestPki } from "../support/pki.ts";
 
 /** The `--timeout` every case runs with, in seconds. */
 const TIMEOUT = 2;
-/** What a run may take beyond the timeout: process start-up on a loaded machine. */
-const SLACK_MS = 4000;
+/**
+ * How late the client may hang up on a silent server, beyond the timeout, as the server sees
+ * it (from the command it left unanswered to the hang-up): timer and scheduling latency only,
+ * since the client's start-up is not part of it. The client's timer starts when it has sent the
+ * command, just before the server reads it, hence EARLY_MS the other way.
+ */
+const SLACK_MS = 1500;
+const EARLY_MS = 100;
+/** How long the process may take to end once it has hung up (error lines, log, exit). */
+const EXIT_MS = 2500;
+/**
+ * Whatever the fault, a run ends well before any default timeout (the 10-minute wait for the
+ * answer to the end of the mail, a 60 s connect) could be what ended it; start-up on a loaded
+ * machine is inside this bound, which is a guard against hangs and not a speed check.
+ */
+const HANG_MS = TIMEOUT * 1000 + 25_000;
 const PARALLEL = 8;
 const MAIL = "Subject: fault\n\nbody line\n";
 /** A body large enough that the client is still writing it when the server hangs up. */
@@ -262,6 +276,11 @@ const SKIP_MSMTP = MSMTP_MISSING !== undefined;
 /** What one program did in one case. */
 interface Observed extends RunResult {
   ms: number;
+  /** When the process ended (performance.now()). */
+  ended: number;
+  /** When the server fell silent and when the client then hung up (performance.now()). */
+  silentAt?: number;
+  hungUpAt?: number;
   log: string;
   /** Mails the server accepted with its final 250. */
   delivered: number;
@@ -314,7 +333,9 @@ async function observe(c: FaultCase, tool: "postie" | "msmtp", dir: string): Pro
       env: { HOME: home },
       stdin: c.stdin ?? MAIL,
     });
-    const ms = performance.now() - start;
+    const ended = performance.now();
+    const ms = ended - start;
+    const silent = server.sessions.findLast((s) => s.silentAt !== undefined);
     let log = "";
     try {
       log = await Deno.readTextFile(`${home}/log`);
@@ -325,6 +346,9 @@ async function observe(c: FaultCase, tool: "postie" | "msmtp", dir: string): Pro
       ...result,
       stderr: result.stderr.replaceAll(rc, "$RC").replaceAll(home, "$HOME"),
       ms,
+      ended,
+      silentAt: silent?.silentAt,
+      hungUpAt: silent?.hungUpAt,
       log,
       delivered: server.sessions.filter((s) => s.delivered).length,
       lines: server.sessions.flatMap((s) => s.lines),
@@ -377,7 +401,17 @@ function startAll(cases: FaultCase[]): Map<string, Promise<Outcome>> {
 function checkPostie(c: FaultCase, o: Observed): void {
   const context = `stderr: ${o.stderr}`;
   assert.equal(o.code, c.code, `exit code; ${context}`);
-  assert.ok(o.ms < TIMEOUT * 1000 + SLACK_MS, `ended after ${Math.round(o.ms)} ms`);
+  assert.ok(o.ms < HANG_MS, `ended after ${Math.round(o.ms)} ms`);
+  if (o.silentAt !== undefined) {
+    // the server fell silent: the client's own timeout, measured by the server
+    assert.ok(o.hungUpAt !== undefined, "the client hung up");
+    const waited = o.hungUpAt - o.silentAt;
+    const took = `hung up ${Math.round(waited)} ms after the server fell silent`;
+    assert.ok(waited >= TIMEOUT * 1000 - EARLY_MS, took);
+    assert.ok(waited < TIMEOUT * 1000 + SLACK_MS, took);
+    const exit = o.ended - o.hungUpAt;
+    assert.ok(exit < EXIT_MS, `ended ${Math.round(exit)} ms after hanging up`);
+  }
   assert.doesNotMatch(o.stderr, /internal error/);
   const lines = o.stderr.split("\n").filter((l) => l !== "");
   if (c.code === 0) {

@@ -73,6 +73,13 @@ export interface FaultSession {
   delivered: boolean;
   /** The TLS handshake completed. */
   tls: boolean;
+  /**
+   * When the server fell silent (`silent`, `stall-tls`: right after the last command it read,
+   * or at once for the greeting), on this process's `performance.now()` clock.
+   */
+  silentAt?: number;
+  /** When the client hung up after the server fell silent (same clock). */
+  hungUpAt?: number;
 }
 
 /** A running fault server. */
@@ -133,6 +140,11 @@ class LineReader {
       }
       if (!(await this.fill())) return null;
     }
+  }
+
+  /** Drops the bytes received and not yet returned. */
+  discard(): void {
+    this.#buffer = new Uint8Array(0);
   }
 
   /** Reads one more chunk; false at end of stream. */
@@ -255,13 +267,25 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
         closeQuietly(conn);
         return "stop";
       }
-      if (f === "silent") return "stop";
+      if (f === "silent") return await silence();
       if (f === "stall-tls") {
         await say("220 2.0.0 Ready to start TLS");
-        return "stop";
+        return await silence();
       }
       await say(f);
       return "done";
+    };
+
+    /**
+     * Says nothing more and notes when the client gives up: its timeout, as the server sees
+     * it, without the client's start-up (which a loaded machine can stretch by seconds).
+     * What the client still sends meanwhile is read and dropped.
+     */
+    const silence = async (): Promise<"stop"> => {
+      session.silentAt = performance.now();
+      while (await reader.fill()) reader.discard();
+      session.hungUpAt = performance.now();
+      return "stop";
     };
 
     const reader = new LineReader(conn);

@@ -15,12 +15,19 @@ function rejectsWith(message: string | RegExp, exitCode: number) {
   };
 }
 
-/** A port nothing listens on: bound, then released. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+/**
+ * An address and port nothing listens on: bound, then released. On a loopback address of its
+ * own (127.0.0.1 is where every other test listens, and the suite runs files in parallel, so a
+ * port released there can be taken again before the connection is tried).
+ */
+function freePort(): { host: string; port: number } {
+  const host = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.${
+    1 + Math.floor(Math.random() * 250)
+  }`;
+  const listener = Deno.listen({ hostname: host, port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  return port;
+  return { host, port };
 }
 
 /** A server that greets once per connection and echoes one line back. */
@@ -39,10 +46,10 @@ function greeter(): { port: number; done: Promise<void>; close(): void } {
 }
 
 Deno.test("a refused connection gives msmtp's message and EX_TEMPFAIL", async () => {
-  const port = freePort();
+  const { host, port } = freePort();
   await assert.rejects(
-    connect({ host: "127.0.0.1", port, timeoutMs: 5000 }),
-    rejectsWith(`cannot connect to 127.0.0.1, port ${port}: Connection refused`, 75),
+    connect({ host, port, timeoutMs: 5000 }),
+    rejectsWith(`cannot connect to ${host}, port ${port}: Connection refused`, 75),
   );
 });
 
@@ -222,15 +229,15 @@ Deno.test("a SOCKS5 refusal gives proxy failure with EX_UNAVAILABLE", async () =
 });
 
 Deno.test("an unreachable proxy is reported as a connect failure to the proxy", async () => {
-  const port = freePort();
+  const { host, port } = freePort();
   await assert.rejects(
     connect({
       host: "mail.example.org",
       port: 25,
-      proxyHost: "127.0.0.1",
+      proxyHost: host,
       proxyPort: port,
       timeoutMs: 5000,
     }),
-    rejectsWith(`cannot connect to 127.0.0.1, port ${port}: Connection refused`, 75),
+    rejectsWith(`cannot connect to ${host}, port ${port}: Connection refused`, 75),
   );
 });
