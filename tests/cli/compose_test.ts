@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { POSTIE, run, runPostie } from "../support/differential.ts";
+import { moduleGraph } from "../support/module_graph.ts";
 import { type FaultSession, startFaultServer } from "../support/fault_server.ts";
 import { parseWithPython, pythonUnavailable } from "../support/python_email.ts";
 
@@ -262,37 +263,13 @@ Deno.test("--help lists the compose options", async () => {
 });
 
 Deno.test("composition and the mail personality are not loaded on the plain start-up path", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL("../../main.ts", import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: {
-      specifier: string;
-      dependencies?: { specifier: string; code?: { specifier: string }; isDynamic?: boolean }[];
-    }[];
-  };
-  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
-  const seen = new Set<string>();
-  const stack = [...info.roots];
-  while (stack.length > 0) {
-    const spec = stack.pop() as string;
-    if (seen.has(spec)) continue;
-    seen.add(spec);
-    for (const dep of bySpecifier.get(spec)?.dependencies ?? []) {
-      if (!dep.isDynamic) stack.push(dep.code?.specifier ?? dep.specifier);
-    }
-  }
+  const { modules, staticallyReached: seen } = await moduleGraph();
   const loaded = [...seen].filter((s) =>
     /\/lib\/(message\/compose|cli\/compose|cli\/mailx)\.ts$/.test(s) || s.includes("nodemailer")
   );
   assert.deepEqual(loaded, []);
   // and the dynamic edge is really there, so the walk above saw the right graph
-  const run = bySpecifier.get(
-    info.modules.find((m) => m.specifier.endsWith("/lib/cli/run.ts"))!.specifier,
-  );
+  const run = [...modules.values()].find((m) => m.specifier.endsWith("/lib/cli/run.ts"));
   assert.ok(run?.dependencies?.some((d) => d.isDynamic && d.specifier === "./compose.ts"));
 });
 

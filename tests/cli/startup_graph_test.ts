@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { POSTIE } from "../support/differential.ts";
+import { moduleGraph } from "../support/module_graph.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -33,30 +34,7 @@ const LAZY = [
 ];
 
 Deno.test("the static graph of main.ts holds no npm package, no node: module and no lazy path", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", `${ROOT}main.ts`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: {
-      specifier: string;
-      dependencies?: { specifier: string; code?: { specifier: string }; isDynamic?: boolean }[];
-    }[];
-  };
-  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
-  const reached = new Set<string>();
-  const stack = [...info.roots];
-  while (stack.length > 0) {
-    const specifier = stack.pop()!;
-    if (reached.has(specifier)) continue;
-    reached.add(specifier);
-    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
-      if (!dep.isDynamic) stack.push(dep.code?.specifier ?? dep.specifier);
-    }
-  }
+  const reached = (await moduleGraph()).staticallyReached;
   const local = [...reached].filter((s) => s.startsWith("file:")).map((s) =>
     new URL(s).pathname.slice(ROOT.length)
   );
