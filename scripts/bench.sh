@@ -252,4 +252,4 @@ queue_out="$here/docs/QUEUE_PERFORMANCE.md"
 [[ $quick == 1 ]] && queue_out="$work/queue.md"
 deno run --quiet --allow-all "$here/scripts/bench_queue.ts" --port="$plain_port" \
   --postie="$postie" --runs="$runs_batch" --out="$queue_out"
-[[ $quick == 1 ]] && cat "$queue_out"
+if [[ $quick == 1 ]]; then cat "$queue_out"; fi
