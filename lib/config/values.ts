@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { PartialSettings } from "./account.ts";
+import { type PartialSettings, RELAY_SETTINGS } from "./account.ts";
 import { parseHostPort, parseNetworks } from "./networks.ts";
 
 /** Why a command was refused. */
@@ -156,20 +156,7 @@ export const COMMAND_NAMES: readonly string[] = Object.freeze([
   "mail_spool",
   "maildir",
   // the relay listener
-  "listen",
-  "listen_tls_cert_file",
-  "listen_tls_key_file",
-  "listen_users",
-  "listen_allow",
-  "listen_allow_from",
-  "listen_allow_rcpt",
-  "listen_max_size",
-  "listen_max_recipients",
-  "listen_max_connections",
-  "listen_idle_timeout",
-  "listen_rate",
-  "listen_bare_newlines",
-  "metrics_listen",
+  ...RELAY_SETTINGS,
   "queue",
   "queue_dir",
   "queue_lifetime",
