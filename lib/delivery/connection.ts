@@ -11,7 +11,7 @@ import { type Account, DEFAULT_END_OF_DATA_TIMEOUT, type Settings } from "../con
 import { formatCertificateInfo, formatTlsParameters } from "../net/cert_info.ts";
 import { connect, type NetTransport } from "../net/connect.ts";
 import type { ReadOptions, TlsInfo, TlsOptions, Transport } from "../net/transport.ts";
-import { stuffMail } from "../message/data.ts";
+import { DotStuffer } from "../message/dot_stuff.ts";
 import type { Capabilities } from "../smtp/capabilities.ts";
 import type { DsnOptions } from "../smtp/command.ts";
 import { SmtpError } from "../smtp/errors.ts";
@@ -416,20 +416,21 @@ export class SmtpConnection {
     message: ReadableStream<Uint8Array>,
     options: SendMailOptions = {},
   ): Promise<DeliveryResult> {
-    const payload = stuffMail(message);
+    // stuffed by the session as it writes, from reused buffers
+    const stuffer = new DotStuffer();
     return await abortable(options.signal, () => this.close(), async () => {
       try {
         const result = await this.session.send(
           envelope,
-          payload.stream,
-          { partial: options.partial ?? false },
+          message,
+          { partial: options.partial ?? false, stuffer },
         );
         const lmtpFirst = result.recipients.find((r) => r.reply.code === 250)?.reply;
         return {
           reply: result.reply ?? lmtpFirst ?? { code: 250, lines: [], raw: [] },
           accepted: result.accepted,
           rejected: result.rejected,
-          mailsize: payload.stuffer.mailsize,
+          mailsize: stuffer.mailsize,
         };
       } catch (error) {
         this.#noteClosing(error);

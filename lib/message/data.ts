@@ -5,6 +5,7 @@
  * @module
  */
 
+import { openReader, prefixedStream } from "./byte_stream.ts";
 import { DotStuffer } from "./dot_stuff.ts";
 
 /** A mail ready for the DATA phase. */
@@ -77,7 +78,9 @@ export function dataPayload(
 
 /**
  * The mail as one stream: the header block, the empty line (when the mail had one), then
- * the body, untouched. Nothing is copied but the header and the separator.
+ * the body, untouched. Nothing is copied but the header and the separator, and only when
+ * the body is not a byte stream, its chunks. A byte stream itself: a reader that brings its
+ * own buffer has the body read straight into it (see `byte_stream.ts`).
  *
  * @example Usage
  * ```ts
@@ -92,28 +95,10 @@ export function joinMail(
   hasSeparator: boolean,
   body: ReadableStream<Uint8Array>,
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let started = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller): Promise<void> {
-      if (!started) {
-        started = true;
-        const head = new Uint8Array(header.length + (hasSeparator ? 2 : 0));
-        head.set(header);
-        if (hasSeparator) head.set(EMPTY_LINE, header.length);
-        if (head.length > 0) {
-          controller.enqueue(head);
-          return;
-        }
-      }
-      const { value, done } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel(reason): Promise<void> {
-      return reader.cancel(reason);
-    },
-  });
+  const head = new Uint8Array(header.length + (hasSeparator ? 2 : 0));
+  head.set(header);
+  if (hasSeparator) head.set(EMPTY_LINE, header.length);
+  return prefixedStream(head, openReader(body));
 }
 
 /**

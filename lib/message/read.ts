@@ -6,6 +6,8 @@
  * @module
  */
 
+import { openReader, prefixedStream } from "./byte_stream.ts";
+
 /**
  * The bound on the header block. Lines past it (a runaway producer, or 70 MB of log lines
  * without an empty line) are sent as body, so memory stays bounded whatever the input's size
@@ -25,7 +27,9 @@ export interface HeaderBlock {
   hasSeparator: boolean;
   /**
    * The raw bytes after the header block, untouched, as a stream: after the empty line when
-   * there is one, else from where the bound cut the block (no empty line is added).
+   * there is one, else from where the bound cut the block (no empty line is added). A byte
+   * stream: when the input is one (standard input is), a reader that brings its own buffer
+   * has the input read straight into that buffer.
    */
   body: ReadableStream<Uint8Array>;
 }
@@ -38,6 +42,8 @@ export interface ReadHeaderOptions {
 
 const LF = 0x0a;
 const CR = 0x0d;
+/** The reads of a byte stream while looking for the end of the header block. */
+const HEADER_READ_SIZE = 64 * 1024;
 
 /** A byte buffer that grows by doubling, so a long header costs amortised linear time. */
 class GrowableBytes {
@@ -94,13 +100,17 @@ export async function readHeaderBlock(
   options: ReadHeaderOptions = {},
 ): Promise<HeaderBlock> {
   const max = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-  const reader = stream.getReader();
+  const reader = openReader(stream);
+  // a byte stream (standard input) is read into one scratch buffer, Deno's chunk size
+  let scratch: ArrayBuffer | null = reader instanceof ReadableStreamBYOBReader
+    ? new ArrayBuffer(HEADER_READ_SIZE)
+    : null;
   const buf = new GrowableBytes();
   let lineStart = 0;
   const bodyFrom = (bytes: Uint8Array, at: number): HeaderBlock => ({
     header: bytes.slice(0, at),
     hasSeparator: false,
-    body: continueWith(bytes.slice(at), reader),
+    body: prefixedStream(bytes.slice(at), reader),
   });
 
   while (true) {
@@ -110,18 +120,24 @@ export async function readHeaderBlock(
       if (onlyCRs(bytes, lineStart, lf)) {
         const header = bytes.slice(0, lineStart);
         const rest = bytes.slice(lf + 1);
-        return { header, hasSeparator: true, body: continueWith(rest, reader) };
+        return { header, hasSeparator: true, body: prefixedStream(rest, reader) };
       }
       lineStart = lf + 1;
       lf = bytes.indexOf(LF, lineStart);
     }
     if (bytes.length > max) return bodyFrom(bytes, lineStart);
-    const { value, done } = await reader.read();
-    if (done) {
+    let result: ReadableStreamReadResult<Uint8Array>;
+    if (reader instanceof ReadableStreamBYOBReader) {
+      result = await reader.read(new Uint8Array(scratch!));
+      if (result.value) scratch = result.value.buffer as ArrayBuffer;
+    } else {
+      result = await reader.read();
+    }
+    if (result.done) {
       reader.releaseLock();
       return { header: bytes.slice(), hasSeparator: false, body: bytesStream(new Uint8Array(0)) };
     }
-    if (value.length > 0) buf.append(value);
+    if (result.value.length > 0) buf.append(result.value);
   }
 }
 
@@ -130,34 +146,6 @@ function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
     start(controller): void {
       if (bytes.length > 0) controller.enqueue(bytes);
       controller.close();
-    },
-  });
-}
-
-/** The bytes already read past the empty line, then whatever the reader still has. */
-function continueWith(
-  first: Uint8Array,
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): ReadableStream<Uint8Array> {
-  let pending: Uint8Array | null = first.length > 0 ? first : null;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller): Promise<void> {
-      if (pending) {
-        controller.enqueue(pending);
-        pending = null;
-        return;
-      }
-      const { value, done } = await reader.read();
-      if (done) {
-        reader.releaseLock();
-        controller.close();
-      } else if (value.length > 0) {
-        controller.enqueue(value);
-      }
-    },
-    cancel(reason): Promise<void> {
-      pending = null;
-      return reader.cancel(reason);
     },
   });
 }
