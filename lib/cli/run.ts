@@ -20,6 +20,7 @@ import {
 } from "../config/resolve.ts";
 import { type IncomingMail, type SendIo, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
+import { sourceStream } from "../message/byte_stream.ts";
 import { readHeaderBlock } from "../message/read.ts";
 import { orderedWriter } from "./output.ts";
 import type { Account, Settings } from "../config/account.ts";
@@ -87,7 +88,8 @@ export function denoIo(invokedAs?: string): RunIo {
     },
     env: Deno.env.toObject(),
     configEnv: realEnv(),
-    stdin: Deno.stdin.readable,
+    // read straight into the sender's buffer when it sends the body (see byte_stream.ts)
+    stdin: sourceStream(Deno.stdin),
     stdout: stdout.write,
     stderr: stderr.write,
     stdinIsTerminal: () => Deno.stdin.isTerminal(),

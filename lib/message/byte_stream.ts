@@ -3,8 +3,8 @@
  * byte streams: a reader that brings its own buffer (a BYOB reader) gets the bytes read
  * straight into it, as big as it likes. {@linkcode prefixedStream} keeps that possible
  * through the layers that put bytes in front of the rest of a mail (the header block, the
- * bytes read past it), and {@linkcode ChunkReader} is the end of the line: one buffer,
- * reused for every read of a whole mail.
+ * bytes read past it), and {@linkcode ChunkReader} is the end of the line: the sender's own
+ * buffers, reused for every read of a whole mail.
  *
  * Any other stream still works, chunk by chunk, as it comes. A buffer that is not ours is
  * never transferred (detached): bytes from such a stream are copied.
@@ -30,7 +30,10 @@ type AnyReader = ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Arr
  */
 export function openReader(stream: ReadableStream<Uint8Array>): AnyReader {
   try {
-    return stream.getReader({ mode: "byob" });
+    const reader = stream.getReader({ mode: "byob" });
+    const source = sources.get(stream);
+    if (source) readerSources.set(reader, source);
+    return reader;
   } catch (error) {
     // not a byte stream; a locked stream fails again below, with its own error
     if (!(error instanceof TypeError)) throw error;
@@ -43,53 +46,176 @@ function isByob(reader: AnyReader): reader is ReadableStreamBYOBReader {
 }
 
 /**
- * Reads a stream into one reused buffer: a byte stream by reads of up to `size` bytes into
- * that buffer, any other stream chunk by chunk as it comes (those chunks are the stream's,
- * not copied).
+ * What reads bytes into the caller's buffer: `Deno.stdin`, a `Deno.FsFile`. Null at the
+ * end.
+ */
+export interface ByteSource {
+  read(into: Uint8Array): Promise<number | null>;
+}
+
+/** The sources of the streams {@linkcode sourceStream} made, and whether one is reading. */
+interface SourceEntry {
+  source: ByteSource;
+  reading(): boolean;
+}
+const sources = new WeakMap<ReadableStream<Uint8Array>, SourceEntry>();
+/** The BYOB readers of those streams ({@linkcode openReader} notes them). */
+const readerSources = new WeakMap<AnyReader, SourceEntry>();
+
+/** The source a reader's stream reads, when nothing is read through the stream now. */
+function sourceOf(reader: AnyReader): ByteSource | null {
+  const entry = readerSources.get(reader);
+  return entry && !entry.reading() ? entry.source : null;
+}
+
+/**
+ * A byte stream over `source`, as `Deno.stdin.readable` is, with one difference: a
+ * {@linkcode ChunkReader} that ends up reading it (directly, through
+ * {@linkcode prefixedStream}s, after `readHeaderBlock`'s reader) reads `source`
+ * itself, without the stream's work per read (which, for a hundred reads of a big mail, is
+ * memory the garbage collector has to catch up with). The stream never holds bytes of its
+ * own between reads (each read is read straight into the reader's buffer), so a read of
+ * the source after the stream's reads misses nothing. Cancelling it does not close the
+ * source.
+ *
+ * @example Usage
+ * ```ts
+ * import { sourceStream } from "./byte_stream.ts";
+ * const file = await Deno.open(Deno.execPath());
+ * const reader = sourceStream(file).getReader({ mode: "byob" });
+ * const { value } = await reader.read(new Uint8Array(4));
+ * console.log(value?.[1] === 0x45); // true: "ELF"
+ * file.close();
+ * ```
+ */
+export function sourceStream(source: ByteSource): ReadableStream<Uint8Array> {
+  let pulling = false;
+  const stream = new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: AUTO_CHUNK,
+    async pull(controller: ReadableByteStreamController): Promise<void> {
+      const request = controller.byobRequest!;
+      pulling = true;
+      try {
+        const view = request.view as Uint8Array;
+        let n: number | null = 0;
+        while (n === 0) n = await source.read(view);
+        if (n === null) {
+          controller.close();
+          request.respond(0);
+        } else {
+          request.respond(n);
+        }
+      } finally {
+        pulling = false;
+      }
+    },
+  });
+  sources.set(stream, { source, reading: () => pulling });
+  return stream;
+}
+
+/** What one {@linkcode ChunkReader.read} gave. */
+export interface ChunkRead {
+  /** The bytes read; null at the end of the stream. */
+  bytes: Uint8Array | null;
+  /**
+   * The memory of the buffer read into, handed back: a byte stream takes the buffer for the
+   * read (its `ArrayBuffer` is detached) and gives the same memory back as a new
+   * `ArrayBuffer`, which replaces the old one for every view of it (the same `ArrayBuffer`
+   * when a {@linkcode sourceStream}'s source was read straight). Null when the buffer was
+   * not used: another stream's `bytes` are its own chunk.
+   */
+  buffer: ArrayBuffer | null;
+}
+
+/**
+ * Reads a stream into the caller's buffers: a byte stream by reads straight into them, any
+ * other stream chunk by chunk as it comes (those chunks are the stream's, not copied).
  *
  * @example Usage
  * ```ts
  * import { ChunkReader } from "./byte_stream.ts";
- * const file = new Blob(["hello"]).stream();
- * const reader = new ChunkReader(file, 1024);
+ * const reader = new ChunkReader(new Blob(["hello"]).stream());
+ * let buffer = new ArrayBuffer(1024);
  * let total = 0;
- * for (let chunk = await reader.read(); chunk; chunk = await reader.read()) total += chunk.length;
+ * while (true) {
+ *   const { bytes, buffer: back } = await reader.read(new Uint8Array(buffer));
+ *   if (back) buffer = back;
+ *   if (bytes === null) break;
+ *   total += bytes.length;
+ * }
  * console.log(total); // 5
  * ```
  */
 export class ChunkReader {
   readonly #reader: AnyReader;
-  #buffer: ArrayBuffer | null;
+  /** The source under the reader's stream, read straight (see {@linkcode sourceStream}). */
+  readonly #source: ByteSource | null;
+  /** A prefix still to give, of a {@linkcode prefixedStream} read from under it. */
+  #prefix: Uint8Array | null = null;
   #done = false;
 
-  /** Takes `stream`'s lock; `size` is the buffer of a byte stream's reads. */
-  constructor(stream: ReadableStream<Uint8Array>, size: number) {
-    this.#reader = openReader(stream);
-    this.#buffer = isByob(this.#reader) ? new ArrayBuffer(size) : null;
+  /**
+   * Takes `stream`'s lock (released at its end). A {@linkcode prefixedStream} nobody has
+   * read yet is not read through: its prefix is given, then its reader is read straight
+   * (the stream stays locked), so a read costs one stream's work, not one per layer.
+   */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    const taken = takeOver(stream);
+    if (taken) {
+      this.#prefix = taken.prefix;
+      this.#reader = taken.reader;
+    } else {
+      this.#reader = openReader(stream);
+    }
+    this.#source = sourceOf(this.#reader);
+  }
+
+  /** Whether reads go into the caller's buffer (the stream is a byte stream). */
+  get intoBuffer(): boolean {
+    return isByob(this.#reader);
   }
 
   /**
-   * The next bytes, or null at the end (the lock is released then). The view is valid until
-   * the next call: its memory is read into again.
+   * Reads up to `into.length` bytes into `into` (a byte stream), or the next chunk (any
+   * other stream; empty chunks are skipped). See {@linkcode ChunkRead} for the buffer.
    */
-  async read(): Promise<Uint8Array | null> {
-    if (this.#done) return null;
+  async read(into: Uint8Array): Promise<ChunkRead> {
+    if (this.#done) return { bytes: null, buffer: null };
+    if (this.#prefix) {
+      const bytes = this.#prefix;
+      this.#prefix = null;
+      return { bytes, buffer: null };
+    }
     const reader = this.#reader;
+    const source = this.#source;
+    while (source) {
+      const n = await source.read(into);
+      if (n === null) {
+        this.#done = true;
+        reader.releaseLock();
+        return { bytes: null, buffer: null };
+      }
+      if (n > 0) return { bytes: into.subarray(0, n), buffer: into.buffer as ArrayBuffer };
+    }
     while (true) {
       let result: ReadableStreamReadResult<Uint8Array>;
+      let buffer: ArrayBuffer | null = null;
       if (isByob(reader)) {
-        // the buffer is transferred to the stream and comes back as the result's
-        result = await reader.read(new Uint8Array(this.#buffer!));
-        if (result.value) this.#buffer = result.value.buffer as ArrayBuffer;
+        result = await reader.read(into);
+        // undefined only for a cancelled stream: the buffer is gone with it
+        if (result.value) buffer = result.value.buffer as ArrayBuffer;
       } else {
         result = await reader.read();
       }
       if (result.done) {
         this.#done = true;
         reader.releaseLock();
-        return null;
+        return { bytes: null, buffer };
       }
-      if (result.value.length > 0) return result.value;
+      if (result.value.length > 0) return { bytes: result.value, buffer };
+      if (buffer) into = new Uint8Array(buffer, into.byteOffset, into.length);
     }
   }
 
@@ -97,16 +223,42 @@ export class ChunkReader {
   async cancel(reason?: unknown): Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    this.#prefix = null;
     await this.#reader.cancel(reason);
   }
 }
 
+/** What a {@linkcode prefixedStream} nobody has read yet hands over. */
+interface Unread {
+  /** The bytes to give first, or null. */
+  prefix: Uint8Array | null;
+  /** Where the rest comes from. */
+  reader: AnyReader;
+}
+
+/** Every prefixed stream, with the function that takes it over while it is unread. */
+const unread = new WeakMap<ReadableStream<Uint8Array>, () => Unread | null>();
+
 /**
- * A byte stream of `prefix`, then everything `reader` still reads. A reader of the result
- * that brings its own buffer has the rest read straight into it when `reader` reads a byte
- * stream (no copy, no buffer of our own); bytes from any other stream are copied, as is the
- * prefix. Cancelling the result cancels `reader`'s stream; at its end the lock on it is
- * released.
+ * Takes over a {@linkcode prefixedStream} nobody has read or locked yet: it is locked for
+ * good and its prefix and reader are returned, for a reader that reads them itself. Null
+ * for any other stream.
+ */
+function takeOver(stream: ReadableStream<Uint8Array>): Unread | null {
+  return unread.get(stream)?.() ?? null;
+}
+
+/**
+ * A byte stream of `prefix`, then everything `rest` still reads (a reader of it, or a
+ * stream). A reader of the result that brings its own buffer has the rest read straight
+ * into it when `rest` reads a byte stream (no copy, no buffer of our own); bytes from any
+ * other stream are copied, as is the prefix. Cancelling the result cancels `rest`; at its
+ * end the lock on it is released.
+ *
+ * Layers do not pile up: given another prefixed stream that nobody has read yet, the result
+ * takes its prefix after `prefix` and its reader, and locks it for good. A
+ * {@linkcode ChunkReader} does the same, so a mail's header, the bytes read past it and the
+ * rest of standard input cost one stream's work per read, not three.
  *
  * @example Usage
  * ```ts
@@ -116,9 +268,25 @@ export class ChunkReader {
  * console.log(await new Response(stream).text()); // "hello world"
  * ```
  */
-export function prefixedStream(prefix: Uint8Array, reader: AnyReader): ReadableStream<Uint8Array> {
+export function prefixedStream(
+  prefix: Uint8Array,
+  rest: AnyReader | ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  let reader: AnyReader;
+  if (rest instanceof ReadableStream) {
+    const taken = takeOver(rest);
+    if (taken) {
+      reader = taken.reader;
+      if (taken.prefix) prefix = joinBytes(prefix, taken.prefix);
+    } else {
+      reader = openReader(rest);
+    }
+  } else {
+    reader = rest;
+  }
   // bytes to give before reading more: the prefix, then what a non-byte stream's chunk left
   let pending: Uint8Array | null = prefix.length > 0 ? prefix : null;
+  let started = false;
   let ended = false;
   const fill = (request: ReadableStreamBYOBRequest, bytes: Uint8Array): void => {
     const view = request.view as Uint8Array;
@@ -127,10 +295,11 @@ export function prefixedStream(prefix: Uint8Array, reader: AnyReader): ReadableS
     pending = n < bytes.length ? bytes.subarray(n) : null;
     request.respond(n);
   };
-  return new ReadableStream({
+  const stream = new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: AUTO_CHUNK,
     async pull(controller: ReadableByteStreamController): Promise<void> {
+      started = true;
       // with autoAllocateChunkSize, every pull has a request to fill
       const request = controller.byobRequest!;
       if (pending) return fill(request, pending);
@@ -165,4 +334,21 @@ export function prefixedStream(prefix: Uint8Array, reader: AnyReader): ReadableS
       return ended ? Promise.resolve() : reader.cancel(reason);
     },
   });
+  unread.set(stream, () => {
+    if (started || stream.locked) return null;
+    started = true;
+    // locked for good: its bytes are read from under it now
+    stream.getReader();
+    const taken = { prefix: pending, reader };
+    pending = null;
+    return taken;
+  });
+  return stream;
+}
+
+function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const all = new Uint8Array(a.length + b.length);
+  all.set(a);
+  all.set(b, a.length);
+  return all;
 }

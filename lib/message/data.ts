@@ -5,7 +5,7 @@
  * @module
  */
 
-import { openReader, prefixedStream } from "./byte_stream.ts";
+import { prefixedStream } from "./byte_stream.ts";
 import { DotStuffer } from "./dot_stuff.ts";
 
 /** A mail ready for the DATA phase. */
@@ -98,7 +98,7 @@ export function joinMail(
   const head = new Uint8Array(header.length + (hasSeparator ? 2 : 0));
   head.set(header);
   if (hasSeparator) head.set(EMPTY_LINE, header.length);
-  return prefixedStream(head, openReader(body));
+  return prefixedStream(head, body);
 }
 
 /**

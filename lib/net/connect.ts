@@ -109,7 +109,10 @@ class SocketTransport implements NetTransport {
       const timeoutMs = options.endOfData && this.endOfDataTimeoutMs !== undefined
         ? this.endOfDataTimeoutMs
         : this.#timeoutMs;
-      return await withDeadline(this.#stream.read(), timeoutMs, () => this.close());
+      // the socket's read keeps the process alive while it waits
+      return await withDeadline(this.#stream.read(), timeoutMs, () => this.close(), {
+        keepAlive: false,
+      });
     } catch (error) {
       this.close();
       throw this.#ioError(error, "read");
@@ -119,7 +122,9 @@ class SocketTransport implements NetTransport {
   async write(data: Uint8Array): Promise<void> {
     if (this.#closed) throw this.#ioError(new Deno.errors.BrokenPipe("Broken pipe"), "write");
     try {
-      await withDeadline(this.#stream.write(data), this.#timeoutMs, () => this.close());
+      await withDeadline(this.#stream.write(data), this.#timeoutMs, () => this.close(), {
+        keepAlive: false,
+      });
     } catch (error) {
       this.close();
       throw this.#ioError(error, "write");

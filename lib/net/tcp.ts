@@ -49,6 +49,17 @@ export interface ByteStream {
   toDuplex(): Promise<Duplex>;
 }
 
+/** Options of {@linkcode withDeadline}. */
+export interface DeadlineOptions {
+  /**
+   * Keep the process alive until the deadline, as a pending `setTimeout` would. Needed for an
+   * operation no I/O backs; a socket's own read or write keeps the process alive by itself
+   * and can spare the cost (a message channel per operation: a big mail's writes add up).
+   * @default {true}
+   */
+  keepAlive?: boolean;
+}
+
 /**
  * Runs `operation` with a deadline: after `ms` milliseconds (0 = never) `onTimeout` runs
  * (it should close the connection, so the pending operation settles) and the returned promise
@@ -65,10 +76,11 @@ export function withDeadline<T>(
   operation: Promise<T>,
   ms: number,
   onTimeout: () => void,
+  options: DeadlineOptions = {},
 ): Promise<T> {
   if (ms <= 0) return operation;
   return new Promise<T>((resolve, reject) => {
-    const cancel = startTimer(ms, () => {
+    const cancel = startTimer(ms, options.keepAlive ?? true, () => {
       // The operation will reject once the connection is closed; nobody waits for it.
       operation.catch(() => {});
       onTimeout();
@@ -96,18 +108,18 @@ export function withDeadline<T>(
  * shared memory is V8's own timer and wakes Deno's event loop like any timer, but it does not
  * keep the process alive; a message port with a listener does, as a pending `setTimeout`
  * would, until the timer fires or is cancelled (so a deadline on a promise that no I/O backs
- * still fires).
+ * still fires), when `keepAlive` asks for it.
  */
-function startTimer(ms: number, onFire: () => void): () => void {
+function startTimer(ms: number, keepAlive: boolean, onFire: () => void): () => void {
   const cell = new Int32Array(new SharedArrayBuffer(4));
-  const keepAlive = new MessageChannel();
-  keepAlive.port1.onmessage = () => {};
+  const channel = keepAlive ? new MessageChannel() : null;
+  if (channel) channel.port1.onmessage = () => {};
   let settled = false;
   const settle = (): boolean => {
     if (settled) return false;
     settled = true;
-    keepAlive.port1.close();
-    keepAlive.port2.close();
+    channel?.port1.close();
+    channel?.port2.close();
     return true;
   };
   const wait = Atomics.waitAsync(cell, 0, 0, ms);

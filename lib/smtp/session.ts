@@ -30,8 +30,8 @@ import {
 } from "./errors.ts";
 import { type Reply, ReplyReader } from "./reply.ts";
 import { concat } from "./auth/bytes.ts";
-import { ChunkReader } from "../message/byte_stream.ts";
-import { type DotStuffer, maxStuffedLength } from "../message/dot_stuff.ts";
+import type { DotStuffer } from "../message/dot_stuff.ts";
+import { writeMailData } from "./data_writer.ts";
 
 /** msmtp's bound on commands sent before their replies are read (SMTP_PIPELINE_LIMIT). */
 export const SMTP_PIPELINE_LIMIT = 100;
@@ -124,27 +124,7 @@ export interface StartTlsOptions {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const LF = 0x0a;
-const MAIL_LINE_CHUNK = 1023;
 const MAX_AUTH_ROUNDS = 32;
-/**
- * Mail data is written in batches of up to this size. Small pieces cost a system call
- * each, and a lone `.\r\n` written after a data segment waits for the server's delayed
- * ACK (Nagle's algorithm): about 40 ms per mail on Linux. Batched, a small mail and its
- * final dot go out in one write.
- */
-const DATA_BATCH = 64 * 1024;
-/**
- * A mail to stuff is read in pieces of up to this size into one reused buffer, and written
- * stuffed in writes of about that size from two others: a 100 MB mail costs about a hundred
- * reads and writes, and no buffer per chunk for the garbage collector to catch up with.
- */
-const DATA_READ = 1024 * 1024;
-const CR = 0x0d;
-const CRLF = Uint8Array.of(0x0d, 0x0a);
-const FINAL_DOT = Uint8Array.of(0x2e, 0x0d, 0x0a);
-
 /**
  * An SMTP/LMTP client dialogue with msmtp's semantics.
  *
@@ -533,161 +513,12 @@ export class SmtpSession {
     }
   }
 
-  /**
-   * Writes the mail data and the final dot; returns the bytes of data written. With a
-   * stuffer, `data` is the mail itself and is stuffed on the way, from reused buffers;
-   * otherwise it is already stuffed.
-   */
-  async #sendData(data: ReadableStream<Uint8Array>, stuffer?: DotStuffer): Promise<number> {
-    const transcript = this.#debug ? new DataTranscript(this.#debug) : undefined;
-    const out = new DataWriter(
-      (bytes, stage) => this.#writeBytes(bytes, stage),
-      stuffer ? maxStuffedLength(DATA_READ) : DATA_BATCH,
-      transcript,
-    );
-    const source = new ChunkReader(data, DATA_READ);
-    // the last two bytes of data, for a payload that does not end its last line
-    let last2 = [CR, LF];
-    try {
-      for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
-        if (stuffer) {
-          const buffer = await out.room(maxStuffedLength(chunk.length));
-          out.fill = stuffer.stuffInto(chunk, buffer, out.fill);
-          continue;
-        }
-        if (chunk.length >= DATA_BATCH) {
-          // already a full batch: written as it is, not copied
-          await out.writeWhole(chunk);
-        } else {
-          const buffer = await out.room(chunk.length);
-          buffer.set(chunk, out.fill);
-          out.fill += chunk.length;
-        }
-        last2 = chunk.length >= 2
-          ? [chunk[chunk.length - 2], chunk[chunk.length - 1]]
-          : [last2[1], chunk[0]];
-      }
-    } catch (error) {
-      await source.cancel(error).catch(() => {});
-      await out.abandon();
-      throw error;
-    }
-    // The payload should end with CRLF; if it does not, end the line so that the final
-    // dot stands on a line of its own and cannot be read as data.
-    const lineEnd = stuffer ? stuffer.end() : last2[0] === CR && last2[1] === LF ? null : CRLF;
-    // the final dot goes out with the last data, not shown as data in the transcript
-    const bytes = await out.finish(lineEnd, FINAL_DOT);
-    this.#debug?.("--> .\r\n");
-    return bytes;
-  }
-}
-
-/**
- * Mail data on its way to the socket, in big writes from two reused buffers: one is being
- * written while the next one fills (at most one write at a time, in order). A buffer is
- * filled again only once its write has finished (the transport is done with it then) and
- * the transcript has shown it.
- */
-class DataWriter {
-  readonly #write: (bytes: Uint8Array, stage: SmtpStage) => Promise<void>;
-  readonly #size: number;
-  readonly #transcript: DataTranscript | undefined;
-  #current: Uint8Array | null = null;
-  #spare: Uint8Array | null = null;
-  /** Bytes of the current buffer filled; the caller fills it and moves this on. */
-  fill = 0;
-  #inflight: Promise<void> | null = null;
-  #written = 0;
-
-  constructor(
-    write: (bytes: Uint8Array, stage: SmtpStage) => Promise<void>,
-    size: number,
-    transcript: DataTranscript | undefined,
-  ) {
-    this.#write = write;
-    this.#size = size;
-    this.#transcript = transcript;
-  }
-
-  /**
-   * The current buffer, with room for `length` more bytes from `fill`: when it has not, it
-   * is sent first and the other one is taken (a bigger one for a piece past the size).
-   */
-  async room(length: number): Promise<Uint8Array> {
-    if (this.#current !== null && this.fill + length <= this.#current.length) {
-      return this.#current;
-    }
-    if (this.fill > 0) await this.#send("data");
-    if (this.#current === null || this.#current.length < length) {
-      // allocated, not touched: a small mail costs the memory of its bytes only
-      this.#current = new Uint8Array(Math.max(this.#size, length));
-    }
-    return this.#current;
-  }
-
-  /** Writes `bytes` (not ours, never kept) after everything before it. */
-  async writeWhole(bytes: Uint8Array): Promise<void> {
-    if (this.fill > 0) await this.#send("data");
-    await this.#settle();
-    await this.#write(bytes, "data");
-    this.#written += bytes.length;
-    this.#transcript?.add(bytes);
-  }
-
-  /**
-   * Adds `lineEnd` (shown in the transcript) and `dot` (not shown), writes what is left and
-   * waits for every write; returns the bytes of data written, the dot excluded.
-   */
-  async finish(lineEnd: Uint8Array | null, dot: Uint8Array): Promise<number> {
-    const extra = (lineEnd?.length ?? 0) + dot.length;
-    if (this.#current === null || this.fill + extra > this.#current.length) {
-      if (this.fill > 0) await this.#send("data");
-      this.#current ??= new Uint8Array(Math.max(this.#size, extra));
-    }
-    if (lineEnd) {
-      this.#current.set(lineEnd, this.fill);
-      this.fill += lineEnd.length;
-    }
-    const shown = this.fill;
-    this.#current.set(dot, this.fill);
-    this.fill += dot.length;
-    await this.#send("end-of-data", shown);
-    await this.#settle();
-    return this.#written;
-  }
-
-  /** After a failure: waits for the write in flight, whatever it ends in. */
-  async abandon(): Promise<void> {
-    await this.#inflight?.catch(() => {});
-    this.#inflight = null;
-  }
-
-  /**
-   * Starts writing the current buffer (after the write in flight, whose buffer becomes the
-   * current one); returns once that earlier write is done.
-   */
-  async #send(stage: SmtpStage, shown = this.fill): Promise<void> {
-    const buffer = this.#current!;
-    const length = this.fill;
-    await this.#settle();
-    const writing = (async () => {
-      await this.#write(buffer.subarray(0, length), stage);
-      this.#written += shown;
-      this.#transcript?.add(buffer.subarray(0, shown));
-    })();
-    // a failure is seen by the next settle; until then it must not count as unhandled
-    writing.catch(() => {});
-    this.#inflight = writing;
-    this.#current = this.#spare;
-    this.#spare = buffer;
-    this.fill = 0;
-  }
-
-  /** Waits for the write in flight; its failure is thrown here. */
-  async #settle(): Promise<void> {
-    const inflight = this.#inflight;
-    this.#inflight = null;
-    await inflight;
+  /** Writes the mail data and the final dot (see `data_writer.ts`). */
+  #sendData(data: ReadableStream<Uint8Array>, stuffer?: DotStuffer): Promise<number> {
+    return writeMailData(data, (bytes, stage) => this.#writeBytes(bytes, stage), {
+      ...(stuffer ? { stuffer } : {}),
+      ...(this.#debug ? { debug: this.#debug } : {}),
+    });
   }
 }
 
@@ -822,52 +653,6 @@ function refusedRecipient(address: string, reply: Reply): SmtpReplyError {
     stage: "rcpt",
     reply,
   });
-}
-
-/** Splits the data into msmtp's `--> line` transcript entries. */
-class DataTranscript {
-  #emit: (line: string) => void;
-  #pending: Uint8Array[] = [];
-  #pendingLength = 0;
-
-  constructor(emit: (line: string) => void) {
-    this.#emit = emit;
-  }
-
-  add(chunk: Uint8Array): void {
-    let start = 0;
-    while (start < chunk.length) {
-      const lf = chunk.indexOf(LF, start);
-      const end = lf < 0 ? chunk.length : lf + 1;
-      // msmtp copies data in pieces of at most 1023 bytes and prints each piece.
-      const room = MAIL_LINE_CHUNK - this.#pendingLength;
-      const take = Math.min(end - start, room);
-      this.#pending.push(chunk.subarray(start, start + take));
-      this.#pendingLength += take;
-      start += take;
-      if ((lf >= 0 && start === lf + 1) || this.#pendingLength >= MAIL_LINE_CHUNK) this.#flush();
-    }
-    // the start of a line continued in the next chunk is kept as a copy: the chunk's
-    // buffer is filled again once it is written
-    if (this.#pending.length > 0) this.#pending = [joinPieces(this.#pending, this.#pendingLength)];
-  }
-
-  #flush(): void {
-    const all = joinPieces(this.#pending, this.#pendingLength);
-    this.#pending = [];
-    this.#pendingLength = 0;
-    this.#emit("--> " + decoder.decode(all));
-  }
-}
-
-function joinPieces(pieces: Uint8Array[], length: number): Uint8Array {
-  const all = new Uint8Array(length);
-  let offset = 0;
-  for (const part of pieces) {
-    all.set(part, offset);
-    offset += part.length;
-  }
-  return all;
 }
 
 /**
