@@ -43,6 +43,8 @@ export interface MailDataOptions {
  * the memory it touches.
  */
 const BUFFER_SIZE = 1024 * 1024 + 32 * 1024;
+/** Stuffed data in chunks at least this big is written as it is, not copied. */
+const WHOLE_WRITE = 64 * 1024;
 /** The least distance of a read to stuff from the data before it. */
 const STUFF_GAP = 4096;
 const CR = 0x0d;
@@ -56,7 +58,7 @@ const decoder = new TextDecoder();
  * Writes the mail data and the final `.` line, the dot with the last data (a lone `.\r\n`
  * after a data segment would wait for the server's delayed ACK); returns the bytes of data
  * written, the dot excluded. A payload that does not end its last line gets a CRLF. On a
- * failure the stream is cancelled and the error thrown once no write is in flight.
+ * failure to read or write the stream is cancelled and the error thrown.
  *
  * @example Usage
  * ```ts
