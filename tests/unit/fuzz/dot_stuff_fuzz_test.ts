@@ -1,7 +1,8 @@
 /**
- * Fuzzing the dot-stuffer: random bytes rich in dots, CRs and LFs, split into random chunks,
- * must give exactly what a simple reference implementation gives, with only CRLF line ends
- * and no `\r.\r`, `\n.\n` or lone `.` line before the final one (SMTP smuggling).
+ * Fuzzing the dot-stuffer: random bytes rich in dots, CRs and LFs, split into random chunks
+ * (stuffed into a new buffer, or in place, read into the output's own room at a random
+ * distance), must give exactly what a simple reference implementation gives, with only CRLF
+ * line ends and no `\r.\r`, `\n.\n` or lone `.` line before the final one (SMTP smuggling).
  * Deterministic: set POSTIE_FUZZ_SEED to replay a reported seed.
  */
 
@@ -59,7 +60,19 @@ function stuff(input: Uint8Array, r: Random): { out: number[]; mailsize: number 
   const out: number[] = [];
   for (let at = 0; at < input.length;) {
     const size = r.chance(0.3) ? r.int(3) : 1 + r.int(64);
-    out.push(...stuffer.push(input.subarray(at, at + size)));
+    const chunk = input.subarray(at, at + size);
+    if (r.chance(0.5)) {
+      out.push(...stuffer.push(chunk));
+    } else {
+      // read into the output's own room, at a random distance after where the output starts
+      const n = chunk.length;
+      const start = r.int(4);
+      const gap = r.int(n + 12);
+      const buffer = new Uint8Array(start + Math.max(2 * n, gap + n) + r.int(4)).fill(0xee);
+      buffer.set(chunk, start + gap);
+      const end = stuffer.stuffInto(buffer.subarray(start + gap, start + gap + n), buffer, start);
+      out.push(...buffer.subarray(start, end));
+    }
     at += size;
   }
   out.push(...stuffer.end());
