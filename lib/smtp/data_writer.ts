@@ -84,6 +84,8 @@ export async function writeMailData(
   const transcript = options.debug ? new DataTranscript(options.debug) : undefined;
   const out = new DataBuffer(write, options.bufferSize ?? BUFFER_SIZE, transcript);
   const source = new ChunkReader(data);
+  // the most of a chunk stuffed at once: its output fits the buffer
+  const piece = Math.max(1, Math.floor((options.bufferSize ?? BUFFER_SIZE) / 2));
   // the last two bytes of stuffed data, for a payload that does not end its last line
   let last1 = LF;
   let last2 = CR;
@@ -97,8 +99,16 @@ export async function writeMailData(
       if (bytes === null) break;
       const fromBuffer = buffer !== null;
       if (stuffer) {
-        const room = fromBuffer ? out.current : await out.room(maxStuffedLength(bytes.length));
-        out.fill = stuffer.stuffInto(bytes, room, out.fill);
+        if (fromBuffer) {
+          out.fill = stuffer.stuffInto(bytes, out.current, out.fill);
+          continue;
+        }
+        // another stream's chunk (or a header block of megabytes): in pieces that fit
+        for (let at = 0; at < bytes.length; at += piece) {
+          const part = bytes.subarray(at, at + piece);
+          const room = await out.room(maxStuffedLength(part.length));
+          out.fill = stuffer.stuffInto(part, room, out.fill);
+        }
         continue;
       }
       if (fromBuffer) {

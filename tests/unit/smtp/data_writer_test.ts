@@ -189,3 +189,15 @@ Deno.test("a failed read is thrown, and nothing after it is written", async () =
   );
   assert.equal(r.wire().includes(".\r\n"), false, "no final dot after a failed read");
 });
+
+Deno.test("a chunk bigger than the buffer is stuffed in pieces, the buffer never grown", async () => {
+  const mail = ".dot\n" + "w".repeat(300_000) + "\n.end\n";
+  const r = recorder();
+  const bufferSize = 64 * 1024;
+  await writeMailData(ReadableStream.from([enc.encode(mail)]), r.write, {
+    stuffer: new DotStuffer(),
+    bufferSize,
+  });
+  assert.equal(r.wire(), reference(mail) + ".\r\n");
+  for (const w of r.writes) assert.ok(w.bytes.length <= bufferSize);
+});
