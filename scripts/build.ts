@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   }
   Deno.writeTextFileSync(`${fresh}/deno.json`, denoJson);
   for (const entry of Deno.readDirSync(fresh)) {
-    if (entry.isFile && entry.name.endsWith(".js")) deferImports(`${fresh}/${entry.name}`);
+    if (entry.isFile && entry.name.endsWith(".js")) compileHints(`${fresh}/${entry.name}`);
   }
   // The cache is keyed by the modules' final paths: it is filled once they are in place.
   try {
@@ -252,6 +252,23 @@ async function main(): Promise<void> {
   }
   Deno.chmodSync(lib, 0o755);
   console.log(`built ${launcher} (bundle in ${lib})`);
+}
+
+/**
+ * Prepares a chunk of the bundle for starting fast: its `import()`s deferred (deferImports),
+ * and V8's `//# allFunctionsCalledOnLoad` hint on its first line, so that V8 compiles every
+ * function when it compiles the module. The code cache the build fills then holds them all,
+ * where it would otherwise hold the top level only and every start would compile, lazily,
+ * each function it calls. Measured with callgrind: a 1 KB send 147 → 143 million
+ * instructions, `--version` 70.4 → 68.7 million; CPU medians of 30-40 interleaved runs
+ * 2-3 ms lower.
+ */
+function compileHints(path: string): void {
+  deferImports(path);
+  const code = Deno.readTextFileSync(path);
+  if (!code.startsWith("//# allFunctionsCalledOnLoad\n")) {
+    Deno.writeTextFileSync(path, `//# allFunctionsCalledOnLoad\n${code}`);
+  }
 }
 
 /**
