@@ -196,13 +196,50 @@ async function composeAndSend(
   if (!inv.pretend && recipients === 0) {
     throw new PostieError("no recipients found", ExitCode.USAGE);
   }
-  if (inv.pretend) await drain(io.stdin);
+  let text = io.stdin;
+  if (request.discardEmpty && !inv.pretend) {
+    // `mail -E`: an empty text is no mail, whatever the configuration would have said
+    const nonEmpty = await unlessEmpty(text);
+    if (nonEmpty === undefined) return ExitCode.OK;
+    text = nonEmpty;
+  }
+  if (inv.pretend) await drain(text);
   const { account } = await chooseAccount(inv, io, undefined);
   state.settings = account.settings;
   if (inv.pretend) return ExitCode.OK;
   const hostname = io.configEnv.hostname();
-  const mail = await composeFromCommandLine(inv, request, account, io.stdin, hostname);
+  const mail = await composeFromCommandLine(inv, request, account, text, hostname);
   return await deliver(inv, account, mail, io, queueIo);
+}
+
+/**
+ * `stream` again, or undefined when it ends without a byte: its first non-empty chunk is read
+ * to know, and given back first.
+ */
+async function unlessEmpty(
+  stream: ReadableStream<Uint8Array>,
+): Promise<ReadableStream<Uint8Array> | undefined> {
+  const reader = stream.getReader();
+  let first: Uint8Array | undefined;
+  while (first === undefined) {
+    const { value, done } = await reader.read();
+    if (done) return undefined;
+    if (value.length > 0) first = value;
+  }
+  let pending: Uint8Array | undefined = first;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending !== undefined) {
+        controller.enqueue(pending);
+        pending = undefined;
+        return;
+      }
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /**
