@@ -7,7 +7,7 @@
 
 import { orderedWriter } from "./output.ts";
 import { type Env, realEnv } from "../config/machine.ts";
-import { sourceStream } from "../message/byte_stream.ts";
+import { sourceStream } from "../byte_source.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {

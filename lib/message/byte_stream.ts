@@ -12,6 +12,10 @@
  * @module
  */
 
+import { type ByteSource, type SourceEntry, sourceEntry } from "../byte_source.ts";
+
+export { type ByteSource, sourceStream } from "../byte_source.ts";
+
 /** The chunk size of a byte stream read by a reader that brings no buffer (Deno's own). */
 const AUTO_CHUNK = 64 * 1024;
 
@@ -31,7 +35,7 @@ type AnyReader = ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Arr
 export function openReader(stream: ReadableStream<Uint8Array>): AnyReader {
   try {
     const reader = stream.getReader({ mode: "byob" });
-    const source = sources.get(stream);
+    const source = sourceEntry(stream);
     if (source) readerSources.set(reader, source);
     return reader;
   } catch (error) {
@@ -45,74 +49,13 @@ function isByob(reader: AnyReader): reader is ReadableStreamBYOBReader {
   return reader instanceof ReadableStreamBYOBReader;
 }
 
-/**
- * What reads bytes into the caller's buffer: `Deno.stdin`, a `Deno.FsFile`. Null at the
- * end.
- */
-export interface ByteSource {
-  read(into: Uint8Array): Promise<number | null>;
-}
-
-/** The sources of the streams {@linkcode sourceStream} made, and whether one is reading. */
-interface SourceEntry {
-  source: ByteSource;
-  reading(): boolean;
-}
-const sources = new WeakMap<ReadableStream<Uint8Array>, SourceEntry>();
-/** The BYOB readers of those streams ({@linkcode openReader} notes them). */
+/** The BYOB readers of source streams ({@linkcode openReader} notes them). */
 const readerSources = new WeakMap<AnyReader, SourceEntry>();
 
 /** The source a reader's stream reads, when nothing is read through the stream now. */
 function sourceOf(reader: AnyReader): ByteSource | null {
   const entry = readerSources.get(reader);
   return entry && !entry.reading() ? entry.source : null;
-}
-
-/**
- * A byte stream over `source`, as `Deno.stdin.readable` is, with one difference: a
- * {@linkcode ChunkReader} that ends up reading it (directly, through
- * {@linkcode prefixedStream}s, after `readHeaderBlock`'s reader) reads `source`
- * itself, without the stream's work per read (which, for a hundred reads of a big mail, is
- * memory the garbage collector has to catch up with). The stream never holds bytes of its
- * own between reads (each read is read straight into the reader's buffer), so a read of
- * the source after the stream's reads misses nothing. Cancelling it does not close the
- * source.
- *
- * @example Usage
- * ```ts
- * import { sourceStream } from "./byte_stream.ts";
- * const file = await Deno.open(Deno.execPath());
- * const reader = sourceStream(file).getReader({ mode: "byob" });
- * const { value } = await reader.read(new Uint8Array(4));
- * console.log(value?.[1] === 0x45); // true: "ELF"
- * file.close();
- * ```
- */
-export function sourceStream(source: ByteSource): ReadableStream<Uint8Array> {
-  let pulling = false;
-  const stream = new ReadableStream({
-    type: "bytes",
-    autoAllocateChunkSize: AUTO_CHUNK,
-    async pull(controller: ReadableByteStreamController): Promise<void> {
-      const request = controller.byobRequest!;
-      pulling = true;
-      try {
-        const view = request.view as Uint8Array;
-        let n: number | null = 0;
-        while (n === 0) n = await source.read(view);
-        if (n === null) {
-          controller.close();
-          request.respond(0);
-        } else {
-          request.respond(n);
-        }
-      } finally {
-        pulling = false;
-      }
-    },
-  });
-  sources.set(stream, { source, reading: () => pulling });
-  return stream;
 }
 
 /** What one {@linkcode ChunkReader.read} gave. */
@@ -123,7 +66,7 @@ export interface ChunkRead {
    * The memory of the buffer read into, handed back: a byte stream takes the buffer for the
    * read (its `ArrayBuffer` is detached) and gives the same memory back as a new
    * `ArrayBuffer`, which replaces the old one for every view of it (the same `ArrayBuffer`
-   * when a {@linkcode sourceStream}'s source was read straight). Null when the buffer was
+   * when a `sourceStream`'s source was read straight). Null when the buffer was
    * not used: another stream's `bytes` are its own chunk.
    */
   buffer: ArrayBuffer | null;
@@ -150,7 +93,7 @@ export interface ChunkRead {
  */
 export class ChunkReader {
   readonly #reader: AnyReader;
-  /** The source under the reader's stream, read straight (see {@linkcode sourceStream}). */
+  /** The source under the reader's stream, read straight (see `sourceStream`). */
   readonly #source: ByteSource | null;
   /** A prefix still to give, of a {@linkcode prefixedStream} read from under it. */
   #prefix: Uint8Array | null = null;
