@@ -91,8 +91,8 @@ export async function writeMailData(
   let last2 = CR;
   try {
     while (true) {
-      // a byte stream is read into the buffer: after the data for stuffed data, else into
-      // the second half of the room, as much as stuffing in place then has room for
+      // a byte stream is read into the buffer: stuffed data right after the data, data to
+      // stuff a little after it, no more than its stuffed form has room for (see window)
       const into = source.intoBuffer ? await out.window(stuffer ? 2 : 1) : out.none;
       const { bytes, buffer } = await source.read(into);
       if (buffer) out.adopt(buffer);
