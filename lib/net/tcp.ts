@@ -122,6 +122,94 @@ function startTimer(ms: number, onFire: () => void): () => void {
   };
 }
 
+/**
+ * The deadlines of a connection's reads (or writes), one operation at a time, for far less
+ * than a timer per operation: a mail on a reused connection makes half a dozen reads and
+ * writes, and {@linkcode withDeadline}'s timer (shared memory, a message port, a wait) cost
+ * more than the operation itself. Here each operation only notes when it must end; one wait
+ * on a cell of shared memory, started when none is pending, checks at its end whether the
+ * operation then in progress is overdue and otherwise waits again for what is left.
+ *
+ * The wait does not keep the process alive: the operation it watches does (a socket read or
+ * write in flight). Use {@linkcode withDeadline} for a promise that no I/O backs.
+ *
+ * @example Usage
+ * ```ts
+ * import { OperationDeadline } from "./tcp.ts";
+ * const deadline = new OperationDeadline();
+ * console.log(await deadline.run(Promise.resolve(1), 1000, () => {})); // 1
+ * ```
+ */
+export class OperationDeadline {
+  readonly #cell = new Int32Array(new SharedArrayBuffer(4));
+  /** When the operation in progress must end (performance.now() ms); 0 when none runs. */
+  #until = 0;
+  /** When the pending wait ends; 0 when none is pending. */
+  #waking = 0;
+  #current: { reject: (error: unknown) => void; onTimeout: () => void } | null = null;
+
+  /**
+   * Runs `operation` with a deadline of `ms` milliseconds (0 = none): when it passes,
+   * `onTimeout` runs (it should close the connection, so the operation settles) and the
+   * result rejects with {@linkcode DeadlineExceeded}. One operation at a time: another
+   * one while this one runs gets a timer of its own.
+   */
+  run<T>(operation: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+    if (ms <= 0) return operation;
+    if (this.#current !== null) return withDeadline(operation, ms, onTimeout);
+    const now = performance.now();
+    this.#until = now + ms;
+    if (this.#waking === 0 || this.#waking > this.#until) this.#wait(now, ms);
+    return new Promise<T>((resolve, reject) => {
+      const current = { reject, onTimeout };
+      this.#current = current;
+      operation.then(
+        (value) => {
+          if (this.#finish(current)) resolve(value);
+        },
+        (error) => {
+          if (this.#finish(current)) reject(error);
+        },
+      );
+    });
+  }
+
+  /** Ends the operation `current`; false when its deadline already ended it. */
+  #finish(current: object): boolean {
+    if (this.#current !== current) return false;
+    this.#current = null;
+    this.#until = 0;
+    return true;
+  }
+
+  #wait(now: number, ms: number): void {
+    const waking = now + ms;
+    this.#waking = waking;
+    const wait = Atomics.waitAsync(this.#cell, 0, 0, Math.ceil(ms));
+    const woke = (): void => {
+      // an older wait, overtaken by one that ends sooner, only clears its own mark
+      if (this.#waking === waking) this.#waking = 0;
+      this.#check();
+    };
+    if (wait.async) void wait.value.then(woke);
+    else queueMicrotask(woke);
+  }
+
+  #check(): void {
+    const current = this.#current;
+    if (current === null) return;
+    const now = performance.now();
+    if (now < this.#until) {
+      if (this.#waking === 0 || this.#waking > this.#until) this.#wait(now, this.#until - now);
+      return;
+    }
+    this.#current = null;
+    this.#until = 0;
+    current.onTimeout();
+    current.reject(new DeadlineExceeded());
+  }
+}
+
 const READ_SIZE = 16 * 1024;
 
 /**
@@ -139,6 +227,7 @@ export class DenoConnStream implements ByteStream {
   readonly #conn: Deno.Conn;
   readonly #upgradable: boolean;
   #closed = false;
+  #buffer: Uint8Array | null = null;
 
   /** `upgradable` is false for a connection that already speaks TLS. */
   constructor(conn: Deno.Conn, upgradable = true) {
@@ -158,8 +247,13 @@ export class DenoConnStream implements ByteStream {
   }
 
   async read(): Promise<Uint8Array | null> {
-    const buffer = new Uint8Array(READ_SIZE);
+    // one buffer for every read (a fresh 16 KiB buffer each time costs page faults); what
+    // was read is copied out, so the caller owns its chunk. A read still in flight (its
+    // deadline passed) keeps its buffer: the next read gets another.
+    const buffer = this.#buffer ?? new Uint8Array(READ_SIZE);
+    this.#buffer = null;
     const n = await this.#conn.read(buffer);
+    this.#buffer = buffer;
     return n === null ? null : buffer.slice(0, n);
   }
 

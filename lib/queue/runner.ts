@@ -1,6 +1,6 @@
 /**
  * The queue runner: sends every due mail, one connection per account, mails one after
- * another over it with RSET between, and decides for each recipient whether it is done,
+ * another over it (RSET only after a mail that failed), and decides for each recipient whether it is done,
  * bounces, or waits for the next attempt.
  *
  * A mail leaves the queue only after the server's final 250 (or when every recipient has
@@ -23,7 +23,7 @@ import {
   retryDelay,
   warningDue,
 } from "./policy.ts";
-import { type ClaimedEntry, problemText, type Spool } from "./spool.ts";
+import { type ClaimedEntry, problemText, type QueueListing, type Spool } from "./spool.ts";
 import { isQueueId, QueueFormatError } from "./format.ts";
 
 /** A refused recipient of an otherwise accepted mail. */
@@ -63,8 +63,20 @@ export interface DeliveryConnection {
     message: ReadableStream<Uint8Array>,
     options?: { partial?: boolean; done?: readonly string[] },
   ): Promise<SendOutcome>;
-  /** RSET between mails; throws when the connection is no longer usable. */
+  /**
+   * RSET before the next mail when the last one did not end with the server's final 250
+   * (a refusal at MAIL, RCPT, DATA or the end of data); throws when the connection is no
+   * longer usable. After a mail the server took, the transaction is over already (RFC 5321
+   * §4.1.1.4) and the next mail follows without it.
+   */
   reset(): Promise<void>;
+  /**
+   * Whether `error`, thrown by {@linkcode DeliveryConnection.send}, says that the connection
+   * was gone when the mail began (the server hung up, or answered its MAIL with 421): none
+   * of the mail reached the server, so it may go again over a new connection. Without this
+   * method no mail is sent twice.
+   */
+  lostAtStart?(error: unknown): boolean;
   /** QUIT (when possible) and close. Never throws. */
   close(): Promise<void>;
 }
@@ -166,19 +178,28 @@ function matches(envelope: QueueEnvelope, id: string, select: Selection): boolea
  * opened, the rest of the run's mails for this account fail with the same error without
  * trying again: a server that hangs until the timeout costs one timeout per run, not one
  * per mail (Postfix marks such a destination dead for the run in the same way).
+ *
+ * Mails follow each other without RSET when the last one ended with the server's 250 (the
+ * transaction is over then); after any failure the next mail starts with RSET. A connection
+ * the server closed between two mails (found at the next MAIL, as no RSET probes it) is
+ * reopened and the mail sent again over the new one: nothing of it had reached the server.
  */
 class Link {
   #conn: DeliveryConnection | undefined;
-  #used = false;
+  /** Mails sent over the open connection (a lost one is reopened only when it carried any). */
+  #mails = 0;
+  /** The last mail did not end with the server's 250: RSET before the next. */
+  #dirty = false;
   #unreachable: { error: unknown } | undefined;
   constructor(readonly deliverer: Deliverer, readonly plan: AccountPlan) {}
 
-  /** A usable connection: the open one after RSET, or a new one (failover in order). */
+  /** A usable connection: the open one (after RSET when due), or a new one (failover in order). */
   async get(envelope: QueueEnvelope): Promise<DeliveryConnection> {
     if (this.#unreachable) throw this.#unreachable.error;
-    if (this.#conn && this.#used) {
+    if (this.#conn && this.#dirty) {
       try {
         await this.#conn.reset();
+        this.#dirty = false;
       } catch {
         await this.drop();
       }
@@ -199,15 +220,41 @@ class Link {
         throw last;
       }
     }
-    this.#used = true;
     return this.#conn;
+  }
+
+  /**
+   * Sends one mail over the connection; a connection found gone at the start of a mail
+   * after earlier ones is reopened once and the mail sent again.
+   */
+  async send(
+    envelope: QueueEnvelope,
+    sent: Parameters<DeliveryConnection["send"]>[0],
+    message: () => ReadableStream<Uint8Array>,
+    options: Parameters<DeliveryConnection["send"]>[2],
+  ): Promise<SendOutcome> {
+    for (let attempt = 0;; attempt++) {
+      const conn = await this.get(envelope);
+      const reused = this.#mails > 0;
+      this.#dirty = true;
+      this.#mails++;
+      try {
+        const outcome = await conn.send(sent, message(), options);
+        this.#dirty = false;
+        return outcome;
+      } catch (error) {
+        if (attempt > 0 || !reused || conn.lostAtStart?.(error) !== true) throw error;
+        await this.drop();
+      }
+    }
   }
 
   /** Forgets a connection that broke. */
   async drop(): Promise<void> {
     const conn = this.#conn;
     this.#conn = undefined;
-    this.#used = false;
+    this.#mails = 0;
+    this.#dirty = false;
     await conn?.close();
   }
 }
@@ -234,13 +281,18 @@ export async function flushQueue(
   // one whole id (queue fallback's own mail) names one entry: the rest of the queue is not read
   const one = options.select?.id;
   const exact = one !== undefined && isQueueId(one);
-  if (!exact) await spool.sweep();
   const ids = exact ? [one] : await spool.ids();
-  await runIds(spool, deliverer, ids, options, report);
-  // notifications made by this run go out in it too (one extra pass, bounded)
-  if (report.notifications.length > 0 && !options.signal?.aborted) {
-    const fresh = [...report.notifications];
-    await runIds(spool, deliverer, fresh, { ...options, select: undefined, force: true }, report);
+  if (!exact) await spool.sweep(undefined, undefined, ids);
+  try {
+    await runIds(spool, deliverer, ids, options, report);
+    // notifications made by this run go out in it too (one extra pass, bounded)
+    if (report.notifications.length > 0 && !options.signal?.aborted) {
+      const fresh = [...report.notifications];
+      await runIds(spool, deliverer, fresh, { ...options, select: undefined, force: true }, report);
+    }
+  } finally {
+    // the files of the delivered mails, unlinked while the later ones went out
+    await spool.settle();
   }
   return report;
 }
@@ -257,11 +309,15 @@ async function runIds(
   // group by account, keeping queue order within a group
   const groups = new Map<string, { plan: AccountPlan; ids: string[] }>();
   const planErrors = new Map<string, unknown>();
+  const listings = new Map<string, QueueListing>();
   for (const id of ids) {
     let envelope: QueueEnvelope;
     let state: QueueState;
     try {
-      ({ envelope, state } = await spool.read(id));
+      // a forced run sends every mail whatever its state: it is read once the mail is held
+      const listing = await spool.read(id, { state: !options.force });
+      ({ envelope, state } = listing);
+      listings.set(id, listing);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
       await problem(spool, id, error, report, log);
@@ -298,7 +354,8 @@ async function runIds(
     try {
       for (const id of groupIds) {
         if (options.signal?.aborted) return;
-        const entry = await claimOrNote(spool, id, report, log);
+        const entry = await claimOrNote(spool, id, report, log, listings.get(id));
+        listings.delete(id);
         if (!entry) continue;
         try {
           await deliverOne(spool, entry, link, plan, now, report, log, options.immediate === true);
@@ -317,9 +374,10 @@ async function claimOrNote(
   id: string,
   report: FlushReport,
   log: (line: string) => void,
+  listing?: QueueListing,
 ): Promise<ClaimedEntry | null> {
   try {
-    const entry = await spool.claim(id);
+    const entry = await spool.claim(id, listing);
     if (entry === null) report.busy.push(id);
     return entry;
   } catch (error) {
@@ -384,10 +442,10 @@ async function deliverOne(
   }
   let outcome: SendOutcome;
   try {
-    const conn = await link.get(envelope);
-    outcome = await conn.send(
+    outcome = await link.send(
+      envelope,
       { from: envelope.from, recipients: pending, ...(envelope.dsn ? { dsn: envelope.dsn } : {}) },
-      entry.message(),
+      () => entry.message(),
       // while the sender waits, one refused recipient fails the mail, as in msmtp
       { partial: !immediate, done: state.done },
     );

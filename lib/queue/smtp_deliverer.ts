@@ -2,7 +2,7 @@
  * The queue runner's {@linkcode Deliverer} over real servers: a queued mail's account is
  * resolved again from its recorded selection (config file, account name, options), and
  * mails go out through {@linkcode SmtpConnection}, one connection per account, RSET
- * between mails, refused recipients collected (`partial`).
+ * after a mail that failed, refused recipients collected (`partial`).
  *
  * @module
  */
@@ -11,6 +11,7 @@ import type { Account, Settings } from "../config/account.ts";
 import { PostieError } from "../errors.ts";
 import { type Env, resolveAccount } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
+import { SmtpError } from "../smtp/errors.ts";
 import { endOfDataTimeout, SmtpConnection } from "../delivery/connection.ts";
 import { DEFAULT_END_OF_DATA_TIMEOUT } from "../config/account.ts";
 import type { QueueEnvelope, QueueSelection } from "./format.ts";
@@ -137,6 +138,10 @@ function connectionFor(connection: SmtpConnection): DeliveryConnection {
       };
     },
     reset: () => connection.reset(),
+    // the first reply of the mail never came, or was 421: the server is gone (a 421 closes
+    // the connection too), and it had not seen the mail's data
+    lostAtStart: (error) =>
+      error instanceof SmtpError && error.stage === "mail" && connection.closed,
     async close(): Promise<void> {
       await connection.quit();
       connection.close();

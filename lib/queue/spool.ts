@@ -93,6 +93,15 @@ export interface ClaimedEntry {
 }
 
 const CHUNK = 64 * 1024;
+/** The suffix of a delivered mail in `tmp/`, waiting to be unlinked. */
+const SENT = ".sent";
+
+/**
+ * The file each listing was read from, so that {@linkcode Spool.claim} can take the
+ * envelope of a listing instead of reading it again when it locks the same file (a mail file
+ * is written once and never changed).
+ */
+const read = new WeakMap<QueueListing, { ino: number; dev: number; length: number }>();
 /** An envelope line longer than this is not one of ours. */
 const MAX_ENVELOPE = 16 * 1024 * 1024;
 
@@ -153,26 +162,34 @@ function readLine(file: Deno.FsFile): { line: string; length: number } {
   }
 }
 
-/** Streams a file from `offset` to its end in 64 KiB chunks; memory stays flat. */
-function streamFrom(path: string, offset: number): ReadableStream<Uint8Array> {
-  let file: Deno.FsFile | undefined;
+/**
+ * Streams the mail of a claimed entry from its open file (the one holding the lock, not
+ * closed here), from `offset` to its end: a small mail in one chunk of its exact size, a
+ * large one in 64 KiB chunks, so memory stays flat. Synchronous reads of the page cache, as
+ * for the envelope line.
+ */
+function streamOpen(file: Deno.FsFile, offset: number, size: number): ReadableStream<Uint8Array> {
+  let left = -1;
   return new ReadableStream<Uint8Array>({
     pull(controller): void {
-      if (file === undefined) {
-        file = Deno.openSync(path, { read: true });
+      if (left < 0) {
         file.seekSync(offset, Deno.SeekMode.Start);
+        left = size;
       }
-      const buffer = new Uint8Array(CHUNK);
-      const n = file.readSync(buffer);
-      if (n === null) {
-        file.close();
+      const buffer = new Uint8Array(Math.min(Math.max(left, 1), CHUNK));
+      let n = 0;
+      while (n < buffer.length) {
+        const got = file.readSync(buffer.subarray(n));
+        if (got === null) break;
+        n += got;
+      }
+      if (n === 0) {
         controller.close();
         return;
       }
-      controller.enqueue(buffer.subarray(0, n));
-    },
-    cancel(): void {
-      file?.close();
+      left = Math.max(0, left - n);
+      controller.enqueue(n === buffer.length ? buffer : buffer.subarray(0, n));
+      if (left === 0) controller.close();
     },
   }, { highWaterMark: 0 });
 }
@@ -189,6 +206,8 @@ function streamFrom(path: string, offset: number): ReadableStream<Uint8Array> {
 export class Spool {
   /** The queue directory. */
   readonly dir: string;
+  /** Unlinking of delivered mails in progress. */
+  #unlinking = new Set<Promise<void>>();
 
   /** A spool rooted at `dir` (nothing is touched until a method is called). */
   constructor(dir: string) {
@@ -308,23 +327,34 @@ export class Spool {
     return ids.sort();
   }
 
-  /** Reads an entry without locking it (for listings). */
-  read(id: string): Promise<QueueListing> {
+  /**
+   * Reads an entry without locking it (for listings). With `state: false` the state file
+   * is not read and the listing has the state of a mail never tried (a queue run that sends
+   * every mail whatever its state reads it once it holds the entry).
+   */
+  read(id: string, options: { state?: boolean } = {}): Promise<QueueListing> {
     try {
-      return Promise.resolve(this.#read(id));
+      return Promise.resolve(this.#read(id, options.state ?? true));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #read(id: string): QueueListing {
+  #read(id: string, withState: boolean): QueueListing {
     const path = this.#path("mail", id);
     const file = Deno.openSync(path, { read: true });
     try {
       const { line, length } = readLine(file);
       const envelope = decodeEnvelope(line);
-      const size = file.statSync().size - length;
-      return { id, envelope, state: this.#readState(id), size };
+      const info = file.statSync();
+      const listing = {
+        id,
+        envelope,
+        state: withState ? this.#readState(id) : initialState(),
+        size: info.size - length,
+      };
+      if (info.ino !== null) read.set(listing, { ino: info.ino, dev: info.dev, length });
+      return listing;
     } finally {
       file.close();
     }
@@ -366,17 +396,18 @@ export class Spool {
   /**
    * Locks an entry for delivery. Returns null when another runner holds it or it has just
    * been removed. Throws {@linkcode QueueFormatError} for a corrupt entry and Deno's errors
-   * for an unreadable one.
+   * for an unreadable one. `listing`, this spool's {@linkcode Spool.read} of the entry,
+   * saves reading the envelope again when the file is still the one it was read from.
    */
-  claim(id: string): Promise<ClaimedEntry | null> {
+  claim(id: string, listing?: QueueListing): Promise<ClaimedEntry | null> {
     try {
-      return Promise.resolve(this.#claim(id));
+      return Promise.resolve(this.#claim(id, listing));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #claim(id: string): ClaimedEntry | null {
+  #claim(id: string, listing: QueueListing | undefined): ClaimedEntry | null {
     const path = this.#path("mail", id);
     let file: Deno.FsFile;
     try {
@@ -386,6 +417,8 @@ export class Spool {
       throw error;
     }
     let released = false;
+    /** Where the delivered mail went, to be unlinked once the lock is dropped. */
+    let removed: { mail: string; state: string | null } | null = null;
     const release = (): void => {
       if (released) return;
       released = true;
@@ -394,20 +427,31 @@ export class Spool {
       } catch {
         // already closed
       }
+      if (removed !== null) this.#unlinkLater(removed.mail, removed.state);
     };
     try {
       if (!file.tryLockSync(true)) {
         release();
         return null;
       }
-      // another runner may have delivered and unlinked it between our open and our lock
+      // another runner may have delivered and removed it between our open and our lock:
+      // it is gone from mail/ then (unlinked, or moved out by a rename)
       const info = file.statSync();
-      if (info.nlink === 0) {
+      if (info.nlink === 0 || !this.#stillQueued(path, info)) {
         release();
         return null;
       }
-      const { line, length } = readLine(file);
-      const envelope = decodeEnvelope(line);
+      const known = listing?.id === id ? read.get(listing) : undefined;
+      let envelope: QueueEnvelope;
+      let length: number;
+      if (known !== undefined && known.ino === info.ino && known.dev === info.dev) {
+        envelope = listing!.envelope;
+        length = known.length;
+      } else {
+        const line = readLine(file);
+        envelope = decodeEnvelope(line.line);
+        length = line.length;
+      }
       const state = this.#readState(id);
       // attempts > 0 or anything recorded means a state file was read (or may exist)
       let stateWritten = state.attempts > 0 || state.done.length > 0 || state.error !== undefined;
@@ -420,7 +464,7 @@ export class Spool {
         envelope,
         state,
         size,
-        message: () => streamFrom(path, length),
+        message: () => streamOpen(file, length, size),
         headers: (limit = 1024 * 1024) => readHeaders(path, length, limit),
         saveState: async (next: QueueState): Promise<void> => {
           const tmp = `${tmpDir}/${id}.state`;
@@ -450,23 +494,21 @@ export class Spool {
           }
         },
         remove: (): Promise<void> => {
-          // No fsync of the directory here: if a power cut undoes the unlink, the mail is
-          // sent again (a duplicate), never lost; skipping it halves the cost of a flush.
+          // The mail leaves the queue by a rename out of mail/ (atomic, and cheap); the file
+          // is unlinked once the lock is dropped, in the background: freeing a file costs
+          // more than the rest of a delivered mail's bookkeeping together. A crash leaves
+          // it in tmp/, where the next run's sweep removes it. No fsync of the directory: if
+          // a power cut undoes the rename, the mail is sent again (a duplicate), never lost.
+          const trash = `${tmpDir}/${id}${SENT}`;
           try {
-            Deno.removeSync(path);
+            Deno.renameSync(path, trash);
           } catch (error) {
             return Promise.reject(
               new QueueError(`cannot remove queue entry ${id}: ${osText(error)}`, undefined, error),
             );
           }
           // a mail never tried has no state file; not looking for it saves a failed call
-          if (stateWritten) {
-            try {
-              Deno.removeSync(statePath);
-            } catch {
-              // already gone
-            }
-          }
+          removed = { mail: trash, state: stateWritten ? statePath : null };
           return Promise.resolve();
         },
         release,
@@ -475,6 +517,36 @@ export class Spool {
       release();
       throw error;
     }
+  }
+
+  /** Whether `mail/ID` still names the file `info` describes (it was not moved out). */
+  #stillQueued(path: string, info: Deno.FileInfo): boolean {
+    if (info.ino === null) return true;
+    try {
+      const now = Deno.statSync(path);
+      return now.ino === info.ino && now.dev === info.dev;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  }
+
+  /** Unlinks a delivered mail (and its state) in the background; see {@linkcode Spool.settle}. */
+  #unlinkLater(mail: string, state: string | null): void {
+    const done = (async () => {
+      await removeQuietly(mail);
+      if (state !== null) await removeQuietly(state);
+    })();
+    this.#unlinking.add(done);
+    void done.finally(() => this.#unlinking.delete(done));
+  }
+
+  /**
+   * Waits for the files of delivered mails to be unlinked (they leave `mail/` at once; the
+   * unlinking runs in the background while the next mails go out). A queue run ends with it.
+   */
+  async settle(): Promise<void> {
+    while (this.#unlinking.size > 0) await Promise.all([...this.#unlinking]);
   }
 
   /**
@@ -538,15 +610,22 @@ export class Spool {
   }
 
   /**
-   * Removes leftovers of crashes: temporary files older than `age` milliseconds and state
-   * files whose mail is gone. Returns how many files were removed.
+   * Removes leftovers of crashes: temporary files older than `age` milliseconds, delivered
+   * mails not yet unlinked, and state files whose mail is gone. Returns how many files were
+   * removed. `ids` is {@linkcode Spool.ids} when the caller has just read it.
    */
-  async sweep(now: number = Date.now(), age = 60 * 60 * 1000): Promise<number> {
+  async sweep(now: number = Date.now(), age = 60 * 60 * 1000, ids?: string[]): Promise<number> {
     let removed = 0;
-    const mails = new Set(await this.ids());
+    const mails = new Set(ids ?? await this.ids());
     try {
       for await (const entry of Deno.readDir(`${this.dir}/tmp`)) {
         const path = `${this.dir}/tmp/${entry.name}`;
+        if (entry.name.endsWith(SENT) && isQueueId(entry.name.slice(0, -SENT.length))) {
+          // out of the queue already (a run that ended before it was unlinked)
+          await removeQuietly(path);
+          removed++;
+          continue;
+        }
         const info = await Deno.stat(path).catch(() => null);
         if (info?.mtime && now - info.mtime.getTime() > age) {
           await removeQuietly(path);

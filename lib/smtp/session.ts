@@ -559,18 +559,19 @@ export class SmtpSession {
 }
 
 /**
- * Mail data waiting to be written, copied into one buffer; the pieces the transcript must
- * show are kept apart (the final `.\r\n` is not shown as data).
+ * Mail data waiting to be written: the pieces are kept (each is a chunk of its own, from
+ * the dot-stuffer) and joined into one buffer of the exact size when written, so a small
+ * mail costs a few kilobytes rather than a 64 KiB buffer, zeroed, per write. The pieces the
+ * transcript must show are kept apart (the final `.\r\n` is not shown as data).
  */
 class DataBatch {
   #size: number;
-  #buf: Uint8Array;
+  #pieces: Uint8Array[] = [];
   #fill = 0;
   #shown: Uint8Array[] = [];
 
   constructor(size: number) {
     this.#size = size;
-    this.#buf = new Uint8Array(size);
   }
 
   /** Whether `length` more bytes fit without writing the batch first. */
@@ -579,21 +580,16 @@ class DataBatch {
   }
 
   add(piece: Uint8Array, show = true): void {
-    if (this.#fill + piece.length > this.#buf.length) {
-      const grown = new Uint8Array(this.#fill + piece.length);
-      grown.set(this.#buf.subarray(0, this.#fill));
-      this.#buf = grown;
-    }
-    this.#buf.set(piece, this.#fill);
+    this.#pieces.push(piece);
     this.#fill += piece.length;
     if (show) this.#shown.push(piece);
   }
 
   take(): { bytes: Uint8Array; shown: Uint8Array[] } {
-    const bytes = this.#buf.subarray(0, this.#fill);
+    // always a fresh buffer: a TLS socket may still hold the one just written
+    const bytes = concat(this.#pieces);
     const shown = this.#shown;
-    // a fresh buffer: a TLS socket may still hold the one just written
-    if (this.#fill > 0) this.#buf = new Uint8Array(this.#size);
+    this.#pieces = [];
     this.#fill = 0;
     this.#shown = [];
     return { bytes, shown };
