@@ -3,9 +3,9 @@
  *
  * - `DIR/lib/postie/`: main.ts bundled by `deno bundle` (npm packages inlined, one chunk per
  *   lazily imported module, so a plain send loads none of TOML, TLS or OAuth2), the CommonJS
- *   npm packages bundled apart (APART), a `deno.json` holding the permission set and the
- *   import map, and `cache/`, a Deno cache filled here with the compiled code of every module,
- *   read-only for everyone else;
+ *   npm packages bundled apart (APART), a `deno.json` holding the permission set, the
+ *   import map and lazy loading of the chunks `import()` names, and `cache/`, a Deno cache
+ *   filled here with the compiled code of every module, read-only for everyone else;
  * - `DIR/bin/postie`: the launcher, a script whose `#!` line runs Deno on that bundle with the
  *   permission set `postie` of the repository's deno.json and that cache.
  *
@@ -140,8 +140,14 @@ async function main(): Promise<void> {
   const imports = Object.fromEntries(
     Object.entries(APART).map(([specifier, { file }]) => [specifier, `./${file}.js`]),
   );
-  const denoJson = JSON.stringify({ permissions: { postie: permissionSet() }, imports }, null, 2) +
-    "\n";
+  // lazy-dynamic-imports: Deno otherwise reads every chunk an `import()` names (TLS, the relay,
+  // the npm packages: all of them) while it builds the module graph at each start, before the
+  // first line runs; lazily, a chunk is read when its path first imports it.
+  const denoJson = JSON.stringify(
+    { permissions: { postie: permissionSet() }, imports, unstable: ["lazy-dynamic-imports"] },
+    null,
+    2,
+  ) + "\n";
   // DENO_NO_UPDATE_CHECK: Deno would otherwise look for a newer Deno on the network on every
   // start, since it cannot note the time of its last look in a cache it may not write.
   const shebang = `#!/usr/bin/env -S DENO_DIR=${cache} DENO_NO_UPDATE_CHECK=1 ${deno} run ` +

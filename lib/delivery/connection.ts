@@ -16,7 +16,7 @@ import type { Capabilities } from "../smtp/capabilities.ts";
 import type { DsnOptions } from "../smtp/command.ts";
 import { SmtpError } from "../smtp/errors.ts";
 import type { Reply } from "../smtp/reply.ts";
-import { SmtpSession } from "../smtp/session.ts";
+import { type SendOptions, SmtpSession } from "../smtp/session.ts";
 
 /** How to open a connection. */
 export interface ConnectionOptions {
@@ -70,6 +70,13 @@ export interface SendMailOptions {
   partial?: boolean;
   /** Abandons the mail: the connection is closed and the promise rejects with the reason. */
   signal?: AbortSignal;
+  /** The last mail on this connection failed: begin with RSET (see {@linkcode SendOptions}). */
+  reset?: boolean;
+  /**
+   * The envelope of the mail that will follow, sent behind this one's data when the server
+   * pipelines (see {@linkcode SendOptions}); the next call must send that mail, or close.
+   */
+  next?: DeliveryEnvelope;
 }
 
 /** A recipient the server refused, with its reply (code, enhanced code, text). */
@@ -422,7 +429,11 @@ export class SmtpConnection {
         const result = await this.session.send(
           envelope,
           payload.stream,
-          { partial: options.partial ?? false },
+          {
+            partial: options.partial ?? false,
+            ...(options.reset ? { reset: true } : {}),
+            ...(options.next ? { next: options.next } : {}),
+          },
         );
         const lmtpFirst = result.recipients.find((r) => r.reply.code === 250)?.reply;
         return {

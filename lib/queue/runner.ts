@@ -51,6 +51,33 @@ export interface SendOutcome {
   finished?: string[];
 }
 
+/** The envelope of a mail as it goes to the server: the recipients still to do. */
+export interface OutgoingEnvelope {
+  from: string;
+  recipients: string[];
+  dsn?: QueueDsn;
+}
+
+/** Options of {@linkcode DeliveryConnection.send}. */
+export interface SendMailOptions {
+  /** Deliver to the recipients the server takes and report the refused ones (default). */
+  partial?: boolean;
+  /** What earlier attempts finished (the queue's `done` list). */
+  done?: readonly string[];
+  /**
+   * The last mail on this connection did not end with the server's final 250 (a refusal
+   * at MAIL, RCPT, DATA or the end of data): start this one with RSET. After a mail the
+   * server took, the transaction is over already (RFC 5321 §4.1.1.4).
+   */
+  reset?: boolean;
+  /**
+   * The mail that will follow on this connection: a connection may send its envelope behind
+   * this mail's data, with RSET in front (RFC 2920), and the next send must then be that
+   * mail's, or close. A connection may also ignore it.
+   */
+  next?: OutgoingEnvelope;
+}
+
 /** An open connection to one account's server. */
 export interface DeliveryConnection {
   /**
@@ -59,22 +86,15 @@ export interface DeliveryConnection {
    * classified with {@linkcode classifyFailure}).
    */
   send(
-    envelope: { from: string; recipients: string[]; dsn?: QueueDsn },
+    envelope: OutgoingEnvelope,
     message: ReadableStream<Uint8Array>,
-    options?: { partial?: boolean; done?: readonly string[] },
+    options?: SendMailOptions,
   ): Promise<SendOutcome>;
   /**
-   * RSET before the next mail when the last one did not end with the server's final 250
-   * (a refusal at MAIL, RCPT, DATA or the end of data); throws when the connection is no
-   * longer usable. After a mail the server took, the transaction is over already (RFC 5321
-   * §4.1.1.4) and the next mail follows without it.
-   */
-  reset(): Promise<void>;
-  /**
    * Whether `error`, thrown by {@linkcode DeliveryConnection.send}, says that the connection
-   * was gone when the mail began (the server hung up, or answered its MAIL with 421): none
-   * of the mail reached the server, so it may go again over a new connection. Without this
-   * method no mail is sent twice.
+   * was unusable when the mail began (RSET failed, or the server hung up or answered 421
+   * before the mail's MAIL was accepted): none of the mail reached the server, so it may go
+   * again over a new connection. Without this method no mail is sent twice.
    */
   lostAtStart?(error: unknown): boolean;
   /** QUIT (when possible) and close. Never throws. */
@@ -179,10 +199,11 @@ function matches(envelope: QueueEnvelope, id: string, select: Selection): boolea
  * trying again: a server that hangs until the timeout costs one timeout per run, not one
  * per mail (Postfix marks such a destination dead for the run in the same way).
  *
- * Mails follow each other without RSET when the last one ended with the server's 250 (the
- * transaction is over then); after any failure the next mail starts with RSET. A connection
- * the server closed between two mails (found at the next MAIL, as no RSET probes it) is
- * reopened and the mail sent again over the new one: nothing of it had reached the server.
+ * A mail that follows one the server took needs no RSET (the transaction is over), one
+ * that follows a failure starts with RSET; a server that pipelines gets the next mail's
+ * envelope behind the data of the last, after RSET. A connection the server closed between
+ * two mails (found at the next RSET or MAIL) is reopened and the mail sent again over the
+ * new one: nothing of it had reached the server.
  */
 class Link {
   #conn: DeliveryConnection | undefined;
@@ -193,17 +214,9 @@ class Link {
   #unreachable: { error: unknown } | undefined;
   constructor(readonly deliverer: Deliverer, readonly plan: AccountPlan) {}
 
-  /** A usable connection: the open one (after RSET when due), or a new one (failover in order). */
+  /** The open connection, or a new one (failover in order). */
   async get(envelope: QueueEnvelope): Promise<DeliveryConnection> {
     if (this.#unreachable) throw this.#unreachable.error;
-    if (this.#conn && this.#dirty) {
-      try {
-        await this.#conn.reset();
-        this.#dirty = false;
-      } catch {
-        await this.drop();
-      }
-    }
     if (this.#conn === undefined) {
       let last: unknown;
       for (const route of this.plan.routes) {
@@ -224,22 +237,23 @@ class Link {
   }
 
   /**
-   * Sends one mail over the connection; a connection found gone at the start of a mail
+   * Sends one mail over the connection; a connection found unusable at the start of a mail
    * after earlier ones is reopened once and the mail sent again.
    */
   async send(
     envelope: QueueEnvelope,
-    sent: Parameters<DeliveryConnection["send"]>[0],
+    outgoing: OutgoingEnvelope,
     message: () => ReadableStream<Uint8Array>,
-    options: Parameters<DeliveryConnection["send"]>[2],
+    options: { partial: boolean; done: readonly string[]; next?: OutgoingEnvelope },
   ): Promise<SendOutcome> {
     for (let attempt = 0;; attempt++) {
       const conn = await this.get(envelope);
       const reused = this.#mails > 0;
+      const reset = this.#dirty;
       this.#dirty = true;
       this.#mails++;
       try {
-        const outcome = await conn.send(sent, message(), options);
+        const outcome = await conn.send(outgoing, message(), { ...options, reset });
         this.#dirty = false;
         return outcome;
       } catch (error) {
@@ -351,22 +365,61 @@ async function runIds(
   }
   for (const { plan, ids: groupIds } of groups.values()) {
     const link = new Link(deliverer, plan);
-    try {
-      for (const id of groupIds) {
-        if (options.signal?.aborted) return;
+    const waiting = groupIds.values();
+    // the next mail is held while one goes out, so its envelope can follow that one's data
+    const claimNext = async (): Promise<Prepared | undefined> => {
+      for (const id of waiting) {
         const entry = await claimOrNote(spool, id, report, log, listings.get(id));
         listings.delete(id);
-        if (!entry) continue;
+        if (entry) return prepare(entry, plan, now());
+      }
+      return undefined;
+    };
+    let current = await claimNext();
+    try {
+      while (current !== undefined) {
+        if (options.signal?.aborted) return;
+        const following = await claimNext();
         try {
-          await deliverOne(spool, entry, link, plan, now, report, log, options.immediate === true);
+          await deliverOne(spool, current, following, link, plan, report, log, options);
+        } catch (error) {
+          following?.entry.release();
+          throw error;
         } finally {
-          entry.release();
+          current.entry.release();
         }
+        current = following;
       }
     } finally {
+      current?.entry.release();
       await link.drop();
     }
   }
+}
+
+/** A held mail and what its attempt will do, decided once. */
+interface Prepared {
+  entry: ClaimedEntry;
+  /** When the attempt began (ms). */
+  t: number;
+  /** The recipients still to do. */
+  pending: string[];
+  /** Out of time: it bounces instead of being sent. */
+  expired: boolean;
+  /** The envelope that goes to the server, when the mail is sent. */
+  outgoing?: OutgoingEnvelope;
+}
+
+function prepare(entry: ClaimedEntry, plan: AccountPlan, t: number): Prepared {
+  const { envelope, state } = entry;
+  const pending = envelope.recipients.filter((r) => !state.done.includes(r));
+  const expired = pending.length > 0 && isExpired(plan.policy, envelope.queued, t);
+  const outgoing = pending.length === 0 || expired ? undefined : {
+    from: envelope.from,
+    recipients: pending,
+    ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
+  };
+  return { entry, t, pending, expired, ...(outgoing ? { outgoing } : {}) };
 }
 
 async function claimOrNote(
@@ -405,27 +458,31 @@ async function problem(
   }
 }
 
-/** Sends one claimed mail and records the result. */
+/**
+ * Sends one claimed mail and records the result. The mail that follows on the same
+ * connection (`following`) is named to it, so that its envelope can go out behind this
+ * mail's data.
+ */
 async function deliverOne(
   spool: Spool,
-  entry: ClaimedEntry,
+  prepared: Prepared,
+  following: Prepared | undefined,
   link: Link,
   plan: AccountPlan,
-  now: () => number,
   report: FlushReport,
   log: (line: string) => void,
-  immediate: boolean,
+  options: FlushOptions,
 ): Promise<void> {
+  const { entry, t, pending, outgoing } = prepared;
+  const immediate = options.immediate === true;
   const { envelope } = entry;
   const state: QueueState = { ...entry.state, done: [...entry.state.done] };
-  const pending = envelope.recipients.filter((r) => !state.done.includes(r));
-  const t = now();
   if (pending.length === 0) {
     await entry.remove();
     report.delivered.push(entry.id);
     return;
   }
-  if (isExpired(plan.policy, envelope.queued, t)) {
+  if (prepared.expired || outgoing === undefined) {
     const days = plan.policy.lifetime / 86400;
     const reason = `the mail could not be delivered within ${formatSpan(plan.policy.lifetime)}` +
       (state.error ? `; last error: ${state.error}` : "");
@@ -442,12 +499,14 @@ async function deliverOne(
   }
   let outcome: SendOutcome;
   try {
+    // a run being stopped sends no further mail: none is named to follow
+    const next = options.signal?.aborted ? undefined : following?.outgoing;
     outcome = await link.send(
       envelope,
-      { from: envelope.from, recipients: pending, ...(envelope.dsn ? { dsn: envelope.dsn } : {}) },
+      outgoing,
       () => entry.message(),
       // while the sender waits, one refused recipient fails the mail, as in msmtp
-      { partial: !immediate, done: state.done },
+      { partial: !immediate, done: state.done, ...(next ? { next } : {}) },
     );
   } catch (error) {
     const failure = classifyFailure(error);

@@ -76,6 +76,23 @@ export interface SendOptions {
    * @default {false}
    */
   partial?: boolean;
+  /**
+   * The last mail on this connection failed: begin with RSET (in the same write as the
+   * envelope when the server offers PIPELINING, RFC 2920 §3.1). Nothing when this mail's
+   * envelope already went out behind the last one's data ({@linkcode SendOptions.next}),
+   * with an RSET in front.
+   */
+  reset?: boolean;
+  /**
+   * The envelope of the mail that will follow on this connection. When the server offers
+   * PIPELINING (SMTP, not LMTP), RSET and that mail's MAIL, RCPT and DATA go out in the same
+   * write as this mail's final dot: RFC 2920 §3.1 lets message content open a group and DATA
+   * end it. That saves a round trip per mail; the RSET starts the next mail clean however
+   * this one ends. The next call must then be {@linkcode SmtpSession.send} of that envelope
+   * (which reads those replies) or {@linkcode SmtpSession.close}: the server may be waiting
+   * for the next mail's data, so {@linkcode SmtpSession.quit} sends no QUIT then.
+   */
+  next?: Envelope;
 }
 
 /** How a mail ended when the server took it. */
@@ -150,6 +167,8 @@ export class SmtpSession {
   #caps: Capabilities = noCapabilities();
   #domain: string | undefined;
   #lmtp = false;
+  /** The envelope commands of the next mail, sent behind the last mail's data after RSET. */
+  #ahead: string[] | null = null;
 
   /** A session over a connected transport; nothing is sent until a method is called. */
   constructor(transport: Transport, options: SmtpSessionOptions = {}) {
@@ -363,6 +382,8 @@ export class SmtpSession {
     data: ReadableStream<Uint8Array>,
     options: SendOptions = {},
   ): Promise<SendResult> {
+    const ahead = this.#ahead;
+    this.#ahead = null;
     this.checkDsn(envelope.dsn);
     const partial = options.partial ?? false;
     const commands = envelopeCommands(
@@ -371,15 +392,39 @@ export class SmtpSession {
       envelope.dsn ?? {},
       this.#caps.smtputf8,
     );
+    const limit = this.#caps.pipelining ? this.#pipelineLimit : 1;
     const pipeline = new EnvelopePipeline(
       commands,
       envelope.from,
       envelope.recipients,
-      this.#caps.pipelining ? this.#pipelineLimit : 1,
+      limit,
       partial,
     );
+    if (ahead !== null && !sameLines(ahead, commands)) {
+      // not the mail announced behind the last one: the server may be waiting for that
+      // one's data, and only closing the connection ends that without a mail
+      this.#transport.close();
+      throw new SmtpIoError("network write error: the connection was given up", {
+        stage: "rset",
+      });
+    }
+    const next = this.#announce(options.next, limit);
+    // RSET first: sent in front of the envelope below when pipelining, else alone now
+    let rset = ahead !== null || (options.reset === true && limit > commands.length);
+    if (options.reset && !rset && ahead === null) await this.reset();
     for (let batch = pipeline.nextBatch(); batch.length > 0; batch = pipeline.nextBatch()) {
-      await this.#write(batch, "mail");
+      // the envelope of a mail announced behind the last one is on the wire already
+      if (ahead === null || !rset) await this.#write(rset ? ["RSET", ...batch] : batch, "mail");
+      if (rset) {
+        rset = false;
+        const reply = await this.#read("rset");
+        if (reply.code !== 250) {
+          throw new SmtpReplyError("command RSET failed", transient(reply), {
+            stage: "rset",
+            reply,
+          });
+        }
+      }
       for (let i = 0; i < batch.length; i++) pipeline.onReply(await this.#read(pipeline.stage));
     }
     if (pipeline.accepted.length === 0 && pipeline.rejected.length > 0) {
@@ -389,7 +434,7 @@ export class SmtpSession {
       await this.#read("end-of-data");
       throw pipeline.firstRefusal();
     }
-    const dataBytes = await this.#sendData(data);
+    const dataBytes = await this.#sendData(data, next);
     const accepted = pipeline.accepted;
     const rejected = pipeline.rejected;
     if (!this.#lmtp) {
@@ -428,11 +473,42 @@ export class SmtpSession {
   }
 
   /**
+   * The envelope commands of `next` when they can go out behind this mail's data (see
+   * {@linkcode SendOptions.next}): SMTP with PIPELINING, in one batch with the RSET in
+   * front, with addresses and DSN parameters {@linkcode SmtpSession.send} accepts; else null
+   * (that mail will send its envelope itself, and meet any error then).
+   */
+  #announce(next: Envelope | undefined, limit: number): string[] | null {
+    if (next === undefined || this.#lmtp || !this.#caps.pipelining) return null;
+    try {
+      this.checkDsn(next.dsn);
+      const commands = envelopeCommands(
+        next.from,
+        next.recipients,
+        next.dsn ?? {},
+        this.#caps.smtputf8,
+      );
+      return commands.length < limit ? commands : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * `RSET`: ends any transaction so the next mail starts clean on the same connection.
    *
    * @throws {SmtpReplyError} `command RSET failed` for a reply other than 250.
    */
   async reset(): Promise<Reply> {
+    if (this.#ahead !== null) {
+      // the next mail's envelope went out behind the last data: the server may be waiting
+      // for its data now, which only closing the connection ends without a mail
+      this.#ahead = null;
+      this.#transport.close();
+      throw new SmtpIoError("network write error: the connection was given up", {
+        stage: "rset",
+      });
+    }
     const reply = await this.#command("RSET", "rset");
     if (reply.code !== 250) {
       throw new SmtpReplyError("command RSET failed", transient(reply), { stage: "rset", reply });
@@ -464,8 +540,14 @@ export class SmtpSession {
     throw new SmtpReplyError(message, code, { stage: "etrn", reply });
   }
 
-  /** Sends QUIT and reads the reply; like msmtp, nothing that happens here is an error. */
+  /**
+   * Sends QUIT and reads the reply; like msmtp, nothing that happens here is an error. Sends
+   * nothing when a next mail's envelope went out behind the last data
+   * ({@linkcode SendOptions.next}): the server may be waiting for its data, where QUIT would
+   * be data; closing the connection then ends that transaction without a mail.
+   */
   async quit(): Promise<Reply | undefined> {
+    if (this.#ahead !== null) return undefined;
     try {
       return await this.#command("QUIT", "quit");
     } catch {
@@ -514,7 +596,11 @@ export class SmtpSession {
     }
   }
 
-  async #sendData(data: ReadableStream<Uint8Array>): Promise<number> {
+  /**
+   * Writes the data and the final dot; `then`, commands to send in the same write as the
+   * dot (the next mail's envelope after RSET), becomes the announced envelope once written.
+   */
+  async #sendData(data: ReadableStream<Uint8Array>, then: string[] | null = null): Promise<number> {
     const transcript = this.#debug ? new DataTranscript(this.#debug) : undefined;
     const batch = new DataBatch(DATA_BATCH);
     let bytes = 0;
@@ -540,8 +626,12 @@ export class SmtpSession {
     if (!endsWithCrlf) batch.add(encoder.encode("\r\n"));
     // the final dot goes out with the last data, not shown as data in the transcript
     batch.add(encoder.encode(".\r\n"), false);
+    const following = then === null ? [] : ["RSET", ...then];
+    if (then !== null) batch.add(encodeCommands(following.map((l) => l + "\r\n").join("")), false);
     await this.#flushData(batch, transcript, "end-of-data");
+    this.#ahead = then;
     this.#debug?.("--> .\r\n");
+    for (const line of following) this.#debug?.(`--> ${line}\r\n`);
     return bytes;
   }
 
@@ -785,6 +875,10 @@ function encodeCommands(text: string): Uint8Array {
   if (parts.length === 0) return encoder.encode(text);
   parts.push(encoder.encode(text.slice(start)));
   return concat(parts);
+}
+
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((line, i) => line === b[i]);
 }
 
 function transient(reply: Reply): ExitCode {
