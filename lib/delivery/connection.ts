@@ -16,7 +16,7 @@ import type { Capabilities } from "../smtp/capabilities.ts";
 import type { DsnOptions } from "../smtp/command.ts";
 import { SmtpError } from "../smtp/errors.ts";
 import type { Reply } from "../smtp/reply.ts";
-import { type SendOptions, SmtpSession } from "../smtp/session.ts";
+import { SmtpSession } from "../smtp/session.ts";
 
 /** How to open a connection. */
 export interface ConnectionOptions {
@@ -70,11 +70,11 @@ export interface SendMailOptions {
   partial?: boolean;
   /** Abandons the mail: the connection is closed and the promise rejects with the reason. */
   signal?: AbortSignal;
-  /** The last mail on this connection failed: begin with RSET (see {@linkcode SendOptions}). */
+  /** The last mail on this connection failed: begin with RSET (see `SmtpSession.send`). */
   reset?: boolean;
   /**
    * The envelope of the mail that will follow, sent behind this one's data when the server
-   * pipelines (see {@linkcode SendOptions}); the next call must send that mail, or close.
+   * pipelines (see `SmtpSession.send`); the next call must send that mail, or close.
    */
   next?: DeliveryEnvelope;
 }
