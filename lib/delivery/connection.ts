@@ -12,6 +12,7 @@ import { formatCertificateInfo, formatTlsParameters } from "../net/cert_info.ts"
 import { connect, type NetTransport } from "../net/connect.ts";
 import type { ReadOptions, TlsInfo, TlsOptions, Transport } from "../net/transport.ts";
 import { stuffMail } from "../message/data.ts";
+import { DotStuffer } from "../message/dot_stuff.ts";
 import type { Capabilities } from "../smtp/capabilities.ts";
 import type { DsnOptions } from "../smtp/command.ts";
 import { SmtpError } from "../smtp/errors.ts";
@@ -152,6 +153,18 @@ export function tlsInfoLines(info: TlsInfo): string[] {
  */
 export function accountDsn(s: Settings): DsnOptions {
   return { notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(), ret: s.dsn_return };
+}
+
+/** {@linkcode stuffMail} for a mail held whole: its DATA bytes and the stuffer. */
+function stuffWhole(message: Uint8Array): { stream: Uint8Array; stuffer: DotStuffer } {
+  const stuffer = new DotStuffer();
+  const body = stuffer.push(message);
+  const end = stuffer.end();
+  if (end.length === 0) return { stream: body, stuffer };
+  const all = new Uint8Array(body.length + end.length);
+  all.set(body);
+  all.set(end, body.length);
+  return { stream: all, stuffer };
 }
 
 /** The socket seen by the session, noting when the server ended the connection. */
@@ -412,7 +425,7 @@ export class SmtpConnection {
 
   /**
    * Sends one mail: the message (headers, empty line, body; LF or CRLF line ends) is
-   * dot-stuffed and streamed, never held whole. By default one refused recipient fails the
+   * dot-stuffed and streamed, never held whole (unless it is given whole). By default one refused recipient fails the
    * mail (msmtp); with `partial` the refused ones are reported in the result.
    *
    * @throws {SmtpReplyError} a refusal (its `code`, `enhancedCode` and `stage` say which).
@@ -420,10 +433,11 @@ export class SmtpConnection {
    */
   async send(
     envelope: DeliveryEnvelope,
-    message: ReadableStream<Uint8Array>,
+    message: ReadableStream<Uint8Array> | Uint8Array,
     options: SendMailOptions = {},
   ): Promise<DeliveryResult> {
-    const payload = stuffMail(message);
+    // a mail held whole is stuffed in one go, without streams around it
+    const payload = message instanceof Uint8Array ? stuffWhole(message) : stuffMail(message);
     return await abortable(options.signal, () => this.close(), async () => {
       try {
         const result = await this.session.send(

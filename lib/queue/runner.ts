@@ -87,7 +87,7 @@ export interface DeliveryConnection {
    */
   send(
     envelope: OutgoingEnvelope,
-    message: ReadableStream<Uint8Array>,
+    message: ReadableStream<Uint8Array> | Uint8Array,
     options?: SendMailOptions,
   ): Promise<SendOutcome>;
   /**
@@ -243,7 +243,7 @@ class Link {
   async send(
     envelope: QueueEnvelope,
     outgoing: OutgoingEnvelope,
-    message: () => ReadableStream<Uint8Array>,
+    message: () => ReadableStream<Uint8Array> | Uint8Array,
     options: { partial: boolean; done: readonly string[]; next?: OutgoingEnvelope },
   ): Promise<SendOutcome> {
     for (let attempt = 0;; attempt++) {
@@ -504,7 +504,8 @@ async function deliverOne(
     outcome = await link.send(
       envelope,
       outgoing,
-      () => entry.message(),
+      // a small mail whole (read once, even when it goes again), a large one streamed
+      () => entry.bytes() ?? entry.message(),
       // while the sender waits, one refused recipient fails the mail, as in msmtp
       { partial: !immediate, done: state.done, ...(next ? { next } : {}) },
     );

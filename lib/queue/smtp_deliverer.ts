@@ -43,6 +43,7 @@ export interface SmtpDelivererOptions {
 export class SmtpDeliverer implements Deliverer {
   #options: SmtpDelivererOptions;
   #accounts = new Map<string, Promise<Account>>();
+  #hostname: string | undefined;
 
   /** A deliverer resolving accounts through `options.configEnv`. */
   constructor(options: SmtpDelivererOptions) {
@@ -80,7 +81,8 @@ export class SmtpDeliverer implements Deliverer {
       },
       // "" is the account itself
       routes: ["", ...s.failover],
-      hostname: this.#options.configEnv.hostname(),
+      // asked once per run, not once per mail
+      hostname: this.#hostname ??= this.#options.configEnv.hostname(),
     };
   }
 
@@ -187,7 +189,8 @@ async function directConnection(
         settings,
         from: envelope.from,
         recipients: envelope.recipients,
-        payload: stuffMail(message).stream,
+        payload: stuffMail(message instanceof Uint8Array ? ReadableStream.from([message]) : message)
+          .stream,
         done,
         ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
         ...(options.debug ? { debug: options.debug } : {}),

@@ -82,6 +82,12 @@ export interface ClaimedEntry {
   size: number;
   /** The mail as it goes to the server, streamed from disk. */
   message(): ReadableStream<Uint8Array>;
+  /**
+   * The mail as it goes to the server, whole, when it is small (up to 64 KiB; read once, in
+   * one read with its envelope line when it can); null for a larger one, which
+   * {@linkcode ClaimedEntry.message} streams.
+   */
+  bytes(): Uint8Array | null;
   /** The mail's header block (up to the empty line), bounded in size, for bounces. */
   headers(limit?: number): Promise<Uint8Array>;
   /** Replaces the state atomically (tmp, fsync, rename, fsync the directory). */
@@ -121,6 +127,16 @@ async function fsyncDir(path: string): Promise<void> {
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}
+
+/** The path's file information, or null when nothing is there. */
+function statOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
 }
 
 async function removeQuietly(path: string): Promise<void> {
@@ -164,9 +180,8 @@ function readLine(file: Deno.FsFile): { line: string; length: number } {
 
 /**
  * Streams the mail of a claimed entry from its open file (the one holding the lock, not
- * closed here), from `offset` to its end: a small mail in one chunk of its exact size, a
- * large one in 64 KiB chunks, so memory stays flat. Synchronous reads of the page cache, as
- * for the envelope line.
+ * closed here), from `offset` to its end in 64 KiB chunks, so memory stays flat. Synchronous
+ * reads of the page cache, as for the envelope line.
  */
 function streamOpen(file: Deno.FsFile, offset: number, size: number): ReadableStream<Uint8Array> {
   let left = -1;
@@ -192,6 +207,24 @@ function streamOpen(file: Deno.FsFile, offset: number, size: number): ReadableSt
       if (left === 0) controller.close();
     },
   }, { highWaterMark: 0 });
+}
+
+/** Reads up to `size` bytes from `offset` (fewer at the end of the file). */
+function readFrom(file: Deno.FsFile, offset: number, size: number): Uint8Array {
+  file.seekSync(offset, Deno.SeekMode.Start);
+  return readUpTo(file, size);
+}
+
+/** Reads up to `size` bytes from the file's position (fewer at the end of the file). */
+function readUpTo(file: Deno.FsFile, size: number): Uint8Array {
+  const buffer = new Uint8Array(size);
+  let n = 0;
+  while (n < size) {
+    const got = file.readSync(buffer.subarray(n));
+    if (got === null) break;
+    n += got;
+  }
+  return n === size ? buffer : buffer.subarray(0, n);
 }
 
 /**
@@ -361,9 +394,12 @@ export class Spool {
   }
 
   #readState(id: string): QueueState {
+    const path = this.#path("state", id);
+    // most mails have none: a failed stat costs half a failed read
+    if (statOrNull(path) === null) return initialState();
     let text: string;
     try {
-      text = Deno.readTextFileSync(this.#path("state", id));
+      text = Deno.readTextFileSync(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return initialState();
       throw error;
@@ -434,28 +470,51 @@ export class Spool {
         release();
         return null;
       }
-      // another runner may have delivered and removed it between our open and our lock:
-      // it is gone from mail/ then (unlinked, or moved out by a rename)
-      const info = file.statSync();
-      if (info.nlink === 0 || !this.#stillQueued(path, info)) {
-        release();
-        return null;
-      }
+      // Another runner may have delivered and removed it between our open and our lock: it
+      // is gone from mail/ then (unlinked, or moved out by a rename). With the listing, the
+      // path's file must still be the one listed (ids are never used twice, so ours is it
+      // too), and the envelope read then is this file's.
       const known = listing?.id === id ? read.get(listing) : undefined;
+      let info: Deno.FileInfo;
       let envelope: QueueEnvelope;
       let length: number;
-      if (known !== undefined && known.ino === info.ino && known.dev === info.dev) {
+      /** The file's position, when known: the whole file is read in one go from 0. */
+      let position: number | null = 0;
+      if (known !== undefined) {
+        const now = statOrNull(path);
+        if (now === null || now.ino !== known.ino || now.dev !== known.dev) {
+          release();
+          return null;
+        }
+        info = now;
         envelope = listing!.envelope;
         length = known.length;
       } else {
+        info = file.statSync();
+        if (info.nlink === 0 || !this.#stillQueued(path, info)) {
+          release();
+          return null;
+        }
         const line = readLine(file);
         envelope = decodeEnvelope(line.line);
         length = line.length;
+        position = null;
       }
       const state = this.#readState(id);
       // attempts > 0 or anything recorded means a state file was read (or may exist)
       let stateWritten = state.attempts > 0 || state.done.length > 0 || state.error !== undefined;
       const size = info.size - length;
+      let whole: Uint8Array | undefined;
+      const bytes = (): Uint8Array | null => {
+        if (size > CHUNK) return null;
+        if (whole === undefined) {
+          whole = position === 0
+            ? readUpTo(file, length + size).subarray(length)
+            : readFrom(file, length, size);
+          position = null;
+        }
+        return whole;
+      };
       const statePath = this.#path("state", id);
       const stateDir = `${this.dir}/state`;
       const tmpDir = `${this.dir}/tmp`;
@@ -464,7 +523,11 @@ export class Spool {
         envelope,
         state,
         size,
-        message: () => streamOpen(file, length, size),
+        message: () => {
+          const all = bytes();
+          return all !== null ? ReadableStream.from([all]) : streamOpen(file, length, size);
+        },
+        bytes,
         headers: (limit = 1024 * 1024) => readHeaders(path, length, limit),
         saveState: async (next: QueueState): Promise<void> => {
           const tmp = `${tmpDir}/${id}.state`;
@@ -522,13 +585,8 @@ export class Spool {
   /** Whether `mail/ID` still names the file `info` describes (it was not moved out). */
   #stillQueued(path: string, info: Deno.FileInfo): boolean {
     if (info.ino === null) return true;
-    try {
-      const now = Deno.statSync(path);
-      return now.ino === info.ino && now.dev === info.dev;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
-      throw error;
-    }
+    const now = statOrNull(path);
+    return now !== null && now.ino === info.ino && now.dev === info.dev;
   }
 
   /** Unlinks a delivered mail (and its state) in the background; see {@linkcode Spool.settle}. */

@@ -169,6 +169,8 @@ export class SmtpSession {
   #lmtp = false;
   /** The envelope commands of the next mail, sent behind the last mail's data after RSET. */
   #ahead: string[] | null = null;
+  /** Replies of a failed envelope batch not read yet. */
+  #owed: { pipeline: EnvelopePipeline; count: number } | undefined;
 
   /** A session over a connected transport; nothing is sent until a method is called. */
   constructor(transport: Transport, options: SmtpSessionOptions = {}) {
@@ -367,7 +369,7 @@ export class SmtpSession {
    * 100 commands when the server offers PIPELINING, in lock-step otherwise — then the
    * data and the final `.`. A single refused recipient aborts the mail, as in msmtp.
    *
-   * `data` is the dot-stuffed CRLF payload without the final `.` line.
+   * `data` is the dot-stuffed CRLF payload without the final `.` line, streamed or whole.
    *
    * @throws {SmtpUnsupportedError} `the server does not support DSN`.
    * @throws {SmtpCommandError} an address with a control character; a command too long.
@@ -379,9 +381,10 @@ export class SmtpSession {
    */
   async send(
     envelope: Envelope,
-    data: ReadableStream<Uint8Array>,
+    data: ReadableStream<Uint8Array> | Uint8Array,
     options: SendOptions = {},
   ): Promise<SendResult> {
+    await this.#drain();
     const ahead = this.#ahead;
     this.#ahead = null;
     this.checkDsn(envelope.dsn);
@@ -425,7 +428,15 @@ export class SmtpSession {
           });
         }
       }
-      for (let i = 0; i < batch.length; i++) pipeline.onReply(await this.#read(pipeline.stage));
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          pipeline.onReply(await this.#read(pipeline.stage));
+        } catch (error) {
+          // the replies still due are read before this connection's next mail, if any
+          if (i + 1 < batch.length) this.#owed = { pipeline, count: batch.length - i - 1 };
+          throw error;
+        }
+      }
     }
     if (pipeline.accepted.length === 0 && pipeline.rejected.length > 0) {
       // Only with `partial`: every recipient was refused and yet DATA got 354 (it was
@@ -473,6 +484,44 @@ export class SmtpSession {
   }
 
   /**
+   * Reads the replies still due for a batch of envelope commands after one of them failed
+   * (left unread then, as msmtp does, when no other mail follows), so that the connection
+   * is in step for the next mail (which starts with RSET). A DATA
+   * answered 354 all the same is ended by an empty mail's dot when no recipient was
+   * accepted (nobody gets it); with an accepted recipient that dot would deliver an empty
+   * mail, so the connection is closed instead, which ends the transaction without one.
+   * Reading stops quietly at a connection that broke: the next mail finds out.
+   */
+  async #drain(): Promise<void> {
+    const owed = this.#owed;
+    if (owed === undefined) return;
+    this.#owed = undefined;
+    const { pipeline, count } = owed;
+    try {
+      for (let i = 0; i < count; i++) {
+        const stage = pipeline.stage;
+        const reply = await this.#read(stage);
+        try {
+          pipeline.onReply(reply);
+        } catch {
+          // refused as well: nothing more to learn
+        }
+        if (stage === "data" && reply.code === 354) {
+          if (pipeline.accepted.length > 0) {
+            this.#transport.close();
+            return;
+          }
+          await this.#writeBytes(encoder.encode(".\r\n"), "end-of-data");
+          this.#debug?.("--> .\r\n");
+          await this.#read("end-of-data");
+        }
+      }
+    } catch {
+      // the connection broke
+    }
+  }
+
+  /**
    * The envelope commands of `next` when they can go out behind this mail's data (see
    * {@linkcode SendOptions.next}): SMTP with PIPELINING, in one batch with the RSET in
    * front, with addresses and DSN parameters {@linkcode SmtpSession.send} accepts; else null
@@ -500,6 +549,7 @@ export class SmtpSession {
    * @throws {SmtpReplyError} `command RSET failed` for a reply other than 250.
    */
   async reset(): Promise<Reply> {
+    await this.#drain();
     if (this.#ahead !== null) {
       // the next mail's envelope went out behind the last data: the server may be waiting
       // for its data now, which only closing the connection ends without a mail
@@ -600,12 +650,16 @@ export class SmtpSession {
    * Writes the data and the final dot; `then`, commands to send in the same write as the
    * dot (the next mail's envelope after RSET), becomes the announced envelope once written.
    */
-  async #sendData(data: ReadableStream<Uint8Array>, then: string[] | null = null): Promise<number> {
+  async #sendData(
+    data: ReadableStream<Uint8Array> | Uint8Array,
+    then: string[] | null = null,
+  ): Promise<number> {
     const transcript = this.#debug ? new DataTranscript(this.#debug) : undefined;
     const batch = new DataBatch(DATA_BATCH);
     let bytes = 0;
     let last2 = [0x0d, 0x0a];
-    for await (const chunk of data) {
+    // a mail held whole is one chunk, without a stream around it
+    for await (const chunk of data instanceof Uint8Array ? [data] : data) {
       if (chunk.length === 0) continue;
       if (!batch.fits(chunk.length)) await this.#flushData(batch, transcript, "data");
       if (chunk.length >= DATA_BATCH) {
