@@ -365,18 +365,26 @@ async function runIds(
   }
   for (const { plan, ids: groupIds } of groups.values()) {
     const link = new Link(deliverer, plan);
-    const waiting = groupIds.values();
-    // the next mail is held while one goes out, so its envelope can follow that one's data
+    // Mails are held a window at a time (their states read with one listing), and the next
+    // mail is held while one goes out, so that its envelope can follow that one's data.
+    let waiting = 0;
+    const held: ClaimedEntry[] = [];
     const claimNext = async (): Promise<Prepared | undefined> => {
-      for (const id of waiting) {
-        const entry = await claimOrNote(spool, id, report, log, listings.get(id));
-        listings.delete(id);
-        if (entry) return prepare(entry, plan, now());
+      if (held.length === 0) {
+        while (held.length < HOLD && waiting < groupIds.length) {
+          const id = groupIds[waiting++];
+          const entry = await claimOrNote(spool, id, report, log, listings.get(id));
+          listings.delete(id);
+          if (entry) held.push(entry);
+        }
+        spool.readStates(held);
       }
-      return undefined;
+      const entry = held.shift();
+      return entry && prepare(entry, plan, now());
     };
-    let current = await claimNext();
+    let current: Prepared | undefined;
     try {
+      current = await claimNext();
       while (current !== undefined) {
         if (options.signal?.aborted) return;
         const following = await claimNext();
@@ -392,10 +400,14 @@ async function runIds(
       }
     } finally {
       current?.entry.release();
+      for (const entry of held) entry.release();
       await link.drop();
     }
   }
 }
+
+/** Mails a run holds at most at once (and reads the states of together). */
+const HOLD = 32;
 
 /** A held mail and what its attempt will do, decided once. */
 interface Prepared {

@@ -108,6 +108,12 @@ const SENT = ".sent";
  * is written once and never changed).
  */
 const read = new WeakMap<QueueListing, { ino: number; dev: number; length: number }>();
+
+/**
+ * How the state of a held entry is settled: `listed` says whether a listing of `state/`
+ * taken under the lock has its file; without it, the file is looked up.
+ */
+const stateOf = new WeakMap<ClaimedEntry, (listed?: boolean) => QueueState>();
 /** An envelope line longer than this is not one of ours. */
 const MAX_ENVELOPE = 16 * 1024 * 1024;
 
@@ -241,6 +247,8 @@ export class Spool {
   readonly dir: string;
   /** Unlinking of delivered mails in progress. */
   #unlinking = new Set<Promise<void>>();
+  /** How many names the last listing of `state/` by {@linkcode Spool.readStates} had. */
+  #stateNames = 0;
 
   /** A spool rooted at `dir` (nothing is touched until a method is called). */
   constructor(dir: string) {
@@ -500,9 +508,20 @@ export class Spool {
         length = line.length;
         position = null;
       }
-      const state = this.#readState(id);
+      // The state is read when first asked for, or for many held entries at once by
+      // readStates(); either way under the lock, which any writer of it holds too.
+      let state: QueueState | undefined;
       // attempts > 0 or anything recorded means a state file was read (or may exist)
-      let stateWritten = state.attempts > 0 || state.done.length > 0 || state.error !== undefined;
+      let stateWritten = false;
+      const resolveState = (listed?: boolean): QueueState => {
+        if (state === undefined) {
+          state = listed === false ? initialState() : this.#readState(id);
+          stateWritten = state.attempts > 0 || state.done.length > 0 ||
+            state.error !== undefined;
+          stateOf.delete(entry);
+        }
+        return state;
+      };
       const size = info.size - length;
       let whole: Uint8Array | undefined;
       const bytes = (): Uint8Array | null => {
@@ -518,10 +537,12 @@ export class Spool {
       const statePath = this.#path("state", id);
       const stateDir = `${this.dir}/state`;
       const tmpDir = `${this.dir}/tmp`;
-      return {
+      const entry: ClaimedEntry = {
         id,
         envelope,
-        state,
+        get state(): QueueState {
+          return resolveState();
+        },
         size,
         message: () => {
           const all = bytes();
@@ -571,15 +592,43 @@ export class Spool {
             );
           }
           // a mail never tried has no state file; not looking for it saves a failed call
+          resolveState();
           removed = { mail: trash, state: stateWritten ? statePath : null };
           return Promise.resolve();
         },
         release,
       };
+      stateOf.set(entry, resolveState);
+      return entry;
     } catch (error) {
       release();
       throw error;
     }
+  }
+
+  /**
+   * Reads the state of entries this spool holds with one listing of `state/` instead of a
+   * look-up each (most mails have no state file, and a look-up that finds nothing costs more
+   * than a listing). A state file is only ever written or removed by a runner holding its
+   * mail, so a listing taken while the entries are held is the truth for them. A large
+   * listing is not repeated on the next call: those entries are looked up one by one.
+   */
+  readStates(entries: readonly ClaimedEntry[]): void {
+    const open = entries.filter((e) => stateOf.has(e));
+    if (open.length < 2) return;
+    if (this.#stateNames > 64 * open.length) {
+      this.#stateNames = 0;
+      return;
+    }
+    const names = new Set<string>();
+    try {
+      for (const entry of Deno.readDirSync(`${this.dir}/state`)) names.add(entry.name);
+    } catch (error) {
+      // without the directory no mail has a state; anything else: one by one, as asked
+      if (!(error instanceof Deno.errors.NotFound)) return;
+    }
+    this.#stateNames = names.size;
+    for (const entry of open) stateOf.get(entry)?.(names.has(entry.id));
   }
 
   /** Whether `mail/ID` still names the file `info` describes (it was not moved out). */

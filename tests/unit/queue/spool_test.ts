@@ -229,3 +229,24 @@ Deno.test("a claim with a listing of an entry that was delivered and removed sin
   await spool.settle();
   await Deno.remove(spool.dir, { recursive: true });
 });
+
+Deno.test("readStates() settles the states of held entries with one listing: saved ones read back, the others fresh", async () => {
+  const spool = await tempSpool();
+  const ids: string[] = [];
+  for (const to of ["a@x.example", "b@x.example", "c@x.example"]) {
+    ids.push(
+      await spool.enqueue(envelope(undefined, [to]), ReadableStream.from([enc.encode("x\n")])),
+    );
+  }
+  const tried = (await spool.claim(ids[1]))!;
+  await tried.saveState({ attempts: 3, next: 77, done: ["z@x.example"], error: "451 later" });
+  tried.release();
+  const held = await Promise.all(ids.map((id) => spool.claim(id)));
+  spool.readStates(held.map((e) => e!));
+  // the state directory is gone now: whatever was not settled by the listing would fail
+  await Deno.rename(`${spool.dir}/state`, `${spool.dir}/state.moved`);
+  assert.deepEqual(held.map((e) => e!.state.attempts), [0, 3, 0]);
+  assert.deepEqual(held[1]!.state.done, ["z@x.example"]);
+  for (const e of held) e!.release();
+  await Deno.remove(spool.dir, { recursive: true });
+});
