@@ -22,7 +22,10 @@ export interface OrderedWriter {
 /**
  * Wraps `stream` in one writer that holds its lock for good, so concurrent writes queue
  * instead of failing with "The stream is already locked". A failed write (EPIPE, a closed
- * descriptor) marks the writer broken; it never rejects.
+ * descriptor) marks the writer broken; it never rejects. `stream` may be a function that
+ * makes the stream at the first write: Deno builds its standard streams on first use (its
+ * streams code loads then, milliseconds at start-up), and a run that prints nothing never
+ * needs them.
  *
  * @example Usage
  * ```ts
@@ -35,7 +38,9 @@ export interface OrderedWriter {
  * console.log(chunks.join("")); // "one\ntwo\n"
  * ```
  */
-export function orderedWriter(stream: WritableStream<Uint8Array>): OrderedWriter {
+export function orderedWriter(
+  stream: WritableStream<Uint8Array> | (() => WritableStream<Uint8Array>),
+): OrderedWriter {
   const encoder = new TextEncoder();
   let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   let tail: Promise<void> = Promise.resolve();
@@ -43,7 +48,7 @@ export function orderedWriter(stream: WritableStream<Uint8Array>): OrderedWriter
   const writeNow = async (text: string): Promise<void> => {
     if (broken || text === "") return;
     try {
-      writer ??= stream.getWriter();
+      writer ??= (typeof stream === "function" ? stream() : stream).getWriter();
       await writer.write(encoder.encode(text));
     } catch {
       // The reader is gone; what it would have read is lost, nothing else changes.

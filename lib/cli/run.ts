@@ -74,8 +74,10 @@ function procArgv0(): string | undefined {
  * ```
  */
 export function denoIo(invokedAs?: string): RunIo {
-  const stdout = orderedWriter(Deno.stdout.writable);
-  const stderr = orderedWriter(Deno.stderr.writable);
+  // the standard streams are made when first used: a run that prints nothing (a queue run,
+  // a quiet send) does not load Deno's streams code for them
+  const stdout = orderedWriter(() => Deno.stdout.writable);
+  const stderr = orderedWriter(() => Deno.stderr.writable);
   return {
     // Every run needs the name (a `mail` link is another personality). Without a launcher,
     // reading `process` would boot Deno's Node compatibility layer (13 ms and more) on every
@@ -87,7 +89,9 @@ export function denoIo(invokedAs?: string): RunIo {
     },
     env: Deno.env.toObject(),
     configEnv: realEnv(),
-    stdin: Deno.stdin.readable,
+    get stdin(): ReadableStream<Uint8Array> {
+      return Deno.stdin.readable;
+    },
     stdout: stdout.write,
     stderr: stderr.write,
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
@@ -295,7 +299,7 @@ async function queueIo(io: RunIo): Promise<QueueIo> {
     const sub: RunIo = Object.create(io);
     Object.defineProperty(sub, "argv0", { value: "postie" });
     sub.invokedAs = () => "postie";
-    sub.stdin = stdin;
+    Object.defineProperty(sub, "stdin", { value: stdin });
     sub.stdout = () => Promise.resolve();
     sub.stderr = (text) => Promise.resolve(void (stderr += text));
     const code = await run(argv, sub);
