@@ -425,8 +425,9 @@ export class SmtpConnection {
 
   /**
    * Sends one mail: the message (headers, empty line, body; LF or CRLF line ends) is
-   * dot-stuffed and streamed, never held whole (unless it is given whole). By default one refused recipient fails the
-   * mail (msmtp); with `partial` the refused ones are reported in the result.
+   * dot-stuffed and streamed, never held whole (unless it is given whole, as bytes). By
+   * default one refused recipient fails the mail (msmtp); with `partial` the refused ones
+   * are reported in the result.
    *
    * @throws {SmtpReplyError} a refusal (its `code`, `enhancedCode` and `stage` say which).
    * @throws {LmtpDeliveryError} LMTP without `partial`: some recipients refused after data.

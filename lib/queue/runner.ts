@@ -1,7 +1,8 @@
 /**
  * The queue runner: sends every due mail, one connection per account, mails one after
- * another over it (RSET only after a mail that failed), and decides for each recipient whether it is done,
- * bounces, or waits for the next attempt.
+ * another over it (each envelope pipelined behind the last mail's data where the server
+ * allows, RSET after a mail that failed), and decides for each recipient whether it is
+ * done, bounces, or waits for the next attempt.
  *
  * A mail leaves the queue only after the server's final 250 (or when every recipient has
  * bounced). If the process dies between that 250 and the removal, the mail is sent again
@@ -59,7 +60,7 @@ export interface OutgoingEnvelope {
 }
 
 /** Options of {@linkcode DeliveryConnection.send}. */
-export interface SendMailOptions {
+export interface DeliverySendOptions {
   /** Deliver to the recipients the server takes and report the refused ones (default). */
   partial?: boolean;
   /** What earlier attempts finished (the queue's `done` list). */
@@ -88,7 +89,7 @@ export interface DeliveryConnection {
   send(
     envelope: OutgoingEnvelope,
     message: ReadableStream<Uint8Array> | Uint8Array,
-    options?: SendMailOptions,
+    options?: DeliverySendOptions,
   ): Promise<SendOutcome>;
   /**
    * Whether `error`, thrown by {@linkcode DeliveryConnection.send}, says that the connection
