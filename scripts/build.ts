@@ -3,9 +3,9 @@
  *
  * - `DIR/lib/postie/`: main.ts bundled by `deno bundle` (npm packages inlined, one chunk per
  *   lazily imported module, so a plain send loads none of TOML, TLS or OAuth2), the CommonJS
- *   npm packages bundled apart (APART), a `deno.json` holding the permission set, the
- *   import map and lazy loading of the chunks `import()` names, and `cache/`, a Deno cache
- *   filled here with the compiled code of every module, read-only for everyone else;
+ *   npm packages bundled apart (APART), a `deno.json` holding the permission set and the
+ *   import map, and `cache/`, a Deno cache filled here with the compiled code of every module,
+ *   read-only for everyone else;
  * - `DIR/bin/postie`: the launcher, a script whose `#!` line runs Deno on that bundle with the
  *   permission set `postie` of the repository's deno.json and that cache.
  *
@@ -140,14 +140,8 @@ async function main(): Promise<void> {
   const imports = Object.fromEntries(
     Object.entries(APART).map(([specifier, { file }]) => [specifier, `./${file}.js`]),
   );
-  // lazy-dynamic-imports: Deno otherwise reads every chunk an `import()` names (TLS, the relay,
-  // the npm packages: all of them) while it builds the module graph at each start, before the
-  // first line runs; lazily, a chunk is read when its path first imports it.
-  const denoJson = JSON.stringify(
-    { permissions: { postie: permissionSet() }, imports, unstable: ["lazy-dynamic-imports"] },
-    null,
-    2,
-  ) + "\n";
+  const denoJson = JSON.stringify({ permissions: { postie: permissionSet() }, imports }, null, 2) +
+    "\n";
   // DENO_NO_UPDATE_CHECK: Deno would otherwise look for a newer Deno on the network on every
   // start, since it cannot note the time of its last look in a cache it may not write.
   const shebang = `#!/usr/bin/env -S DENO_DIR=${cache} DENO_NO_UPDATE_CHECK=1 ${deno} run ` +
@@ -184,6 +178,9 @@ async function main(): Promise<void> {
     Deno.removeSync(entries, { recursive: true });
   }
   Deno.writeTextFileSync(`${fresh}/deno.json`, denoJson);
+  for (const entry of Deno.readDirSync(fresh)) {
+    if (entry.isFile && entry.name.endsWith(".js")) compileHints(`${fresh}/${entry.name}`);
+  }
   // The cache is keyed by the modules' final paths: it is filled once they are in place.
   try {
     Deno.renameSync(lib, old);
@@ -255,6 +252,44 @@ async function main(): Promise<void> {
   }
   Deno.chmodSync(lib, 0o755);
   console.log(`built ${launcher} (bundle in ${lib})`);
+}
+
+/**
+ * Prepares a chunk of the bundle for starting fast: its `import()`s deferred (deferImports),
+ * and V8's `//# allFunctionsCalledOnLoad` hint on its first line, so that V8 compiles every
+ * function when it compiles the module. The code cache the build fills then holds them all,
+ * where it would otherwise hold the top level only and every start would compile, lazily,
+ * each function it calls. Measured with callgrind: a 1 KB send 147 → 143 million
+ * instructions, `--version` 70.4 → 68.7 million; CPU medians of 30-40 interleaved runs
+ * 2-3 ms lower.
+ */
+function compileHints(path: string): void {
+  deferImports(path);
+  const code = Deno.readTextFileSync(path);
+  if (!code.startsWith("//# allFunctionsCalledOnLoad\n")) {
+    Deno.writeTextFileSync(path, `//# allFunctionsCalledOnLoad\n${code}`);
+  }
+}
+
+/**
+ * `import("./chunk.js")` with a string literal is part of the module graph Deno builds before
+ * running: every start would read, hash and look up the code of every chunk a lazy path might
+ * load (110 files, TLS, OAuth2 and the ASN.1 parser among them), whether the path runs or not.
+ * Written `import(String("./chunk.js"))`, the specifier is no longer a literal and Deno resolves
+ * the chunk when the `import()` runs, as for any dynamic import (the launcher's permission set
+ * grants the read). The sources keep literal specifiers, so `deno compile` still embeds
+ * every module; only the installed bundle defers them. Measured: `postie --version` 11 ms of
+ * wall time less (83 → 72 ms; an empty `deno run` 51-58 ms).
+ */
+export function deferImports(path: string): number {
+  const code = Deno.readTextFileSync(path);
+  let count = 0;
+  const deferred = code.replace(/\bimport\(\s*("(?:[^"\\\n]|\\.)*")\s*\)/g, (_, literal) => {
+    count++;
+    return `import(String(${literal}))`;
+  });
+  if (count > 0) Deno.writeTextFileSync(path, deferred);
+  return count;
 }
 
 async function removeTree(path: string): Promise<void> {

@@ -356,11 +356,20 @@ export interface ComposeRequest {
   cc: string[];
   /** Bcc recipients (the `mail` personality's `-b`); each entry may be a list. */
   bcc: string[];
+  /** The `mail` personality's `-E`: an empty standard input sends nothing. */
+  discardEmpty: boolean;
 }
 
 /** An empty compose request, filled in by the options. */
 export function emptyComposeRequest(): ComposeRequest {
-  return { subject: undefined, attachments: [], htmlFile: undefined, cc: [], bcc: [] };
+  return {
+    subject: undefined,
+    attachments: [],
+    htmlFile: undefined,
+    cc: [],
+    bcc: [],
+    discardEmpty: false,
+  };
 }
 
 /** The queue options of a command line. */

@@ -6,6 +6,7 @@
  * - `-s SUBJECT`, `-c ADDRESSES`, `-b ADDRESSES` (comma-separated lists), `-r FROM` (the
  *   envelope sender and From, `Name <address>` allowed);
  * - `-a FILE` attaches a file (s-nail's meaning; bsd-mailx's `-a` adds a header instead);
+ * - `-E` sends nothing when standard input is empty (bsd-mailx's and s-nail's meaning; exit 0);
  * - `-v` shows the SMTP dialogue; `-i` and `-n` are accepted and change nothing;
  * - recipients follow, options may be mixed with them, `--` ends the options.
  *
@@ -16,11 +17,11 @@ import { UsageError } from "../errors.ts";
 import { emptyComposeRequest, getoptLong, parseArgs, type ParsedArgs } from "./args.ts";
 
 /** The short options of the personality, in getopt's notation. */
-export const MAILX_OPTIONS = "s:a:c:b:r:inv";
+export const MAILX_OPTIONS = "s:a:c:b:r:Einv";
 
 /** The usage line printed after a usage error. */
 export const MAILX_USAGE =
-  "usage: mail [-inv] [-s subject] [-a file] [-c addresses] [-b addresses] [-r from-address] " +
+  "usage: mail [-Einv] [-s subject] [-a file] [-c addresses] [-b addresses] [-r from-address] " +
   "to-address ...";
 
 /**
@@ -89,6 +90,9 @@ export function parseMailxArgs(
         }
         case "v":
           inv.debug = true;
+          break;
+        case "E":
+          compose.discardEmpty = true;
           break;
         default:
           // -i (ignore interrupts) and -n (skip mail.rc): nothing to do for a sender

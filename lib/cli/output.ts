@@ -20,12 +20,19 @@ export interface OrderedWriter {
 }
 
 /**
- * Wraps `stream` in one writer that holds its lock for good, so concurrent writes queue
- * instead of failing with "The stream is already locked". A failed write (EPIPE, a closed
- * descriptor) marks the writer broken; it never rejects. `stream` may be a function that
- * makes the stream at the first write: Deno builds its standard streams on first use (its
- * streams code loads then, milliseconds at start-up), and a run that prints nothing never
- * needs them.
+ * What bytes go to: a `WritableStream`, or a raw writer such as `Deno.stdout` (whose
+ * `write` may take fewer bytes than given and says how many it took).
+ */
+export type ByteSink = WritableStream<Uint8Array> | {
+  write(bytes: Uint8Array): Promise<number>;
+};
+
+/**
+ * Wraps `sink` in one writer. A stream's lock is held for good, so concurrent writes queue
+ * instead of failing with "The stream is already locked"; a raw writer is called until it
+ * took every byte. A failed write (EPIPE, a closed descriptor) marks the writer broken; it
+ * never rejects. `Deno.stdout` itself is cheaper than its `writable`: the first use of
+ * Deno's standard streams loads their implementation (13 million instructions).
  *
  * @example Usage
  * ```ts
@@ -38,18 +45,22 @@ export interface OrderedWriter {
  * console.log(chunks.join("")); // "one\ntwo\n"
  * ```
  */
-export function orderedWriter(
-  stream: WritableStream<Uint8Array> | (() => WritableStream<Uint8Array>),
-): OrderedWriter {
+export function orderedWriter(sink: ByteSink): OrderedWriter {
   const encoder = new TextEncoder();
   let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   let tail: Promise<void> = Promise.resolve();
   let broken = false;
   const writeNow = async (text: string): Promise<void> => {
     if (broken || text === "") return;
+    const bytes = encoder.encode(text);
     try {
-      writer ??= (typeof stream === "function" ? stream() : stream).getWriter();
-      await writer.write(encoder.encode(text));
+      // not `instanceof WritableStream`: reading that global loads the streams
+      if ("getWriter" in sink) {
+        writer ??= sink.getWriter();
+        await writer.write(bytes);
+      } else {
+        for (let done = 0; done < bytes.length;) done += await sink.write(bytes.subarray(done));
+      }
     } catch {
       // The reader is gone; what it would have read is lost, nothing else changes.
       broken = true;

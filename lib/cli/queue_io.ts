@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Env } from "../config/resolve.ts";
+import type { Env } from "../config/machine.ts";
 
 /** The I/O of the queue modes. */
 export interface QueueIo {

@@ -182,6 +182,48 @@ Deno.test("echo body | mailx -s subject user sends a plain text mail to a local 
   }
 });
 
+Deno.test("mail -E sends nothing for an empty standard input, and sends any other text", async () => {
+  const server = await startFaultServer();
+  const work = await workDir();
+  try {
+    const env = {
+      POSTIE_HOST: "127.0.0.1",
+      POSTIE_PORT: String(server.port),
+      POSTIE_FROM: "cron@box.example",
+    };
+    const empty = await run(`${work.dir}/mail`, ["-E", "-s", "nightly report", "root"], {
+      env,
+      stdin: "",
+    });
+    assert.deepEqual([empty.code, empty.stderr], [0, ""]);
+    assert.equal(server.sessions.length, 0, "an empty text made a connection");
+    // not even a broken configuration matters when there is nothing to send
+    const broken = await run(`${work.dir}/mail`, ["-E", "root"], {
+      env: { ...env, POSTIE_PORT: "not-a-port" },
+      stdin: "",
+    });
+    assert.deepEqual([broken.code, broken.stderr], [0, ""]);
+    // one blank line is a text: it goes, and -E changes nothing in it
+    const blank = await run(`${work.dir}/mail`, ["-s", "news", "-E", "root"], { env, stdin: "\n" });
+    assert.deepEqual([blank.code, blank.stderr], [0, ""]);
+    const text = await run(`${work.dir}/mail`, ["-E", "-s", "news", "root"], {
+      env,
+      stdin: "3 packages upgraded\n",
+    });
+    assert.deepEqual([text.code, text.stderr], [0, ""]);
+    assert.equal(server.sessions.length, 2);
+    assert.ok(received(server.sessions[0]).endsWith("\r\n\r\n\r\n"));
+    assert.ok(received(server.sessions[1]).endsWith("\r\n\r\n3 packages upgraded\r\n"));
+    // without -E an empty text is still sent, as bsd-mailx and s-nail do
+    const plain = await run(`${work.dir}/mail`, ["-s", "empty", "root"], { env, stdin: "" });
+    assert.deepEqual([plain.code, plain.stderr], [0, ""]);
+    assert.equal(server.sessions.length, 3);
+  } finally {
+    await server.close();
+    await work.cleanup();
+  }
+});
+
 Deno.test("a missing or unreadable attachment is one line naming the file, exit 66, nothing sent", async () => {
   const server = await startFaultServer();
   const work = await workDir();
@@ -227,7 +269,7 @@ Deno.test("mail's usage errors name the option, show the usage line and exit 64"
     assert.equal(
       unknown.stderr,
       "mail: invalid option -- 'x'\n" +
-        "mail: usage: mail [-inv] [-s subject] [-a file] [-c addresses] [-b addresses] " +
+        "mail: usage: mail [-Einv] [-s subject] [-a file] [-c addresses] [-b addresses] " +
         "[-r from-address] to-address ...\n",
     );
     const noArg = await run(`${work.dir}/mail`, ["root", "-s"]);
@@ -269,8 +311,8 @@ Deno.test("composition and the mail personality are not loaded on the plain star
   );
   assert.deepEqual(loaded, []);
   // and the dynamic edge is really there, so the walk above saw the right graph
-  const run = [...modules.values()].find((m) => m.specifier.endsWith("/lib/cli/run.ts"));
-  assert.ok(run?.dependencies?.some((d) => d.isDynamic && d.specifier === "./compose.ts"));
+  const sendmail = [...modules.values()].find((m) => m.specifier.endsWith("/lib/cli/sendmail.ts"));
+  assert.ok(sendmail?.dependencies?.some((d) => d.isDynamic && d.specifier === "./compose.ts"));
 });
 
 /** Starts scripts/bench_sink.ts (accepts everything, keeps nothing) on a free port. */

@@ -664,3 +664,38 @@ Deno.test("an account with direct on queues too: -q delivers the mail to a local
     await q.cleanup();
   }
 });
+
+Deno.test("a composed mail (--subject, --attach) with queue always is queued, and -q sends the composed MIME mail", async () => {
+  const server = startCaptureServer();
+  const q = await queueSetup({ port: server.port, queue: "always" });
+  try {
+    const attachment = `${q.dir}/report.csv`;
+    await Deno.writeTextFile(attachment, "host,status\nbox,ok\n");
+    const queued = await q.postie(
+      ["--subject=Nightly report", `--attach=${attachment}`, "rcpt@example.net"],
+      "All jobs ran.\n",
+    );
+    assert.equal(queued.code, 0, queued.stderr);
+    assert.equal(mails(server).length, 0, "queue always sent at once");
+    const [id] = q.ids();
+    assert.ok(id, "nothing was queued");
+    const listed = await q.postie(["-bp"], "");
+    assert.match(listed.stdout, new RegExp(id));
+    const flushed = await q.postie(["-q"], "");
+    assert.equal(flushed.code, 0, flushed.stderr);
+    assert.deepEqual(q.ids(), []);
+    const [mail] = mails(server);
+    assert.deepEqual(mail.recipients, ["rcpt@example.net"]);
+    const raw = text(mail.data);
+    assert.match(raw, /^Subject: Nightly report\r$/m);
+    assert.match(raw, /^Content-Type: multipart\/mixed; boundary=/m);
+    assert.match(raw, /^Content-Disposition: attachment; filename=report\.csv\r$/m);
+    assert.match(raw, /\r\n\r\nAll jobs ran\.\r\n/);
+    // the attachment's text, as MailComposer encodes a small text file (base64 or QP)
+    const b64 = btoa("host,status\nbox,ok\n");
+    assert.ok(raw.includes(b64) || raw.includes("host,status\r\nbox,ok"), raw);
+  } finally {
+    await server.close();
+    await q.cleanup();
+  }
+});

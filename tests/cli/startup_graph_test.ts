@@ -45,6 +45,21 @@ Deno.test("the static graph of main.ts holds no npm package, no node: module and
   for (const path of LAZY) assert.ok((await Deno.stat(`${ROOT}${path}`)).isFile, path);
 });
 
+Deno.test("every start (--version, --help, mailq) reaches no configuration parser and no SMTP client", async () => {
+  const { modules, staticallyReached } = await moduleGraph("main.ts");
+  const local = [...staticallyReached].filter((s) => s.startsWith("file:")).map((s) =>
+    new URL(s).pathname.slice(ROOT.length)
+  );
+  assert.ok(local.includes("lib/cli/args.ts"), "the walk found the option parser");
+  const heavy = local.filter((path) =>
+    /^lib\/(delivery|smtp|message|net\/(tcp|connect)|config\/(resolve|msmtprc))\b/.test(path)
+  );
+  assert.deepEqual(heavy, []);
+  // sendmail mode reaches them through run.ts's one import()
+  const run = [...modules.values()].find((m) => m.specifier.endsWith("/lib/cli/run.ts"));
+  assert.ok(run?.dependencies?.some((d) => d.isDynamic && d.specifier === "./sendmail.ts"));
+});
+
 Deno.test("the installed bundle's start-up chunks import no node: module and no npm code", async () => {
   const launcher = await Deno.readTextFile(POSTIE);
   const entry = /^import "(file:\/\/[^"]+)";$/m.exec(launcher)?.[1];
@@ -73,4 +88,52 @@ Deno.test("the installed bundle's start-up chunks import no node: module and no 
   for (const name of ["toml", "tls", "auth", "oauth2", "keyring", "serverinfo", "help"]) {
     assert.doesNotMatch(all, new RegExp(`/${name}-[A-Z0-9]+\\.js`), `${name} loads at start-up`);
   }
+});
+
+const HAVE_STRACE = ["/usr/bin/strace", "/bin/strace"].some((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name: "a start reads the start-up chunks only, not those of lazy paths" +
+    (HAVE_STRACE ? "" : " (skipped: strace is not installed; scripts/install.sh installs it)"),
+  ignore: !HAVE_STRACE,
+  fn: async () => {
+    // Deno builds a module graph before running, and a literal `import("./x.js")` puts x.js
+    // in it: read, hashed and looked up at every start. The build defers them (build.ts).
+    const launcher = await Deno.readTextFile(POSTIE);
+    const entry = /^import "file:\/\/([^"]+)";$/m.exec(launcher)?.[1];
+    assert.ok(entry, `no import line in ${POSTIE}`);
+    const lib = entry.slice(0, entry.lastIndexOf("/") + 1);
+    const trace = await Deno.makeTempFile({ prefix: "postie-startup-", suffix: ".strace" });
+    try {
+      const out = await new Deno.Command("strace", {
+        args: ["-f", "-qq", "-e", "trace=openat,open", "-o", trace, POSTIE, "--version"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const opened = new Set<string>();
+      for (const m of (await Deno.readTextFile(trace)).matchAll(/"([^"]+\.js)"/g)) {
+        if (m[1].startsWith(lib)) opened.add(m[1].slice(lib.length));
+      }
+      assert.ok(opened.has("main.js"), `the trace shows no read of ${lib}main.js`);
+      const bundle = [...Deno.readDirSync(lib)].filter((e) => e.name.endsWith(".js"));
+      // help (--version's text) is the one lazy path this run takes
+      const lazy = [...opened].filter((name) =>
+        /^(toml|tls|auth|oauth2|keyring|serverinfo|asn1|dns-packet|dotenv|compose)/.test(name)
+      );
+      assert.deepEqual(lazy, []);
+      assert.ok(
+        opened.size < bundle.length / 2,
+        `${opened.size} of the bundle's ${bundle.length} files read by --version`,
+      );
+    } finally {
+      await Deno.remove(trace);
+    }
+  },
 });

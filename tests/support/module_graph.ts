@@ -1,6 +1,6 @@
 /**
- * The module graph that start-up pays for: `deno info --json` of an entry point, and the
- * modules reached from it through static imports only (an `import()` is a lazy path, loaded
+ * The module graph that start-up pays for: `deno info --json` of entry points, and the
+ * modules reached from them through static imports only (an `import()` is a lazy path, loaded
  * when its own mode runs). Tests use it to keep the plain send path lean.
  */
 
@@ -20,21 +20,34 @@ export interface ModuleGraph {
 
 const ROOT = new URL("../../", import.meta.url);
 
-/** The graph of `entry` (a path relative to the repository; main.ts by default). */
-export async function moduleGraph(entry = "main.ts"): Promise<ModuleGraph> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL(entry, ROOT).pathname],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`deno info failed: ${new TextDecoder().decode(out.stderr)}`);
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: GraphModule[];
-  };
-  const modules = new Map(info.modules.map((m) => [m.specifier, m]));
+/**
+ * What a plain send evaluates: main.ts's static graph (what every start pays, `--version`
+ * included) and that of lib/cli/sendmail.ts, the one `import()` run.ts makes for sendmail mode.
+ */
+export const SEND_PATH: readonly string[] = ["main.ts", "lib/cli/sendmail.ts"];
+
+/** The graph of `entries` (paths relative to the repository; the plain send path by default). */
+export async function moduleGraph(
+  entries: string | readonly string[] = SEND_PATH,
+): Promise<ModuleGraph> {
+  const modules = new Map<string, GraphModule>();
+  const roots: string[] = [];
+  for (const entry of typeof entries === "string" ? [entries] : entries) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", new URL(entry, ROOT).pathname],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(`deno info failed: ${new TextDecoder().decode(out.stderr)}`);
+    const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      roots: string[];
+      modules: GraphModule[];
+    };
+    for (const m of info.modules) modules.set(m.specifier, m);
+    roots.push(...info.roots);
+  }
   const staticallyReached = new Set<string>();
-  const stack = [...info.roots];
+  const stack = [...roots];
   while (stack.length > 0) {
     const specifier = stack.pop()!;
     if (staticallyReached.has(specifier)) continue;

@@ -395,6 +395,7 @@ Deno.test("--subject, --attach (repeatable) and --html make a compose request", 
     htmlFile: "x.html",
     cc: [],
     bcc: [],
+    discardEmpty: false,
   });
   assert.deepEqual(inv.recipients, ["root", "--subject=not an option"]);
   assert.equal(parseArgs(["root"]).compose, undefined);

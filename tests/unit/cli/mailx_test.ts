@@ -28,7 +28,9 @@ Deno.test("mail's sending options become a compose request", () => {
     htmlFile: undefined,
     cc: ["ann@example.org, bob@example.org"],
     bcc: ["audit@example.org"],
+    discardEmpty: false,
   });
+  assert.equal(parseMailxArgs(["-E", "root"]).compose?.discardEmpty, true);
   assert.equal(inv.from, "backup@example.org");
   assert.equal(inv.fullName, undefined);
   assert.equal(inv.debug, false);
