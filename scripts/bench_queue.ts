@@ -1,7 +1,7 @@
 /**
  * Queue benchmarks (run by scripts/bench.sh in its own section, or alone):
  *
- * 1. 200 queued 4 KB mails sent by one `postie -q` (one connection, RSET between) against
+ * 1. 200 queued 4 KB mails sent by one `postie -q` (one connection, each envelope pipelined) against
  *    msmtp sending the same 200 mails one process each, into the same loopback smtp-sink;
  * 2. queueing rate with fsync: `postie` with `queue always` one process per mail; the
  *    spool's own enqueue in one process; and a raw write+fsync+rename loop in one process,

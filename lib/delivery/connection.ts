@@ -70,6 +70,13 @@ export interface SendMailOptions {
   partial?: boolean;
   /** Abandons the mail: the connection is closed and the promise rejects with the reason. */
   signal?: AbortSignal;
+  /** The last mail on this connection failed: begin with RSET (see `SmtpSession.send`). */
+  reset?: boolean;
+  /**
+   * The envelope of the mail that will follow, sent behind this one's data when the server
+   * pipelines (see `SmtpSession.send`); the next call must send that mail, or close.
+   */
+  next?: DeliveryEnvelope;
 }
 
 /** A recipient the server refused, with its reply (code, enhanced code, text). */
@@ -145,6 +152,18 @@ export function tlsInfoLines(info: TlsInfo): string[] {
  */
 export function accountDsn(s: Settings): DsnOptions {
   return { notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(), ret: s.dsn_return };
+}
+
+/** `stuffMail` (message/data.ts) for a mail held whole: its DATA bytes and the stuffer. */
+function stuffWhole(message: Uint8Array): { stream: Uint8Array; stuffer: DotStuffer } {
+  const stuffer = new DotStuffer();
+  const body = stuffer.push(message);
+  const end = stuffer.end();
+  if (end.length === 0) return { stream: body, stuffer };
+  const all = new Uint8Array(body.length + end.length);
+  all.set(body);
+  all.set(end, body.length);
+  return { stream: all, stuffer };
 }
 
 /** The socket seen by the session, noting when the server ended the connection. */
@@ -405,25 +424,33 @@ export class SmtpConnection {
 
   /**
    * Sends one mail: the message (headers, empty line, body; LF or CRLF line ends) is
-   * dot-stuffed and streamed, never held whole. By default one refused recipient fails the
-   * mail (msmtp); with `partial` the refused ones are reported in the result.
+   * dot-stuffed and streamed, never held whole (unless it is given whole, as bytes). By
+   * default one refused recipient fails the mail (msmtp); with `partial` the refused ones
+   * are reported in the result.
    *
    * @throws {SmtpReplyError} a refusal (its `code`, `enhancedCode` and `stage` say which).
    * @throws {LmtpDeliveryError} LMTP without `partial`: some recipients refused after data.
    */
   async send(
     envelope: DeliveryEnvelope,
-    message: ReadableStream<Uint8Array>,
+    message: ReadableStream<Uint8Array> | Uint8Array,
     options: SendMailOptions = {},
   ): Promise<DeliveryResult> {
-    // stuffed by the session as it writes, from reused buffers
-    const stuffer = new DotStuffer();
+    // a mail held whole is stuffed in one go; a stream is stuffed by the session as it
+    // writes, from a reused buffer
+    const whole = message instanceof Uint8Array ? stuffWhole(message) : null;
+    const stuffer = whole?.stuffer ?? new DotStuffer();
     return await abortable(options.signal, () => this.close(), async () => {
       try {
         const result = await this.session.send(
           envelope,
-          message,
-          { partial: options.partial ?? false, stuffer },
+          whole ? whole.stream : message,
+          {
+            partial: options.partial ?? false,
+            ...(whole ? {} : { stuffer }),
+            ...(options.reset ? { reset: true } : {}),
+            ...(options.next ? { next: options.next } : {}),
+          },
         );
         const lmtpFirst = result.recipients.find((r) => r.reply.code === 250)?.reply;
         return {

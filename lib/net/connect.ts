@@ -17,7 +17,7 @@ import {
   tlsWriteError,
   writeError,
 } from "./errors.ts";
-import { type ByteStream, connectTcp, withDeadline } from "./tcp.ts";
+import { type ByteStream, connectTcp, OperationDeadline } from "./tcp.ts";
 import type { PreparedTls } from "./tls.ts";
 import type { ReadOptions, TlsInfo, TlsOptions, Transport } from "./transport.ts";
 
@@ -67,6 +67,8 @@ class SocketTransport implements NetTransport {
   #tlsInfo: TlsInfo | null = null;
   #closed = false;
   readonly #peerAddress: string | null;
+  readonly #readDeadline = new OperationDeadline();
+  readonly #writeDeadline = new OperationDeadline();
 
   constructor(
     stream: ByteStream,
@@ -109,10 +111,7 @@ class SocketTransport implements NetTransport {
       const timeoutMs = options.endOfData && this.endOfDataTimeoutMs !== undefined
         ? this.endOfDataTimeoutMs
         : this.#timeoutMs;
-      // the socket's read keeps the process alive while it waits
-      return await withDeadline(this.#stream.read(), timeoutMs, () => this.close(), {
-        keepAlive: false,
-      });
+      return await this.#readDeadline.run(this.#stream.read(), timeoutMs, () => this.close());
     } catch (error) {
       this.close();
       throw this.#ioError(error, "read");
@@ -122,9 +121,7 @@ class SocketTransport implements NetTransport {
   async write(data: Uint8Array): Promise<void> {
     if (this.#closed) throw this.#ioError(new Deno.errors.BrokenPipe("Broken pipe"), "write");
     try {
-      await withDeadline(this.#stream.write(data), this.#timeoutMs, () => this.close(), {
-        keepAlive: false,
-      });
+      await this.#writeDeadline.run(this.#stream.write(data), this.#timeoutMs, () => this.close());
     } catch (error) {
       this.close();
       throw this.#ioError(error, "write");

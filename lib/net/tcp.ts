@@ -49,17 +49,6 @@ export interface ByteStream {
   toDuplex(): Promise<Duplex>;
 }
 
-/** Options of {@linkcode withDeadline}. */
-export interface DeadlineOptions {
-  /**
-   * Keep the process alive until the deadline, as a pending `setTimeout` would. Needed for an
-   * operation no I/O backs; a socket's own read or write keeps the process alive by itself
-   * and can spare the cost (a message channel per operation: a big mail's writes add up).
-   * @default {true}
-   */
-  keepAlive?: boolean;
-}
-
 /**
  * Runs `operation` with a deadline: after `ms` milliseconds (0 = never) `onTimeout` runs
  * (it should close the connection, so the pending operation settles) and the returned promise
@@ -76,11 +65,10 @@ export function withDeadline<T>(
   operation: Promise<T>,
   ms: number,
   onTimeout: () => void,
-  options: DeadlineOptions = {},
 ): Promise<T> {
   if (ms <= 0) return operation;
   return new Promise<T>((resolve, reject) => {
-    const cancel = startTimer(ms, options.keepAlive ?? true, () => {
+    const cancel = startTimer(ms, () => {
       // The operation will reject once the connection is closed; nobody waits for it.
       operation.catch(() => {});
       onTimeout();
@@ -108,18 +96,18 @@ export function withDeadline<T>(
  * shared memory is V8's own timer and wakes Deno's event loop like any timer, but it does not
  * keep the process alive; a message port with a listener does, as a pending `setTimeout`
  * would, until the timer fires or is cancelled (so a deadline on a promise that no I/O backs
- * still fires), when `keepAlive` asks for it.
+ * still fires).
  */
-function startTimer(ms: number, keepAlive: boolean, onFire: () => void): () => void {
+function startTimer(ms: number, onFire: () => void): () => void {
   const cell = new Int32Array(new SharedArrayBuffer(4));
-  const channel = keepAlive ? new MessageChannel() : null;
-  if (channel) channel.port1.onmessage = () => {};
+  const keepAlive = new MessageChannel();
+  keepAlive.port1.onmessage = () => {};
   let settled = false;
   const settle = (): boolean => {
     if (settled) return false;
     settled = true;
-    channel?.port1.close();
-    channel?.port2.close();
+    keepAlive.port1.close();
+    keepAlive.port2.close();
     return true;
   };
   const wait = Atomics.waitAsync(cell, 0, 0, ms);
@@ -132,6 +120,94 @@ function startTimer(ms: number, keepAlive: boolean, onFire: () => void): () => v
     // wakes the waiter ("ok"), so no wait is left behind
     if (settle()) Atomics.notify(cell, 0);
   };
+}
+
+/**
+ * The deadlines of a connection's reads (or writes), one operation at a time, for far less
+ * than a timer per operation: a mail on a reused connection makes half a dozen reads and
+ * writes, and {@linkcode withDeadline}'s timer (shared memory, a message port, a wait) cost
+ * more than the operation itself. Here each operation only notes when it must end; one wait
+ * on a cell of shared memory, started when none is pending, checks at its end whether the
+ * operation then in progress is overdue and otherwise waits again for what is left.
+ *
+ * The wait does not keep the process alive: the operation it watches does (a socket read or
+ * write in flight). Use {@linkcode withDeadline} for a promise that no I/O backs.
+ *
+ * @example Usage
+ * ```ts
+ * import { OperationDeadline } from "./tcp.ts";
+ * const deadline = new OperationDeadline();
+ * console.log(await deadline.run(Promise.resolve(1), 1000, () => {})); // 1
+ * ```
+ */
+export class OperationDeadline {
+  readonly #cell = new Int32Array(new SharedArrayBuffer(4));
+  /** When the operation in progress must end (performance.now() ms); 0 when none runs. */
+  #until = 0;
+  /** When the pending wait ends; 0 when none is pending. */
+  #waking = 0;
+  #current: { reject: (error: unknown) => void; onTimeout: () => void } | null = null;
+
+  /**
+   * Runs `operation` with a deadline of `ms` milliseconds (0 = none): when it passes,
+   * `onTimeout` runs (it should close the connection, so the operation settles) and the
+   * result rejects with {@linkcode DeadlineExceeded}. One operation at a time: another
+   * one while this one runs gets a timer of its own.
+   */
+  run<T>(operation: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+    if (ms <= 0) return operation;
+    if (this.#current !== null) return withDeadline(operation, ms, onTimeout);
+    const now = performance.now();
+    this.#until = now + ms;
+    if (this.#waking === 0 || this.#waking > this.#until) this.#wait(now, ms);
+    return new Promise<T>((resolve, reject) => {
+      const current = { reject, onTimeout };
+      this.#current = current;
+      operation.then(
+        (value) => {
+          if (this.#finish(current)) resolve(value);
+        },
+        (error) => {
+          if (this.#finish(current)) reject(error);
+        },
+      );
+    });
+  }
+
+  /** Ends the operation `current`; false when its deadline already ended it. */
+  #finish(current: object): boolean {
+    if (this.#current !== current) return false;
+    this.#current = null;
+    this.#until = 0;
+    return true;
+  }
+
+  #wait(now: number, ms: number): void {
+    const waking = now + ms;
+    this.#waking = waking;
+    const wait = Atomics.waitAsync(this.#cell, 0, 0, Math.ceil(ms));
+    const woke = (): void => {
+      // an older wait, overtaken by one that ends sooner, only clears its own mark
+      if (this.#waking === waking) this.#waking = 0;
+      this.#check();
+    };
+    if (wait.async) void wait.value.then(woke);
+    else queueMicrotask(woke);
+  }
+
+  #check(): void {
+    const current = this.#current;
+    if (current === null) return;
+    const now = performance.now();
+    if (now < this.#until) {
+      if (this.#waking === 0 || this.#waking > this.#until) this.#wait(now, this.#until - now);
+      return;
+    }
+    this.#current = null;
+    this.#until = 0;
+    current.onTimeout();
+    current.reject(new DeadlineExceeded());
+  }
 }
 
 const READ_SIZE = 16 * 1024;
@@ -151,6 +227,7 @@ export class DenoConnStream implements ByteStream {
   readonly #conn: Deno.Conn;
   readonly #upgradable: boolean;
   #closed = false;
+  #buffer: Uint8Array | null = null;
 
   /** `upgradable` is false for a connection that already speaks TLS. */
   constructor(conn: Deno.Conn, upgradable = true) {
@@ -170,8 +247,13 @@ export class DenoConnStream implements ByteStream {
   }
 
   async read(): Promise<Uint8Array | null> {
-    const buffer = new Uint8Array(READ_SIZE);
+    // one buffer for every read (a fresh 16 KiB buffer each time costs page faults); what
+    // was read is copied out, so the caller owns its chunk. A read still in flight (its
+    // deadline passed) keeps its buffer: the next read gets another.
+    const buffer = this.#buffer ?? new Uint8Array(READ_SIZE);
+    this.#buffer = null;
     const n = await this.#conn.read(buffer);
+    this.#buffer = buffer;
     return n === null ? null : buffer.slice(0, n);
   }
 

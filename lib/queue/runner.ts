@@ -1,7 +1,8 @@
 /**
  * The queue runner: sends every due mail, one connection per account, mails one after
- * another over it with RSET between, and decides for each recipient whether it is done,
- * bounces, or waits for the next attempt.
+ * another over it (each envelope pipelined behind the last mail's data where the server
+ * allows, RSET after a mail that failed), and decides for each recipient whether it is
+ * done, bounces, or waits for the next attempt.
  *
  * A mail leaves the queue only after the server's final 250 (or when every recipient has
  * bounced). If the process dies between that 250 and the removal, the mail is sent again
@@ -23,7 +24,7 @@ import {
   retryDelay,
   warningDue,
 } from "./policy.ts";
-import { type ClaimedEntry, problemText, type Spool } from "./spool.ts";
+import { type ClaimedEntry, problemText, type QueueListing, type Spool } from "./spool.ts";
 import { isQueueId, QueueFormatError } from "./format.ts";
 
 /** A refused recipient of an otherwise accepted mail. */
@@ -51,6 +52,33 @@ export interface SendOutcome {
   finished?: string[];
 }
 
+/** The envelope of a mail as it goes to the server: the recipients still to do. */
+export interface OutgoingEnvelope {
+  from: string;
+  recipients: string[];
+  dsn?: QueueDsn;
+}
+
+/** Options of {@linkcode DeliveryConnection.send}. */
+export interface DeliverySendOptions {
+  /** Deliver to the recipients the server takes and report the refused ones (default). */
+  partial?: boolean;
+  /** What earlier attempts finished (the queue's `done` list). */
+  done?: readonly string[];
+  /**
+   * The last mail on this connection did not end with the server's final 250 (a refusal
+   * at MAIL, RCPT, DATA or the end of data): start this one with RSET. After a mail the
+   * server took, the transaction is over already (RFC 5321 §4.1.1.4).
+   */
+  reset?: boolean;
+  /**
+   * The mail that will follow on this connection: a connection may send its envelope behind
+   * this mail's data, with RSET in front (RFC 2920), and the next send must then be that
+   * mail's, or close. A connection may also ignore it.
+   */
+  next?: OutgoingEnvelope;
+}
+
 /** An open connection to one account's server. */
 export interface DeliveryConnection {
   /**
@@ -59,12 +87,17 @@ export interface DeliveryConnection {
    * classified with {@linkcode classifyFailure}).
    */
   send(
-    envelope: { from: string; recipients: string[]; dsn?: QueueDsn },
-    message: ReadableStream<Uint8Array>,
-    options?: { partial?: boolean; done?: readonly string[] },
+    envelope: OutgoingEnvelope,
+    message: ReadableStream<Uint8Array> | Uint8Array,
+    options?: DeliverySendOptions,
   ): Promise<SendOutcome>;
-  /** RSET between mails; throws when the connection is no longer usable. */
-  reset(): Promise<void>;
+  /**
+   * Whether `error`, thrown by {@linkcode DeliveryConnection.send}, says that the connection
+   * was unusable when the mail began (RSET failed, or the server hung up or answered 421
+   * before the mail's MAIL was accepted): none of the mail reached the server, so it may go
+   * again over a new connection. Without this method no mail is sent twice.
+   */
+  lostAtStart?(error: unknown): boolean;
   /** QUIT (when possible) and close. Never throws. */
   close(): Promise<void>;
 }
@@ -166,23 +199,25 @@ function matches(envelope: QueueEnvelope, id: string, select: Selection): boolea
  * opened, the rest of the run's mails for this account fail with the same error without
  * trying again: a server that hangs until the timeout costs one timeout per run, not one
  * per mail (Postfix marks such a destination dead for the run in the same way).
+ *
+ * A mail that follows one the server took needs no RSET (the transaction is over), one
+ * that follows a failure starts with RSET; a server that pipelines gets the next mail's
+ * envelope behind the data of the last, after RSET. A connection the server closed between
+ * two mails (found at the next RSET or MAIL) is reopened and the mail sent again over the
+ * new one: nothing of it had reached the server.
  */
 class Link {
   #conn: DeliveryConnection | undefined;
-  #used = false;
+  /** Mails sent over the open connection (a lost one is reopened only when it carried any). */
+  #mails = 0;
+  /** The last mail did not end with the server's 250: RSET before the next. */
+  #dirty = false;
   #unreachable: { error: unknown } | undefined;
   constructor(readonly deliverer: Deliverer, readonly plan: AccountPlan) {}
 
-  /** A usable connection: the open one after RSET, or a new one (failover in order). */
+  /** The open connection, or a new one (failover in order). */
   async get(envelope: QueueEnvelope): Promise<DeliveryConnection> {
     if (this.#unreachable) throw this.#unreachable.error;
-    if (this.#conn && this.#used) {
-      try {
-        await this.#conn.reset();
-      } catch {
-        await this.drop();
-      }
-    }
     if (this.#conn === undefined) {
       let last: unknown;
       for (const route of this.plan.routes) {
@@ -199,15 +234,42 @@ class Link {
         throw last;
       }
     }
-    this.#used = true;
     return this.#conn;
+  }
+
+  /**
+   * Sends one mail over the connection; a connection found unusable at the start of a mail
+   * after earlier ones is reopened once and the mail sent again.
+   */
+  async send(
+    envelope: QueueEnvelope,
+    outgoing: OutgoingEnvelope,
+    message: () => ReadableStream<Uint8Array> | Uint8Array,
+    options: { partial: boolean; done: readonly string[]; next?: OutgoingEnvelope },
+  ): Promise<SendOutcome> {
+    for (let attempt = 0;; attempt++) {
+      const conn = await this.get(envelope);
+      const reused = this.#mails > 0;
+      const reset = this.#dirty;
+      this.#dirty = true;
+      this.#mails++;
+      try {
+        const outcome = await conn.send(outgoing, message(), { ...options, reset });
+        this.#dirty = false;
+        return outcome;
+      } catch (error) {
+        if (attempt > 0 || !reused || conn.lostAtStart?.(error) !== true) throw error;
+        await this.drop();
+      }
+    }
   }
 
   /** Forgets a connection that broke. */
   async drop(): Promise<void> {
     const conn = this.#conn;
     this.#conn = undefined;
-    this.#used = false;
+    this.#mails = 0;
+    this.#dirty = false;
     await conn?.close();
   }
 }
@@ -234,13 +296,18 @@ export async function flushQueue(
   // one whole id (queue fallback's own mail) names one entry: the rest of the queue is not read
   const one = options.select?.id;
   const exact = one !== undefined && isQueueId(one);
-  if (!exact) await spool.sweep();
   const ids = exact ? [one] : await spool.ids();
-  await runIds(spool, deliverer, ids, options, report);
-  // notifications made by this run go out in it too (one extra pass, bounded)
-  if (report.notifications.length > 0 && !options.signal?.aborted) {
-    const fresh = [...report.notifications];
-    await runIds(spool, deliverer, fresh, { ...options, select: undefined, force: true }, report);
+  if (!exact) await spool.sweep(undefined, undefined, ids);
+  try {
+    await runIds(spool, deliverer, ids, options, report);
+    // notifications made by this run go out in it too (one extra pass, bounded)
+    if (report.notifications.length > 0 && !options.signal?.aborted) {
+      const fresh = [...report.notifications];
+      await runIds(spool, deliverer, fresh, { ...options, select: undefined, force: true }, report);
+    }
+  } finally {
+    // the files of the delivered mails, unlinked while the later ones went out
+    await spool.settle();
   }
   return report;
 }
@@ -257,11 +324,15 @@ async function runIds(
   // group by account, keeping queue order within a group
   const groups = new Map<string, { plan: AccountPlan; ids: string[] }>();
   const planErrors = new Map<string, unknown>();
+  const listings = new Map<string, QueueListing>();
   for (const id of ids) {
     let envelope: QueueEnvelope;
     let state: QueueState;
     try {
-      ({ envelope, state } = await spool.read(id));
+      // a forced run sends every mail whatever its state: it is read once the mail is held
+      const listing = await spool.read(id, { state: !options.force });
+      ({ envelope, state } = listing);
+      listings.set(id, listing);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
       await problem(spool, id, error, report, log);
@@ -295,21 +366,73 @@ async function runIds(
   }
   for (const { plan, ids: groupIds } of groups.values()) {
     const link = new Link(deliverer, plan);
-    try {
-      for (const id of groupIds) {
-        if (options.signal?.aborted) return;
-        const entry = await claimOrNote(spool, id, report, log);
-        if (!entry) continue;
-        try {
-          await deliverOne(spool, entry, link, plan, now, report, log, options.immediate === true);
-        } finally {
-          entry.release();
+    // Mails are held a window at a time (their states read with one listing), and the next
+    // mail is held while one goes out, so that its envelope can follow that one's data.
+    let waiting = 0;
+    const held: ClaimedEntry[] = [];
+    const claimNext = async (): Promise<Prepared | undefined> => {
+      if (held.length === 0) {
+        while (held.length < HOLD && waiting < groupIds.length) {
+          const id = groupIds[waiting++];
+          const entry = await claimOrNote(spool, id, report, log, listings.get(id));
+          listings.delete(id);
+          if (entry) held.push(entry);
         }
+        spool.readStates(held);
+      }
+      const entry = held.shift();
+      return entry && prepare(entry, plan, now());
+    };
+    let current: Prepared | undefined;
+    try {
+      current = await claimNext();
+      while (current !== undefined) {
+        if (options.signal?.aborted) return;
+        const following = await claimNext();
+        try {
+          await deliverOne(spool, current, following, link, plan, report, log, options);
+        } catch (error) {
+          following?.entry.release();
+          throw error;
+        } finally {
+          current.entry.release();
+        }
+        current = following;
       }
     } finally {
+      current?.entry.release();
+      for (const entry of held) entry.release();
       await link.drop();
     }
   }
+}
+
+/** Mails a run holds at most at once (and reads the states of together). */
+const HOLD = 32;
+
+/** A held mail and what its attempt will do, decided once. */
+interface Prepared {
+  entry: ClaimedEntry;
+  /** When the attempt began (ms). */
+  t: number;
+  /** The recipients still to do. */
+  pending: string[];
+  /** Out of time: it bounces instead of being sent. */
+  expired: boolean;
+  /** The envelope that goes to the server, when the mail is sent. */
+  outgoing?: OutgoingEnvelope;
+}
+
+function prepare(entry: ClaimedEntry, plan: AccountPlan, t: number): Prepared {
+  const { envelope, state } = entry;
+  const pending = envelope.recipients.filter((r) => !state.done.includes(r));
+  const expired = pending.length > 0 && isExpired(plan.policy, envelope.queued, t);
+  const outgoing = pending.length === 0 || expired ? undefined : {
+    from: envelope.from,
+    recipients: pending,
+    ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
+  };
+  return { entry, t, pending, expired, ...(outgoing ? { outgoing } : {}) };
 }
 
 async function claimOrNote(
@@ -317,9 +440,10 @@ async function claimOrNote(
   id: string,
   report: FlushReport,
   log: (line: string) => void,
+  listing?: QueueListing,
 ): Promise<ClaimedEntry | null> {
   try {
-    const entry = await spool.claim(id);
+    const entry = await spool.claim(id, listing);
     if (entry === null) report.busy.push(id);
     return entry;
   } catch (error) {
@@ -347,27 +471,31 @@ async function problem(
   }
 }
 
-/** Sends one claimed mail and records the result. */
+/**
+ * Sends one claimed mail and records the result. The mail that follows on the same
+ * connection (`following`) is named to it, so that its envelope can go out behind this
+ * mail's data.
+ */
 async function deliverOne(
   spool: Spool,
-  entry: ClaimedEntry,
+  prepared: Prepared,
+  following: Prepared | undefined,
   link: Link,
   plan: AccountPlan,
-  now: () => number,
   report: FlushReport,
   log: (line: string) => void,
-  immediate: boolean,
+  options: FlushOptions,
 ): Promise<void> {
+  const { entry, t, pending, outgoing } = prepared;
+  const immediate = options.immediate === true;
   const { envelope } = entry;
   const state: QueueState = { ...entry.state, done: [...entry.state.done] };
-  const pending = envelope.recipients.filter((r) => !state.done.includes(r));
-  const t = now();
   if (pending.length === 0) {
     await entry.remove();
     report.delivered.push(entry.id);
     return;
   }
-  if (isExpired(plan.policy, envelope.queued, t)) {
+  if (prepared.expired || outgoing === undefined) {
     const days = plan.policy.lifetime / 86400;
     const reason = `the mail could not be delivered within ${formatSpan(plan.policy.lifetime)}` +
       (state.error ? `; last error: ${state.error}` : "");
@@ -384,12 +512,15 @@ async function deliverOne(
   }
   let outcome: SendOutcome;
   try {
-    const conn = await link.get(envelope);
-    outcome = await conn.send(
-      { from: envelope.from, recipients: pending, ...(envelope.dsn ? { dsn: envelope.dsn } : {}) },
-      entry.message(),
+    // a run being stopped sends no further mail: none is named to follow
+    const next = options.signal?.aborted ? undefined : following?.outgoing;
+    outcome = await link.send(
+      envelope,
+      outgoing,
+      // a small mail whole (read once, even when it goes again), a large one streamed
+      () => entry.bytes() ?? entry.message(),
       // while the sender waits, one refused recipient fails the mail, as in msmtp
-      { partial: !immediate, done: state.done },
+      { partial: !immediate, done: state.done, ...(next ? { next } : {}) },
     );
   } catch (error) {
     const failure = classifyFailure(error);

@@ -1,8 +1,9 @@
 /**
  * The queue runner's {@linkcode Deliverer} over real servers: a queued mail's account is
  * resolved again from its recorded selection (config file, account name, options), and
- * mails go out through {@linkcode SmtpConnection}, one connection per account, RSET
- * between mails, refused recipients collected (`partial`).
+ * mails go out through {@linkcode SmtpConnection}, one connection per account (the next
+ * mail's envelope behind the last one's data when the server pipelines, RSET after a mail
+ * that failed), refused recipients collected (`partial`).
  *
  * @module
  */
@@ -11,10 +12,17 @@ import type { Account, Settings } from "../config/account.ts";
 import { PostieError } from "../errors.ts";
 import { type Env, resolveAccount } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
-import { endOfDataTimeout, SmtpConnection } from "../delivery/connection.ts";
+import { SmtpError } from "../smtp/errors.ts";
+import { type DeliveryEnvelope, endOfDataTimeout, SmtpConnection } from "../delivery/connection.ts";
 import { DEFAULT_END_OF_DATA_TIMEOUT } from "../config/account.ts";
 import type { QueueEnvelope, QueueSelection } from "./format.ts";
-import type { AccountPlan, Deliverer, DeliveryConnection, SendOutcome } from "./runner.ts";
+import type {
+  AccountPlan,
+  Deliverer,
+  DeliveryConnection,
+  OutgoingEnvelope,
+  SendOutcome,
+} from "./runner.ts";
 
 /** The time limit of each step of a queue run's dialogue when the account sets none. */
 export const QUEUE_TIMEOUT = 300;
@@ -35,6 +43,7 @@ export interface SmtpDelivererOptions {
 export class SmtpDeliverer implements Deliverer {
   #options: SmtpDelivererOptions;
   #accounts = new Map<string, Promise<Account>>();
+  #hostname: string | undefined;
 
   /** A deliverer resolving accounts through `options.configEnv`. */
   constructor(options: SmtpDelivererOptions) {
@@ -72,7 +81,8 @@ export class SmtpDeliverer implements Deliverer {
       },
       // "" is the account itself
       routes: ["", ...s.failover],
-      hostname: this.#options.configEnv.hostname(),
+      // asked once per run, not once per mail
+      hostname: this.#hostname ??= this.#options.configEnv.hostname(),
     };
   }
 
@@ -106,26 +116,30 @@ export class SmtpDeliverer implements Deliverer {
 
 /** The runner's view of an open {@linkcode SmtpConnection}. */
 function connectionFor(connection: SmtpConnection): DeliveryConnection {
+  /** The envelope as it goes to this server: a relay client's DSN wish only where offered. */
+  const wire = (envelope: OutgoingEnvelope): DeliveryEnvelope => {
+    let dsn = envelope.dsn;
+    if (dsn?.optional) {
+      try {
+        connection.checkDsn({ notify: dsn.notify, ret: dsn.ret });
+      } catch {
+        // a relay client's wish, not the account's: the mail goes without it
+        dsn = undefined;
+      }
+    }
+    return {
+      from: envelope.from,
+      recipients: envelope.recipients,
+      ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
+    };
+  };
   return {
     async send(envelope, message, options = {}): Promise<SendOutcome> {
-      let dsn = envelope.dsn;
-      if (dsn?.optional) {
-        try {
-          connection.checkDsn({ notify: dsn.notify, ret: dsn.ret });
-        } catch {
-          // a relay client's wish, not the account's: the mail goes without it
-          dsn = undefined;
-        }
-      }
-      const result = await connection.send(
-        {
-          from: envelope.from,
-          recipients: envelope.recipients,
-          ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
-        },
-        message,
-        { partial: options.partial ?? true },
-      );
+      const result = await connection.send(wire(envelope), message, {
+        partial: options.partial ?? true,
+        ...(options.reset ? { reset: true } : {}),
+        ...(options.next ? { next: wire(options.next) } : {}),
+      });
       return {
         accepted: result.accepted,
         rejected: result.rejected.map((r) => ({
@@ -136,7 +150,11 @@ function connectionFor(connection: SmtpConnection): DeliveryConnection {
         })),
       };
     },
-    reset: () => connection.reset(),
+    // the RSET in front of the mail failed, or its first reply never came or was 421 (which
+    // closes the connection too): the server is gone, and it had not seen the mail's data
+    lostAtStart: (error) =>
+      error instanceof SmtpError &&
+      (error.stage === "rset" || (error.stage === "mail" && connection.closed)),
     async close(): Promise<void> {
       await connection.quit();
       connection.close();
@@ -171,7 +189,8 @@ async function directConnection(
         settings,
         from: envelope.from,
         recipients: envelope.recipients,
-        payload: stuffMail(message).stream,
+        payload: stuffMail(message instanceof Uint8Array ? ReadableStream.from([message]) : message)
+          .stream,
         done,
         ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
         ...(options.debug ? { debug: options.debug } : {}),
@@ -217,7 +236,6 @@ async function directConnection(
         ...(failed.length === 0 ? {} : { finished }),
       };
     },
-    reset: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
 }

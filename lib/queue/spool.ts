@@ -82,6 +82,12 @@ export interface ClaimedEntry {
   size: number;
   /** The mail as it goes to the server, streamed from disk. */
   message(): ReadableStream<Uint8Array>;
+  /**
+   * The mail as it goes to the server, whole, when it is small (up to 64 KiB; read once, in
+   * one read with its envelope line when it can); null for a larger one, which
+   * {@linkcode ClaimedEntry.message} streams.
+   */
+  bytes(): Uint8Array | null;
   /** The mail's header block (up to the empty line), bounded in size, for bounces. */
   headers(limit?: number): Promise<Uint8Array>;
   /** Replaces the state atomically (tmp, fsync, rename, fsync the directory). */
@@ -93,6 +99,21 @@ export interface ClaimedEntry {
 }
 
 const CHUNK = 64 * 1024;
+/** The suffix of a delivered mail in `tmp/`, waiting to be unlinked. */
+const SENT = ".sent";
+
+/**
+ * The file each listing was read from, so that {@linkcode Spool.claim} can take the
+ * envelope of a listing instead of reading it again when it locks the same file (a mail file
+ * is written once and never changed).
+ */
+const read = new WeakMap<QueueListing, { ino: number; dev: number; length: number }>();
+
+/**
+ * How the state of a held entry is settled: `listed` says whether a listing of `state/`
+ * taken under the lock has its file; without it, the file is looked up.
+ */
+const stateOf = new WeakMap<ClaimedEntry, (listed?: boolean) => QueueState>();
 /** An envelope line longer than this is not one of ours. */
 const MAX_ENVELOPE = 16 * 1024 * 1024;
 
@@ -112,6 +133,16 @@ async function fsyncDir(path: string): Promise<void> {
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}
+
+/** The path's file information, or null when nothing is there. */
+function statOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
 }
 
 async function removeQuietly(path: string): Promise<void> {
@@ -153,28 +184,53 @@ function readLine(file: Deno.FsFile): { line: string; length: number } {
   }
 }
 
-/** Streams a file from `offset` to its end in 64 KiB chunks; memory stays flat. */
-function streamFrom(path: string, offset: number): ReadableStream<Uint8Array> {
-  let file: Deno.FsFile | undefined;
+/**
+ * Streams the mail of a claimed entry from its open file (the one holding the lock, not
+ * closed here), from `offset` to its end in 64 KiB chunks, so memory stays flat. Synchronous
+ * reads of the page cache, as for the envelope line.
+ */
+function streamOpen(file: Deno.FsFile, offset: number, size: number): ReadableStream<Uint8Array> {
+  let left = -1;
   return new ReadableStream<Uint8Array>({
     pull(controller): void {
-      if (file === undefined) {
-        file = Deno.openSync(path, { read: true });
+      if (left < 0) {
         file.seekSync(offset, Deno.SeekMode.Start);
+        left = size;
       }
-      const buffer = new Uint8Array(CHUNK);
-      const n = file.readSync(buffer);
-      if (n === null) {
-        file.close();
+      const buffer = new Uint8Array(Math.min(Math.max(left, 1), CHUNK));
+      let n = 0;
+      while (n < buffer.length) {
+        const got = file.readSync(buffer.subarray(n));
+        if (got === null) break;
+        n += got;
+      }
+      if (n === 0) {
         controller.close();
         return;
       }
-      controller.enqueue(buffer.subarray(0, n));
-    },
-    cancel(): void {
-      file?.close();
+      left = Math.max(0, left - n);
+      controller.enqueue(n === buffer.length ? buffer : buffer.subarray(0, n));
+      if (left === 0) controller.close();
     },
   }, { highWaterMark: 0 });
+}
+
+/** Reads up to `size` bytes from `offset` (fewer at the end of the file). */
+function readFrom(file: Deno.FsFile, offset: number, size: number): Uint8Array {
+  file.seekSync(offset, Deno.SeekMode.Start);
+  return readUpTo(file, size);
+}
+
+/** Reads up to `size` bytes from the file's position (fewer at the end of the file). */
+function readUpTo(file: Deno.FsFile, size: number): Uint8Array {
+  const buffer = new Uint8Array(size);
+  let n = 0;
+  while (n < size) {
+    const got = file.readSync(buffer.subarray(n));
+    if (got === null) break;
+    n += got;
+  }
+  return n === size ? buffer : buffer.subarray(0, n);
 }
 
 /**
@@ -189,6 +245,10 @@ function streamFrom(path: string, offset: number): ReadableStream<Uint8Array> {
 export class Spool {
   /** The queue directory. */
   readonly dir: string;
+  /** Unlinking of delivered mails in progress. */
+  #unlinking = new Set<Promise<void>>();
+  /** How many names the last listing of `state/` by {@linkcode Spool.readStates} had. */
+  #stateNames = 0;
 
   /** A spool rooted at `dir` (nothing is touched until a method is called). */
   constructor(dir: string) {
@@ -308,32 +368,46 @@ export class Spool {
     return ids.sort();
   }
 
-  /** Reads an entry without locking it (for listings). */
-  read(id: string): Promise<QueueListing> {
+  /**
+   * Reads an entry without locking it (for listings). With `state: false` the state file
+   * is not read and the listing has the state of a mail never tried (a queue run that sends
+   * every mail whatever its state reads it once it holds the entry).
+   */
+  read(id: string, options: { state?: boolean } = {}): Promise<QueueListing> {
     try {
-      return Promise.resolve(this.#read(id));
+      return Promise.resolve(this.#read(id, options.state ?? true));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #read(id: string): QueueListing {
+  #read(id: string, withState: boolean): QueueListing {
     const path = this.#path("mail", id);
     const file = Deno.openSync(path, { read: true });
     try {
       const { line, length } = readLine(file);
       const envelope = decodeEnvelope(line);
-      const size = file.statSync().size - length;
-      return { id, envelope, state: this.#readState(id), size };
+      const info = file.statSync();
+      const listing = {
+        id,
+        envelope,
+        state: withState ? this.#readState(id) : initialState(),
+        size: info.size - length,
+      };
+      if (info.ino !== null) read.set(listing, { ino: info.ino, dev: info.dev, length });
+      return listing;
     } finally {
       file.close();
     }
   }
 
   #readState(id: string): QueueState {
+    const path = this.#path("state", id);
+    // most mails have none: a failed stat costs half a failed read
+    if (statOrNull(path) === null) return initialState();
     let text: string;
     try {
-      text = Deno.readTextFileSync(this.#path("state", id));
+      text = Deno.readTextFileSync(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return initialState();
       throw error;
@@ -366,17 +440,18 @@ export class Spool {
   /**
    * Locks an entry for delivery. Returns null when another runner holds it or it has just
    * been removed. Throws {@linkcode QueueFormatError} for a corrupt entry and Deno's errors
-   * for an unreadable one.
+   * for an unreadable one. `listing`, this spool's {@linkcode Spool.read} of the entry,
+   * saves reading the envelope again when the file is still the one it was read from.
    */
-  claim(id: string): Promise<ClaimedEntry | null> {
+  claim(id: string, listing?: QueueListing): Promise<ClaimedEntry | null> {
     try {
-      return Promise.resolve(this.#claim(id));
+      return Promise.resolve(this.#claim(id, listing));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #claim(id: string): ClaimedEntry | null {
+  #claim(id: string, listing: QueueListing | undefined): ClaimedEntry | null {
     const path = this.#path("mail", id);
     let file: Deno.FsFile;
     try {
@@ -386,6 +461,8 @@ export class Spool {
       throw error;
     }
     let released = false;
+    /** Where the delivered mail went, to be unlinked once the lock is dropped. */
+    let removed: { mail: string; state: string | null } | null = null;
     const release = (): void => {
       if (released) return;
       released = true;
@@ -394,33 +471,84 @@ export class Spool {
       } catch {
         // already closed
       }
+      if (removed !== null) this.#unlinkLater(removed.mail, removed.state);
     };
     try {
       if (!file.tryLockSync(true)) {
         release();
         return null;
       }
-      // another runner may have delivered and unlinked it between our open and our lock
-      const info = file.statSync();
-      if (info.nlink === 0) {
-        release();
-        return null;
+      // Another runner may have delivered and removed it between our open and our lock: it
+      // is gone from mail/ then (unlinked, or moved out by a rename). With the listing, the
+      // path's file must still be the one listed (ids are never used twice, so ours is it
+      // too), and the envelope read then is this file's.
+      const known = listing?.id === id ? read.get(listing) : undefined;
+      let info: Deno.FileInfo;
+      let envelope: QueueEnvelope;
+      let length: number;
+      /** The file's position, when known: the whole file is read in one go from 0. */
+      let position: number | null = 0;
+      if (known !== undefined) {
+        const now = statOrNull(path);
+        if (now === null || now.ino !== known.ino || now.dev !== known.dev) {
+          release();
+          return null;
+        }
+        info = now;
+        envelope = listing!.envelope;
+        length = known.length;
+      } else {
+        info = file.statSync();
+        if (info.nlink === 0 || !this.#stillQueued(path, info)) {
+          release();
+          return null;
+        }
+        const line = readLine(file);
+        envelope = decodeEnvelope(line.line);
+        length = line.length;
+        position = null;
       }
-      const { line, length } = readLine(file);
-      const envelope = decodeEnvelope(line);
-      const state = this.#readState(id);
+      // The state is read when first asked for, or for many held entries at once by
+      // readStates(); either way under the lock, which any writer of it holds too.
+      let state: QueueState | undefined;
       // attempts > 0 or anything recorded means a state file was read (or may exist)
-      let stateWritten = state.attempts > 0 || state.done.length > 0 || state.error !== undefined;
+      let stateWritten = false;
+      const resolveState = (listed?: boolean): QueueState => {
+        if (state === undefined) {
+          state = listed === false ? initialState() : this.#readState(id);
+          stateWritten = state.attempts > 0 || state.done.length > 0 ||
+            state.error !== undefined;
+          stateOf.delete(entry);
+        }
+        return state;
+      };
       const size = info.size - length;
+      let whole: Uint8Array | undefined;
+      const bytes = (): Uint8Array | null => {
+        if (size > CHUNK) return null;
+        if (whole === undefined) {
+          whole = position === 0
+            ? readUpTo(file, length + size).subarray(length)
+            : readFrom(file, length, size);
+          position = null;
+        }
+        return whole;
+      };
       const statePath = this.#path("state", id);
       const stateDir = `${this.dir}/state`;
       const tmpDir = `${this.dir}/tmp`;
-      return {
+      const entry: ClaimedEntry = {
         id,
         envelope,
-        state,
+        get state(): QueueState {
+          return resolveState();
+        },
         size,
-        message: () => streamFrom(path, length),
+        message: () => {
+          const all = bytes();
+          return all !== null ? ReadableStream.from([all]) : streamOpen(file, length, size);
+        },
+        bytes,
         headers: (limit = 1024 * 1024) => readHeaders(path, length, limit),
         saveState: async (next: QueueState): Promise<void> => {
           const tmp = `${tmpDir}/${id}.state`;
@@ -450,31 +578,82 @@ export class Spool {
           }
         },
         remove: (): Promise<void> => {
-          // No fsync of the directory here: if a power cut undoes the unlink, the mail is
-          // sent again (a duplicate), never lost; skipping it halves the cost of a flush.
+          // The mail leaves the queue by a rename out of mail/ (atomic, and cheap); the file
+          // is unlinked once the lock is dropped, in the background: freeing a file costs
+          // more than the rest of a delivered mail's bookkeeping together. A crash leaves
+          // it in tmp/, where the next run's sweep removes it. No fsync of the directory: if
+          // a power cut undoes the rename, the mail is sent again (a duplicate), never lost.
+          const trash = `${tmpDir}/${id}${SENT}`;
           try {
-            Deno.removeSync(path);
+            Deno.renameSync(path, trash);
           } catch (error) {
             return Promise.reject(
               new QueueError(`cannot remove queue entry ${id}: ${osText(error)}`, undefined, error),
             );
           }
           // a mail never tried has no state file; not looking for it saves a failed call
-          if (stateWritten) {
-            try {
-              Deno.removeSync(statePath);
-            } catch {
-              // already gone
-            }
-          }
+          resolveState();
+          removed = { mail: trash, state: stateWritten ? statePath : null };
           return Promise.resolve();
         },
         release,
       };
+      stateOf.set(entry, resolveState);
+      return entry;
     } catch (error) {
       release();
       throw error;
     }
+  }
+
+  /**
+   * Reads the state of entries this spool holds with one listing of `state/` instead of a
+   * look-up each (most mails have no state file, and a look-up that finds nothing costs more
+   * than a listing). A state file is only ever written or removed by a runner holding its
+   * mail, so a listing taken while the entries are held is the truth for them. A large
+   * listing is not repeated on the next call: those entries are looked up one by one.
+   */
+  readStates(entries: readonly ClaimedEntry[]): void {
+    const open = entries.filter((e) => stateOf.has(e));
+    if (open.length < 2) return;
+    if (this.#stateNames > 64 * open.length) {
+      this.#stateNames = 0;
+      return;
+    }
+    const names = new Set<string>();
+    try {
+      for (const entry of Deno.readDirSync(`${this.dir}/state`)) names.add(entry.name);
+    } catch (error) {
+      // without the directory no mail has a state; anything else: one by one, as asked
+      if (!(error instanceof Deno.errors.NotFound)) return;
+    }
+    this.#stateNames = names.size;
+    for (const entry of open) stateOf.get(entry)?.(names.has(entry.id));
+  }
+
+  /** Whether `mail/ID` still names the file `info` describes (it was not moved out). */
+  #stillQueued(path: string, info: Deno.FileInfo): boolean {
+    if (info.ino === null) return true;
+    const now = statOrNull(path);
+    return now !== null && now.ino === info.ino && now.dev === info.dev;
+  }
+
+  /** Unlinks a delivered mail (and its state) in the background; see {@linkcode Spool.settle}. */
+  #unlinkLater(mail: string, state: string | null): void {
+    const done = (async () => {
+      await removeQuietly(mail);
+      if (state !== null) await removeQuietly(state);
+    })();
+    this.#unlinking.add(done);
+    void done.finally(() => this.#unlinking.delete(done));
+  }
+
+  /**
+   * Waits for the files of delivered mails to be unlinked (they leave `mail/` at once; the
+   * unlinking runs in the background while the next mails go out). A queue run ends with it.
+   */
+  async settle(): Promise<void> {
+    while (this.#unlinking.size > 0) await Promise.all([...this.#unlinking]);
   }
 
   /**
@@ -538,15 +717,22 @@ export class Spool {
   }
 
   /**
-   * Removes leftovers of crashes: temporary files older than `age` milliseconds and state
-   * files whose mail is gone. Returns how many files were removed.
+   * Removes leftovers of crashes: temporary files older than `age` milliseconds, delivered
+   * mails not yet unlinked, and state files whose mail is gone. Returns how many files were
+   * removed. `ids` is {@linkcode Spool.ids} when the caller has just read it.
    */
-  async sweep(now: number = Date.now(), age = 60 * 60 * 1000): Promise<number> {
+  async sweep(now: number = Date.now(), age = 60 * 60 * 1000, ids?: string[]): Promise<number> {
     let removed = 0;
-    const mails = new Set(await this.ids());
+    const mails = new Set(ids ?? await this.ids());
     try {
       for await (const entry of Deno.readDir(`${this.dir}/tmp`)) {
         const path = `${this.dir}/tmp/${entry.name}`;
+        if (entry.name.endsWith(SENT) && isQueueId(entry.name.slice(0, -SENT.length))) {
+          // out of the queue already (a run that ended before it was unlinked)
+          await removeQuietly(path);
+          removed++;
+          continue;
+        }
         const info = await Deno.stat(path).catch(() => null);
         if (info?.mtime && now - info.mtime.getTime() > age) {
           await removeQuietly(path);

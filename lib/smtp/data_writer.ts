@@ -29,6 +29,11 @@ export interface MailDataOptions {
   /** Receives msmtp's `--> ` transcript lines of the data and the final dot. */
   debug?: (line: string) => void;
   /**
+   * Bytes to send in the same write as the final dot, not shown as data (the next mail's
+   * envelope, pipelined behind this one's end).
+   */
+  after?: Uint8Array;
+  /**
    * The size of the buffer; writes are up to this size, and a byte stream's reads to stuff
    * up to half of it.
    * @default {1081344}
@@ -43,6 +48,8 @@ export interface MailDataOptions {
  * the memory it touches.
  */
 const BUFFER_SIZE = 1024 * 1024 + 32 * 1024;
+/** The buffer a mail starts with: a small one takes no more; a big one outgrows it once. */
+const FIRST_SIZE = 16 * 1024;
 /** Stuffed data in chunks at least this big is written as it is, not copied. */
 const WHOLE_WRITE = 64 * 1024;
 /** The least distance of a read to stuff from the data before it. */
@@ -76,12 +83,21 @@ const decoder = new TextDecoder();
  * ```
  */
 export async function writeMailData(
-  data: ReadableStream<Uint8Array>,
+  data: ReadableStream<Uint8Array> | Uint8Array,
   write: DataWrite,
   options: MailDataOptions = {},
 ): Promise<number> {
   const stuffer = options.stuffer;
   const transcript = options.debug ? new DataTranscript(options.debug) : undefined;
+  const tail = options.after ? joinPieces([FINAL_DOT, options.after]) : FINAL_DOT;
+  if (data instanceof Uint8Array) {
+    const bytes = await writeWhole(stuffer ? stuffer.push(data) : data, write, tail, {
+      lineEnd: stuffer ? stuffer.end() : undefined,
+      transcript,
+    });
+    options.debug?.("--> .\r\n");
+    return bytes;
+  }
   const out = new DataBuffer(write, options.bufferSize ?? BUFFER_SIZE, transcript);
   const source = new ChunkReader(data);
   // the most of a chunk stuffed at once: its output fits the buffer
@@ -131,9 +147,37 @@ export async function writeMailData(
   // The payload should end with CRLF; if it does not, end the line so that the final dot
   // stands on a line of its own and cannot be read as data.
   const lineEnd = stuffer ? stuffer.end() : last2 === CR && last1 === LF ? null : CRLF;
-  const bytes = await out.finish(lineEnd, FINAL_DOT);
+  const bytes = await out.finish(lineEnd, tail);
   options.debug?.("--> .\r\n");
   return bytes;
+}
+
+/**
+ * A mail's data held whole: one write of exactly its size with the line end it lacks and
+ * the tail (a small mail costs its bytes, no buffer), or, from {@linkcode WHOLE_WRITE} on,
+ * the data as it is, then the rest.
+ */
+async function writeWhole(
+  payload: Uint8Array,
+  write: DataWrite,
+  tail: Uint8Array,
+  extra: { lineEnd: Uint8Array | undefined; transcript: DataTranscript | undefined },
+): Promise<number> {
+  const n = payload.length;
+  const lineEnd = extra.lineEnd ??
+    (n === 0 || (n >= 2 && payload[n - 2] === CR && payload[n - 1] === LF) ? null : CRLF);
+  const end = lineEnd ?? new Uint8Array(0);
+  if (n >= WHOLE_WRITE) {
+    await write(payload, "data");
+    extra.transcript?.add(payload);
+    await write(joinPieces([end, tail]), "end-of-data");
+    extra.transcript?.add(end);
+  } else {
+    const all = joinPieces([payload, end, tail]);
+    await write(all, "end-of-data");
+    extra.transcript?.add(all.subarray(0, n + end.length));
+  }
+  return n + end.length;
 }
 
 /** The buffer of {@linkcode writeMailData}. */
@@ -168,11 +212,14 @@ class DataBuffer {
    * when less than a quarter of it would fit: the reads stay big, the writes too.
    */
   async window(expansion: 1 | 2): Promise<Uint8Array> {
-    let free = this.#buffer === null ? 0 : this.#buffer.length - this.fill;
-    if (Math.floor(free / expansion) < this.#size / 4) {
+    const buffer = this.#buffer;
+    let free = buffer === null ? 0 : buffer.length - this.fill;
+    if (buffer === null || Math.floor(free / expansion) < buffer.length / 4) {
       await this.flush();
-      this.#buffer ??= new Uint8Array(this.#size);
-      free = this.#buffer.length - this.fill;
+      // the first buffer is small; a mail that fills it gets the full size
+      if (buffer === null) this.#buffer = new Uint8Array(Math.min(this.#size, FIRST_SIZE));
+      else if (buffer.length < this.#size) this.#buffer = new Uint8Array(this.#size);
+      free = this.#buffer!.length - this.fill;
     }
     const length = Math.floor(free / expansion);
     // a mail's lines gain a CR each (and a dot some): 1/16 of the input is room for lines of
@@ -189,16 +236,18 @@ class DataBuffer {
 
   /**
    * The buffer, with room for `length` more bytes from `fill`: when it has not, it is
-   * written first (and replaced by a bigger one for a piece past the size).
+   * written first, and replaced by the full-size one (or a bigger one for a piece past
+   * the size).
    */
   async room(length: number): Promise<Uint8Array> {
-    if (this.#buffer !== null && this.fill + length <= this.#buffer.length) return this.#buffer;
+    const buffer = this.#buffer;
+    if (buffer !== null && this.fill + length <= buffer.length) return buffer;
     await this.flush();
-    if (this.#buffer === null || this.#buffer.length < length) {
-      // allocated, not touched: a small mail costs the memory of its bytes only
-      this.#buffer = new Uint8Array(Math.max(this.#size, length));
-    }
-    return this.#buffer;
+    // the first buffer is small; a mail that outgrows it gets the full size (allocated, not
+    // touched: only what is filled costs memory)
+    const size = Math.max(buffer === null ? Math.min(this.#size, FIRST_SIZE) : this.#size, length);
+    if (buffer === null || buffer.length < size) this.#buffer = new Uint8Array(size);
+    return this.#buffer!;
   }
 
   /** Writes `bytes` (not ours, never kept) after everything before it. */
@@ -277,7 +326,10 @@ class DataTranscript {
   }
 }
 
-function joinPieces(pieces: Uint8Array[], length: number): Uint8Array {
+function joinPieces(
+  pieces: Uint8Array[],
+  length: number = pieces.reduce((sum, p) => sum + p.length, 0),
+): Uint8Array {
   const all = new Uint8Array(length);
   let offset = 0;
   for (const part of pieces) {

@@ -79,8 +79,25 @@ export interface SendOptions {
    */
   partial?: boolean;
   /**
+   * The last mail on this connection failed: begin with RSET (in the same write as the
+   * envelope when the server offers PIPELINING, RFC 2920 §3.1). Nothing when this mail's
+   * envelope already went out behind the last one's data ({@linkcode SendOptions.next}),
+   * with an RSET in front.
+   */
+  reset?: boolean;
+  /**
+   * The envelope of the mail that will follow on this connection. When the server offers
+   * PIPELINING (SMTP, not LMTP), RSET and that mail's MAIL, RCPT and DATA go out in the same
+   * write as this mail's final dot: RFC 2920 §3.1 lets message content open a group and DATA
+   * end it. That saves a round trip per mail; the RSET starts the next mail clean however
+   * this one ends. The next call must then be {@linkcode SmtpSession.send} of that envelope
+   * (which reads those replies) or {@linkcode SmtpSession.close}: the server may be waiting
+   * for the next mail's data, so {@linkcode SmtpSession.quit} sends no QUIT then.
+   */
+  next?: Envelope;
+  /**
    * Dot-stuff the data here: it is then the mail itself (LF or CRLF line ends, see
-   * `DotStuffer`), stuffed on its way to the socket in reused buffers, and the stuffer's
+   * `DotStuffer`), stuffed on its way to the socket in a reused buffer, and the stuffer's
    * `mailsize` counts it. Without one, the data must be stuffed already.
    */
   stuffer?: DotStuffer;
@@ -125,6 +142,7 @@ export interface StartTlsOptions {
 
 const encoder = new TextEncoder();
 const MAX_AUTH_ROUNDS = 32;
+
 /**
  * An SMTP/LMTP client dialogue with msmtp's semantics.
  *
@@ -147,6 +165,10 @@ export class SmtpSession {
   #caps: Capabilities = noCapabilities();
   #domain: string | undefined;
   #lmtp = false;
+  /** The envelope commands of the next mail, sent behind the last mail's data after RSET. */
+  #ahead: string[] | null = null;
+  /** Replies of a failed envelope batch not read yet. */
+  #owed: { pipeline: EnvelopePipeline; count: number } | undefined;
 
   /** A session over a connected transport; nothing is sent until a method is called. */
   constructor(transport: Transport, options: SmtpSessionOptions = {}) {
@@ -345,9 +367,9 @@ export class SmtpSession {
    * 100 commands when the server offers PIPELINING, in lock-step otherwise — then the
    * data and the final `.`. A single refused recipient aborts the mail, as in msmtp.
    *
-   * `data` is the dot-stuffed CRLF payload without the final `.` line, or with the
-   * `stuffer` option the mail itself. A byte stream (standard input, a file) is read into
-   * one reused buffer, in big reads (see `message/byte_stream.ts`).
+   * `data` is the dot-stuffed CRLF payload without the final `.` line, streamed or whole;
+   * with the `stuffer` option, the mail itself. A byte stream (standard input, a file) is
+   * read into one reused buffer, in big reads (see `message/byte_stream.ts`).
    *
    * @throws {SmtpUnsupportedError} `the server does not support DSN`.
    * @throws {SmtpCommandError} an address with a control character; a command too long.
@@ -359,9 +381,12 @@ export class SmtpSession {
    */
   async send(
     envelope: Envelope,
-    data: ReadableStream<Uint8Array>,
+    data: ReadableStream<Uint8Array> | Uint8Array,
     options: SendOptions = {},
   ): Promise<SendResult> {
+    await this.#drain();
+    const ahead = this.#ahead;
+    this.#ahead = null;
     this.checkDsn(envelope.dsn);
     const partial = options.partial ?? false;
     const commands = envelopeCommands(
@@ -370,16 +395,48 @@ export class SmtpSession {
       envelope.dsn ?? {},
       this.#caps.smtputf8,
     );
+    const limit = this.#caps.pipelining ? this.#pipelineLimit : 1;
     const pipeline = new EnvelopePipeline(
       commands,
       envelope.from,
       envelope.recipients,
-      this.#caps.pipelining ? this.#pipelineLimit : 1,
+      limit,
       partial,
     );
+    if (ahead !== null && !sameLines(ahead, commands)) {
+      // not the mail announced behind the last one: the server may be waiting for that
+      // one's data, and only closing the connection ends that without a mail
+      this.#transport.close();
+      throw new SmtpIoError("network write error: the connection was given up", {
+        stage: "rset",
+      });
+    }
+    const next = this.#announce(options.next, limit);
+    // RSET first: sent in front of the envelope below when pipelining, else alone now
+    let rset = ahead !== null || (options.reset === true && limit > commands.length);
+    if (options.reset && !rset && ahead === null) await this.reset();
     for (let batch = pipeline.nextBatch(); batch.length > 0; batch = pipeline.nextBatch()) {
-      await this.#write(batch, "mail");
-      for (let i = 0; i < batch.length; i++) pipeline.onReply(await this.#read(pipeline.stage));
+      // the envelope of a mail announced behind the last one is on the wire already
+      if (ahead === null || !rset) await this.#write(rset ? ["RSET", ...batch] : batch, "mail");
+      if (rset) {
+        rset = false;
+        const reply = await this.#read("rset");
+        if (reply.code !== 250) {
+          throw new SmtpReplyError("command RSET failed", transient(reply), {
+            stage: "rset",
+            reply,
+          });
+        }
+      }
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          pipeline.onReply(await this.#read(pipeline.stage));
+        } catch (error) {
+          // the replies still due are read before this connection's next mail, if any
+          if (i + 1 < batch.length) this.#owed = { pipeline, count: batch.length - i - 1 };
+          throw error;
+        }
+      }
     }
     if (pipeline.accepted.length === 0 && pipeline.rejected.length > 0) {
       // Only with `partial`: every recipient was refused and yet DATA got 354 (it was
@@ -388,7 +445,7 @@ export class SmtpSession {
       await this.#read("end-of-data");
       throw pipeline.firstRefusal();
     }
-    const dataBytes = await this.#sendData(data, options.stuffer);
+    const dataBytes = await this.#sendData(data, next, options.stuffer);
     const accepted = pipeline.accepted;
     const rejected = pipeline.rejected;
     if (!this.#lmtp) {
@@ -427,11 +484,81 @@ export class SmtpSession {
   }
 
   /**
+   * Reads the replies still due for a batch of envelope commands after one of them failed
+   * (left unread then, as msmtp does, when no other mail follows), so that the connection
+   * is in step for the next mail (which starts with RSET). A DATA
+   * answered 354 all the same is ended by an empty mail's dot when no recipient was
+   * accepted (nobody gets it); with an accepted recipient that dot would deliver an empty
+   * mail, so the connection is closed instead, which ends the transaction without one.
+   * Reading stops quietly at a connection that broke: the next mail finds out.
+   */
+  async #drain(): Promise<void> {
+    const owed = this.#owed;
+    if (owed === undefined) return;
+    this.#owed = undefined;
+    const { pipeline, count } = owed;
+    try {
+      for (let i = 0; i < count; i++) {
+        const stage = pipeline.stage;
+        const reply = await this.#read(stage);
+        try {
+          pipeline.onReply(reply);
+        } catch {
+          // refused as well: nothing more to learn
+        }
+        if (stage === "data" && reply.code === 354) {
+          if (pipeline.accepted.length > 0) {
+            this.#transport.close();
+            return;
+          }
+          await this.#writeBytes(encoder.encode(".\r\n"), "end-of-data");
+          this.#debug?.("--> .\r\n");
+          await this.#read("end-of-data");
+        }
+      }
+    } catch {
+      // the connection broke
+    }
+  }
+
+  /**
+   * The envelope commands of `next` when they can go out behind this mail's data (see
+   * {@linkcode SendOptions.next}): SMTP with PIPELINING, in one batch with the RSET in
+   * front, with addresses and DSN parameters {@linkcode SmtpSession.send} accepts; else null
+   * (that mail will send its envelope itself, and meet any error then).
+   */
+  #announce(next: Envelope | undefined, limit: number): string[] | null {
+    if (next === undefined || this.#lmtp || !this.#caps.pipelining) return null;
+    try {
+      this.checkDsn(next.dsn);
+      const commands = envelopeCommands(
+        next.from,
+        next.recipients,
+        next.dsn ?? {},
+        this.#caps.smtputf8,
+      );
+      return commands.length < limit ? commands : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * `RSET`: ends any transaction so the next mail starts clean on the same connection.
    *
    * @throws {SmtpReplyError} `command RSET failed` for a reply other than 250.
    */
   async reset(): Promise<Reply> {
+    await this.#drain();
+    if (this.#ahead !== null) {
+      // the next mail's envelope went out behind the last data: the server may be waiting
+      // for its data now, which only closing the connection ends without a mail
+      this.#ahead = null;
+      this.#transport.close();
+      throw new SmtpIoError("network write error: the connection was given up", {
+        stage: "rset",
+      });
+    }
     const reply = await this.#command("RSET", "rset");
     if (reply.code !== 250) {
       throw new SmtpReplyError("command RSET failed", transient(reply), { stage: "rset", reply });
@@ -463,8 +590,14 @@ export class SmtpSession {
     throw new SmtpReplyError(message, code, { stage: "etrn", reply });
   }
 
-  /** Sends QUIT and reads the reply; like msmtp, nothing that happens here is an error. */
+  /**
+   * Sends QUIT and reads the reply; like msmtp, nothing that happens here is an error. Sends
+   * nothing when a next mail's envelope went out behind the last data
+   * ({@linkcode SendOptions.next}): the server may be waiting for its data, where QUIT would
+   * be data; closing the connection then ends that transaction without a mail.
+   */
   async quit(): Promise<Reply | undefined> {
+    if (this.#ahead !== null) return undefined;
     try {
       return await this.#command("QUIT", "quit");
     } catch {
@@ -513,12 +646,27 @@ export class SmtpSession {
     }
   }
 
-  /** Writes the mail data and the final dot (see `data_writer.ts`). */
-  #sendData(data: ReadableStream<Uint8Array>, stuffer?: DotStuffer): Promise<number> {
-    return writeMailData(data, (bytes, stage) => this.#writeBytes(bytes, stage), {
+  /**
+   * Writes the data and the final dot (see `data_writer.ts`); `then`, commands to send in
+   * the same write as the dot (the next mail's envelope after RSET), becomes the announced
+   * envelope once written.
+   */
+  async #sendData(
+    data: ReadableStream<Uint8Array> | Uint8Array,
+    then: string[] | null = null,
+    stuffer?: DotStuffer,
+  ): Promise<number> {
+    const following = then === null ? [] : ["RSET", ...then];
+    const bytes = await writeMailData(data, (b, stage) => this.#writeBytes(b, stage), {
       ...(stuffer ? { stuffer } : {}),
       ...(this.#debug ? { debug: this.#debug } : {}),
+      ...(then === null
+        ? {}
+        : { after: encodeCommands(following.map((l) => l + "\r\n").join("")) }),
     });
+    this.#ahead = then;
+    for (const line of following) this.#debug?.(`--> ${line}\r\n`);
+    return bytes;
   }
 }
 
@@ -673,6 +821,10 @@ function encodeCommands(text: string): Uint8Array {
   if (parts.length === 0) return encoder.encode(text);
   parts.push(encoder.encode(text.slice(start)));
   return concat(parts);
+}
+
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((line, i) => line === b[i]);
 }
 
 function transient(reply: Reply): ExitCode {

@@ -24,14 +24,26 @@ interface Sent {
   body: string;
 }
 
-/** A fake deliverer recording connections, RSETs and mails. */
+/** What the runner asked of one send: RSET first, and the mail named to follow. */
+interface Asked {
+  recipients: string[];
+  reset: boolean;
+  next?: string[];
+}
+
+/** The error of a connection found gone at the start of a mail. */
+class Lost extends Error {}
+
+/** A fake deliverer recording connections, sends and mails. */
 class FakeDeliverer implements Deliverer {
   opens: string[] = [];
-  resets = 0;
   closes = 0;
   sent: Sent[] = [];
+  asked: Asked[] = [];
   down = new Set<string>();
   script: Script = (rcpts) => ({ accepted: rcpts, rejected: [] });
+  /** Sends (counted from 0 over the run) that find their connection gone. */
+  lose = new Set<number>();
   failover: string[] = [];
   policy = { ...DEFAULT_POLICY };
 
@@ -50,17 +62,23 @@ class FakeDeliverer implements Deliverer {
       return Promise.reject(connectFailed(route, 25, "Connection refused"));
     }
     const conn: DeliveryConnection = {
-      send: async (envelope, message) => {
-        const body = await new Response(message).text();
+      send: async (envelope, message, options = {}) => {
+        const attempt = this.asked.length;
+        this.asked.push({
+          recipients: envelope.recipients,
+          reset: options.reset === true,
+          ...(options.next ? { next: options.next.recipients } : {}),
+        });
+        if (this.lose.has(attempt)) throw new Lost("connection lost");
+        const body = message instanceof Uint8Array
+          ? new TextDecoder().decode(message)
+          : await new Response(message).text();
         const result = this.script(envelope.recipients);
         if (result instanceof Error) throw result;
         this.sent.push({ route, from: envelope.from, recipients: result.accepted, body });
         return result;
       },
-      reset: () => {
-        this.resets++;
-        return Promise.resolve();
-      },
+      lostAtStart: (error) => error instanceof Lost,
       close: () => {
         this.closes++;
         return Promise.resolve();
@@ -96,13 +114,17 @@ function reply(code: number, stage: "rcpt" | "end-of-data") {
   });
 }
 
-Deno.test("flush sends every mail of an account over one connection with RSET between", async () => {
+Deno.test("flush sends every mail of an account over one connection, each naming the next, no RSET after a mail the server took", async () => {
   const spool = await setup();
   for (const r of ["a@x", "b@x", "c@x"]) await queue(spool, "s@x", [r]);
   const fake = new FakeDeliverer();
   const report = await flushQueue(spool, fake);
   assert.deepEqual(fake.opens, ["work"]);
-  assert.equal(fake.resets, 2);
+  assert.deepEqual(fake.asked, [
+    { recipients: ["a@x"], reset: false, next: ["b@x"] },
+    { recipients: ["b@x"], reset: false, next: ["c@x"] },
+    { recipients: ["c@x"], reset: false },
+  ]);
   assert.equal(fake.closes, 1);
   assert.deepEqual(fake.sent.map((s) => s.recipients[0]), ["a@x", "b@x", "c@x"]);
   assert.equal(fake.sent[0].body, "Subject: to a@x\r\n\r\nbody\r\n");
@@ -388,4 +410,72 @@ Deno.test("a run for one whole id touches no other entry (queue fallback's own m
   assert.deepEqual(report.delivered, [id]);
   assert.deepEqual(report.problems, []);
   assert.deepEqual(await spool.ids(), [bad]);
+});
+
+Deno.test("after a mail refused for good the next one starts with RSET; after a delivered one it does not", async () => {
+  const spool = await setup();
+  for (const r of ["a@x", "bad@x", "c@x", "d@x"]) await queue(spool, "s@x", [r]);
+  const fake = new FakeDeliverer();
+  fake.script = (r) => r[0] === "bad@x" ? reply(550, "rcpt") : { accepted: r, rejected: [] };
+  const report = await flushQueue(spool, fake);
+  // the bounce for bad@x goes out in the same run, over a connection of its own pass
+  assert.deepEqual(fake.asked.slice(0, 4), [
+    { recipients: ["a@x"], reset: false, next: ["bad@x"] },
+    { recipients: ["bad@x"], reset: false, next: ["c@x"] },
+    { recipients: ["c@x"], reset: true, next: ["d@x"] },
+    { recipients: ["d@x"], reset: false },
+  ]);
+  assert.equal(report.delivered.length, 3 + report.notifications.length);
+  assert.equal(fake.opens.length, 2);
+});
+
+Deno.test("a connection found gone at the start of a later mail is reopened and that mail sent again; the mail is not deferred", async () => {
+  const spool = await setup();
+  for (const r of ["a@x", "b@x", "c@x"]) await queue(spool, "s@x", [r]);
+  const fake = new FakeDeliverer();
+  fake.lose.add(1);
+  const report = await flushQueue(spool, fake);
+  assert.deepEqual(fake.opens, ["work", "work"]);
+  assert.deepEqual(fake.asked.map((a) => a.recipients[0]), ["a@x", "b@x", "b@x", "c@x"]);
+  assert.deepEqual(fake.sent.map((s) => s.recipients[0]), ["a@x", "b@x", "c@x"]);
+  assert.deepEqual(report.deferred, []);
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("a first mail whose new connection is gone is not sent twice: it waits", async () => {
+  const spool = await setup();
+  const id = await queue(spool, "s@x", ["a@x"]);
+  const fake = new FakeDeliverer();
+  fake.lose.add(0);
+  const report = await flushQueue(spool, fake);
+  assert.deepEqual(fake.opens, ["work"]);
+  assert.equal(fake.asked.length, 1);
+  assert.deepEqual(report.deferred, [id]);
+});
+
+Deno.test("a mail found gone twice in a row is reopened once, then waits", async () => {
+  const spool = await setup();
+  for (const r of ["a@x", "b@x"]) await queue(spool, "s@x", [r]);
+  const fake = new FakeDeliverer();
+  fake.lose.add(1).add(2);
+  const report = await flushQueue(spool, fake);
+  assert.deepEqual(fake.asked.map((a) => a.recipients[0]), ["a@x", "b@x", "b@x"]);
+  assert.equal(report.deferred.length, 1);
+});
+
+Deno.test("a run being stopped names no mail to follow the one in progress", async () => {
+  const spool = await setup();
+  for (const r of ["a@x", "b@x", "c@x"]) await queue(spool, "s@x", [r]);
+  const controller = new AbortController();
+  const fake = new FakeDeliverer();
+  fake.script = (r) => {
+    if (r[0] === "b@x") controller.abort();
+    return { accepted: r, rejected: [] };
+  };
+  await flushQueue(spool, fake, { signal: controller.signal });
+  assert.deepEqual(fake.asked, [
+    { recipients: ["a@x"], reset: false, next: ["b@x"] },
+    { recipients: ["b@x"], reset: false, next: ["c@x"] },
+  ]);
+  assert.equal((await spool.ids()).length, 1);
 });

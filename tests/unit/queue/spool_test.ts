@@ -52,10 +52,14 @@ Deno.test("a second claim of a held entry gets nothing, and a removed entry is g
   assert.equal(await spool.claim(id), null);
   await first.saveState({ attempts: 1, next: 5, done: [], error: "451 later" });
   await first.remove();
+  // out of the queue at once, while the lock is still held
+  assert.deepEqual(await spool.ids(), []);
   first.release();
   assert.equal(await spool.claim(id), null);
-  assert.deepEqual(await spool.ids(), []);
+  // the files go in the background; a run waits for them at its end
+  await spool.settle();
   assert.deepEqual([...Deno.readDirSync(`${spool.dir}/state`)], []);
+  assert.deepEqual([...Deno.readDirSync(`${spool.dir}/tmp`)], []);
   await Deno.remove(spool.dir, { recursive: true });
 });
 
@@ -181,4 +185,68 @@ Deno.test("stats give the depth and the oldest mail's age; writable says whether
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a delivered mail a crash left in tmp/ is removed by the next sweep, whatever its age", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(envelope(), ReadableStream.from([enc.encode("x\n")]));
+  // what remove() leaves until the unlink: the mail moved out of mail/
+  await Deno.rename(`${spool.dir}/mail/${id}`, `${spool.dir}/tmp/${id}.sent`);
+  await Deno.writeTextFile(`${spool.dir}/tmp/young-temporary-file`, "");
+  assert.equal(await spool.sweep(), 1);
+  assert.deepEqual([...Deno.readDirSync(`${spool.dir}/tmp`)].map((e) => e.name), [
+    "young-temporary-file",
+  ]);
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("a claim with the listing reads the envelope once and the mail whole; without, it reads both", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(
+    envelope(),
+    ReadableStream.from([enc.encode("Subject: s\n\nbody\n")]),
+  );
+  const listing = await spool.read(id, { state: false });
+  for (const known of [listing, undefined]) {
+    const entry = (await spool.claim(id, known))!;
+    assert.deepEqual(entry.envelope, listing.envelope);
+    assert.equal(new TextDecoder().decode(entry.bytes()!), "Subject: s\n\nbody\n");
+    assert.equal(await new Response(entry.message()).text(), "Subject: s\n\nbody\n");
+    assert.equal(entry.size, 17);
+    entry.release();
+  }
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("a claim with a listing of an entry that was delivered and removed since gets nothing", async () => {
+  const spool = await tempSpool();
+  const id = await spool.enqueue(envelope(), ReadableStream.from([enc.encode("x\n")]));
+  const listing = await spool.read(id);
+  const other = (await spool.claim(id))!;
+  await other.remove();
+  other.release();
+  assert.equal(await spool.claim(id, listing), null);
+  await spool.settle();
+  await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("readStates() settles the states of held entries with one listing: saved ones read back, the others fresh", async () => {
+  const spool = await tempSpool();
+  const ids: string[] = [];
+  for (const to of ["a@x.example", "b@x.example", "c@x.example"]) {
+    ids.push(
+      await spool.enqueue(envelope(undefined, [to]), ReadableStream.from([enc.encode("x\n")])),
+    );
+  }
+  const tried = (await spool.claim(ids[1]))!;
+  await tried.saveState({ attempts: 3, next: 77, done: ["z@x.example"], error: "451 later" });
+  tried.release();
+  const held = await Promise.all(ids.map((id) => spool.claim(id)));
+  spool.readStates(held.map((e) => e!));
+  // the state directory is gone now: whatever was not settled by the listing would fail
+  await Deno.rename(`${spool.dir}/state`, `${spool.dir}/state.moved`);
+  assert.deepEqual(held.map((e) => e!.state.attempts), [0, 3, 0]);
+  assert.deepEqual(held[1]!.state.done, ["z@x.example"]);
+  for (const e of held) e!.release();
+  await Deno.remove(spool.dir, { recursive: true });
 });

@@ -670,3 +670,145 @@ Deno.test("the scripted peer also serves a session over a real TCP socket", asyn
   ]);
   assert.equal(server.peers[0].data, "hi\r\n");
 });
+
+const NEXT = { from: "sender@example.com", recipients: ["second@example.org"] };
+
+Deno.test("with `next`, the next mail's RSET, MAIL, RCPT and DATA go out in the write of the dot; its send only reads their replies", async () => {
+  const peer = new ScriptedPeer({ capabilities: ["PIPELINING"] });
+  const debug: string[] = [];
+  const session = await ready(peer, debug);
+  const start = peer.writes.length;
+  const first = await session.send(MAIL, body("one\r\n"), { next: NEXT });
+  assert.equal(first.reply?.code, 250);
+  assert.deepEqual(peer.writes.slice(start), [
+    "MAIL FROM:<sender@example.com>\r\nRCPT TO:<rcpt@example.org>\r\nDATA\r\n",
+    "one\r\n.\r\nRSET\r\nMAIL FROM:<sender@example.com>\r\nRCPT TO:<second@example.org>\r\nDATA\r\n",
+  ]);
+  const second = await session.send(NEXT, enc.encode("two\r\n"));
+  assert.deepEqual(second.accepted, ["second@example.org"]);
+  assert.equal(peer.writes.at(-1), "two\r\n.\r\n");
+  await session.quit();
+  assert.deepEqual(peer.commands.slice(1), [
+    "MAIL FROM:<sender@example.com>",
+    "RCPT TO:<rcpt@example.org>",
+    "DATA",
+    ".",
+    "RSET",
+    "MAIL FROM:<sender@example.com>",
+    "RCPT TO:<second@example.org>",
+    "DATA",
+    ".",
+    "QUIT",
+  ]);
+  assert.equal(peer.data, "one\r\ntwo\r\n");
+  // the transcript shows the commands in the order they went out
+  const sent = debug.filter((l) => l.startsWith("--> ") && !/^--> (one|two)/.test(l));
+  assert.deepEqual(sent.slice(-7), [
+    "--> .\r\n",
+    "--> RSET\r\n",
+    "--> MAIL FROM:<sender@example.com>\r\n",
+    "--> RCPT TO:<second@example.org>\r\n",
+    "--> DATA\r\n",
+    "--> .\r\n",
+    "--> QUIT\r\n",
+  ]);
+});
+
+Deno.test("with `next` after a mail refused at the end of data, the next mail still starts with the RSET sent in front of it", async () => {
+  const peer = new ScriptedPeer({ capabilities: ["PIPELINING"] });
+  peer.on(".", "554 5.7.1 rejected as spam");
+  const session = await ready(peer);
+  await assert.rejects(
+    session.send(MAIL, body("spam\r\n"), { next: NEXT }),
+    (e: unknown) => e instanceof SmtpReplyError && e.stage === "end-of-data" && e.code === 554,
+  );
+  const second = await session.send(NEXT, enc.encode("ham\r\n"));
+  assert.equal(second.reply?.code, 250);
+  assert.deepEqual(peer.commands.slice(1), [
+    "MAIL FROM:<sender@example.com>",
+    "RCPT TO:<rcpt@example.org>",
+    "DATA",
+    ".",
+    "RSET",
+    "MAIL FROM:<sender@example.com>",
+    "RCPT TO:<second@example.org>",
+    "DATA",
+    ".",
+  ]);
+});
+
+Deno.test("after an envelope refused at MAIL, the replies still due are read before the next mail, which starts with RSET in its first write", async () => {
+  const peer = new ScriptedPeer({ capabilities: ["PIPELINING"] });
+  peer.on("MAIL", "550 5.7.1 sender refused");
+  peer.on("RCPT", "503 5.5.1 Error: need MAIL command");
+  peer.on("DATA", "503 5.5.1 Error: need RCPT command");
+  const session = await ready(peer);
+  await assert.rejects(
+    session.send(MAIL, body("x\r\n")),
+    (e: unknown) => e instanceof SmtpReplyError && e.stage === "mail" && e.code === 550,
+  );
+  const start = peer.writes.length;
+  const second = await session.send(NEXT, body("y\r\n"), { reset: true });
+  assert.equal(second.reply?.code, 250);
+  assert.equal(
+    peer.writes[start],
+    "RSET\r\nMAIL FROM:<sender@example.com>\r\nRCPT TO:<second@example.org>\r\nDATA\r\n",
+  );
+  assert.equal(peer.data, "y\r\n");
+});
+
+Deno.test("after a refused recipient whose DATA got 354 anyway, a mail with accepted recipients is never ended with an empty dot: the connection closes", async () => {
+  const peer = new ScriptedPeer({ capabilities: ["PIPELINING"] });
+  peer.on("RCPT", "250 2.1.5 Ok", "550 5.1.1 no such user");
+  const session = await ready(peer);
+  await assert.rejects(
+    session.send(
+      { from: "a@example.com", recipients: ["ok@example.org", "bad@example.org"] },
+      body("x\r\n"),
+    ),
+    (e: unknown) => e instanceof SmtpReplyError && e.stage === "rcpt" && e.code === 550,
+  );
+  await assert.rejects(
+    session.send(NEXT, body("y\r\n"), { reset: true }),
+    (e: unknown) => e instanceof SmtpIoError && /network write error/.test(e.message),
+  );
+  assert.ok(peer.closed);
+  assert.ok(!peer.commands.includes("."));
+  assert.equal(peer.data, "");
+});
+
+Deno.test("without PIPELINING, `next` is ignored and `reset` sends RSET alone first", async () => {
+  const peer = new ScriptedPeer();
+  const session = await ready(peer);
+  await session.send(MAIL, body("one\r\n"), { next: NEXT });
+  await session.send(NEXT, body("two\r\n"), { reset: true });
+  assert.deepEqual(peer.commands.slice(1), [
+    "MAIL FROM:<sender@example.com>",
+    "RCPT TO:<rcpt@example.org>",
+    "DATA",
+    ".",
+    "RSET",
+    "MAIL FROM:<sender@example.com>",
+    "RCPT TO:<second@example.org>",
+    "DATA",
+    ".",
+  ]);
+  assert.ok(peer.writes.includes("RSET\r\n"));
+});
+
+Deno.test("after `next`, quit() sends no QUIT (the server may be waiting for data) and another envelope closes the connection", async () => {
+  const peer = new ScriptedPeer({ capabilities: ["PIPELINING"] });
+  const session = await ready(peer);
+  await session.send(MAIL, body("one\r\n"), { next: NEXT });
+  await assert.rejects(
+    session.send(MAIL, body("other\r\n")),
+    (e: unknown) => e instanceof SmtpIoError && e.stage === "rset",
+  );
+  assert.ok(peer.closed);
+  const peer2 = new ScriptedPeer({ capabilities: ["PIPELINING"] });
+  const session2 = await ready(peer2);
+  await session2.send(MAIL, body("one\r\n"), { next: NEXT });
+  await session2.quit();
+  assert.ok(!peer2.commands.includes("QUIT"));
+  assert.equal(peer2.data, "one\r\n");
+});
