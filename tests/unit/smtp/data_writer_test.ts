@@ -84,8 +84,11 @@ Deno.test("a big mail from a source: the reference's bytes, in few writes no big
     await writeMailData(sourceStream(source(mail, step)), r.write, { stuffer, bufferSize });
     assert.equal(r.wire(), reference(mail) + ".\r\n", `reads of ${step}`);
     for (const w of r.writes) assert.ok(w.bytes.length <= bufferSize);
-    // every write but the last is at least a quarter of the buffer: no small writes
-    for (const w of r.writes.slice(0, -1)) assert.ok(w.bytes.length >= bufferSize / 4);
+    // a mail starts in a small buffer (16 KiB); once it outgrows that, every write but the
+    // last is at least a quarter of the buffer: no small writes
+    assert.ok(r.writes[0].bytes.length <= 16 * 1024);
+    for (const w of r.writes.slice(1, -1)) assert.ok(w.bytes.length >= bufferSize / 4);
+    assert.ok(r.writes.length <= 2 + (2 * reference(mail).length) / bufferSize);
     assert.ok(r.writes.slice(0, -1).every((w) => w.stage === "data"));
     assert.equal(r.writes.at(-1)!.stage, "end-of-data");
   }
@@ -200,4 +203,42 @@ Deno.test("a chunk bigger than the buffer is stuffed in pieces, the buffer never
   });
   assert.equal(r.wire(), reference(mail) + ".\r\n");
   for (const w of r.writes) assert.ok(w.bytes.length <= bufferSize);
+});
+
+Deno.test("a mail held whole: one write of its bytes, the line end it lacks and the dot", async () => {
+  const r = recorder();
+  assert.equal(await writeMailData(enc.encode("a\r\nb"), r.write), 6);
+  assert.deepEqual(r.writes.map((w) => [dec.decode(w.bytes), w.stage]), [
+    ["a\r\nb\r\n.\r\n", "end-of-data"],
+  ]);
+  // big: the data as it is, then the rest
+  const big = enc.encode("z".repeat(70_000) + "\r\n");
+  const s = recorder();
+  await writeMailData(big, s.write);
+  assert.deepEqual(s.writes.map((w) => [w.bytes.length, w.stage]), [
+    [big.length, "data"],
+    [3, "end-of-data"],
+  ]);
+  // with a stuffer, the whole mail is stuffed first
+  const t = recorder();
+  const stuffer = new DotStuffer();
+  await writeMailData(enc.encode(".x\ny"), t.write, { stuffer });
+  assert.equal(t.wire(), "..x\r\ny\r\n.\r\n");
+  assert.equal(stuffer.mailsize, 5);
+});
+
+Deno.test("bytes to send after the dot go out in the dot's write and are not shown as data", async () => {
+  const after = enc.encode("RSET\r\nMAIL FROM:<a@b>\r\n");
+  for (const data of [enc.encode("x\r\n"), ReadableStream.from([enc.encode("x\n")])]) {
+    const r = recorder();
+    const lines: string[] = [];
+    await writeMailData(data, r.write, {
+      after,
+      debug: (l) => lines.push(l),
+      ...(data instanceof Uint8Array ? {} : { stuffer: new DotStuffer() }),
+    });
+    assert.equal(r.writes.length, 1);
+    assert.equal(r.wire(), "x\r\n.\r\nRSET\r\nMAIL FROM:<a@b>\r\n");
+    assert.deepEqual(lines, ["--> x\r\n", "--> .\r\n"]);
+  }
 });
