@@ -407,7 +407,9 @@ system, medians), which the load inflates less. Re-measure when the code changes
   compiler, loaded once the stuffing loop runs hot (absent under V8 flags that stop
   optimization, which would slow every long-running relay). A smaller buffer (256 KiB) made
   RSS higher, not lower; a smaller young generation (\`--max-semi-space-size=1\`) saved under
-  1 MiB; a WebAssembly stuffer cost 4-5 MB more.
+  1 MiB; a WebAssembly stuffer cost 4-5 MB more. \`--v8-flags=--max-opt=1\` in the launcher
+  (no optimizing compiler at all) gave 48.7-49.1 MiB for the STARTTLS big mail at about 6 % more
+  CPU (2 runs each, by hand); not adopted, as the relay daemon runs through the same launcher.
 - **What a Deno process costs here.** \`deno run\` of an empty file takes 30 ms of user and
   30 ms of system time on this machine: 2 600 page faults (GNU time) and about 1 100 system
   calls (strace -c) before any of the program runs, in a sandbox where both are expensive.
