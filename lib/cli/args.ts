@@ -9,6 +9,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import type { AccountSelection } from "../config/resolve.ts";
 import type { CliOverride, Invocation } from "./invocation.ts";
 import { checkOverride } from "../config/overrides.ts";
 import { parseDuration } from "../config/values.ts";
@@ -358,6 +359,29 @@ export interface ComposeRequest {
   bcc: string[];
   /** The `mail` personality's `-E`: an empty standard input sends nothing. */
   discardEmpty: boolean;
+}
+
+/**
+ * The account the command line chooses (`-a`, `-C`, `--config-format`, `--env-file`,
+ * `--host`, the setting options), as account resolution takes it; each mode adds its own
+ * (sendmail mode the envelope-from).
+ *
+ * @example Usage
+ * ```ts
+ * import { accountSelection, parseArgs } from "./args.ts";
+ * const chosen = accountSelection(parseArgs(["-a", "work", "--port=2525", "root"]));
+ * console.log(chosen.account, chosen.overrides?.length); // "work" 1
+ * ```
+ */
+export function accountSelection(inv: ParsedArgs): AccountSelection {
+  return {
+    ...(inv.account === undefined ? {} : { account: inv.account }),
+    ...(inv.configFile === undefined ? {} : { configFile: inv.configFile }),
+    ...(inv.configFormat === undefined ? {} : { configFormat: inv.configFormat }),
+    ...(inv.envFile === undefined ? {} : { envFile: inv.envFile }),
+    ...(inv.host === undefined ? {} : { host: inv.host }),
+    overrides: inv.overrides,
+  };
 }
 
 /** An empty compose request, filled in by the options. */

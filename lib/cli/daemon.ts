@@ -12,8 +12,8 @@ import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import type { Settings } from "../config/account.ts";
 import { DEFAULT_SETTINGS } from "../config/account.ts";
-import { type AccountSelection, type Env, resolveAccount } from "../config/resolve.ts";
-import type { ParsedArgs } from "./args.ts";
+import { type Env, resolveAccount } from "../config/resolve.ts";
+import { accountSelection, type ParsedArgs } from "./args.ts";
 import type { ListenAddress, MailEvent, Relay, RelayOptions } from "../relay/server.ts";
 import type { RelayMetrics } from "../relay/metrics.ts";
 
@@ -26,18 +26,6 @@ export const DEFAULT_LISTEN = "127.0.0.1:25";
  * mail's back-off ends.
  */
 const RUN_INTERVAL_MS = 300_000;
-
-/** The command line's choice of account, for the relay's own settings. */
-function accountSelection(inv: ParsedArgs): AccountSelection {
-  return {
-    ...(inv.account === undefined ? {} : { account: inv.account }),
-    ...(inv.configFile === undefined ? {} : { configFile: inv.configFile }),
-    ...(inv.configFormat === undefined ? {} : { configFormat: inv.configFormat }),
-    ...(inv.envFile === undefined ? {} : { envFile: inv.envFile }),
-    ...(inv.host === undefined ? {} : { host: inv.host }),
-    overrides: inv.overrides,
-  };
-}
 
 /** The settings the relay starts with: the account `-a` (or `default`) names. */
 async function relaySettings(inv: ParsedArgs, io: DaemonIo): Promise<Settings> {

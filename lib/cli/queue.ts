@@ -7,7 +7,7 @@
  */
 
 import type { Account } from "../config/account.ts";
-import { type AccountSelection, resolveAccount } from "../config/resolve.ts";
+import { resolveAccount } from "../config/resolve.ts";
 import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
@@ -24,7 +24,7 @@ import {
   Spool,
 } from "../queue/spool.ts";
 import { checkAddress } from "../smtp/command.ts";
-import type { ParsedArgs } from "./args.ts";
+import { accountSelection, type ParsedArgs } from "./args.ts";
 import type { QueueIo } from "./queue_io.ts";
 
 export type { QueueIo } from "./queue_io.ts";
@@ -316,18 +316,6 @@ function serialPrinter(io: QueueIo): { write: (text: string) => void; flush: () 
       pending = pending.then(() => io.stdout(text)).catch(() => {});
     },
     flush: () => pending,
-  };
-}
-
-/** The account selection of a command line, for the queue's own account (`-q`, `-bp`). */
-function accountSelection(inv: ParsedArgs): AccountSelection {
-  return {
-    ...(inv.account === undefined ? {} : { account: inv.account }),
-    ...(inv.configFile === undefined ? {} : { configFile: inv.configFile }),
-    ...(inv.configFormat === undefined ? {} : { configFormat: inv.configFormat }),
-    ...(inv.envFile === undefined ? {} : { envFile: inv.envFile }),
-    ...(inv.host === undefined ? {} : { host: inv.host }),
-    overrides: inv.overrides,
   };
 }
 

@@ -10,7 +10,7 @@
 import type { QueueIo } from "./queue_io.ts";
 import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
-import type { ParsedArgs } from "./args.ts";
+import { accountSelection, type ParsedArgs } from "./args.ts";
 import {
   type AccountSelection,
   errorPreamble,
@@ -20,6 +20,7 @@ import {
 import { type IncomingMail, type SendIo, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
+import { prefixedStream } from "../message/byte_stream.ts";
 import type { Account, Settings } from "../config/account.ts";
 import { programName, type RunIo } from "./run_io.ts";
 
@@ -52,18 +53,13 @@ async function readMail(inv: ParsedArgs, io: RunIo): Promise<IncomingMail> {
   return { block, envelope };
 }
 
-/** The command line's account selection: its options as the plain record config takes. */
+/** The command line's account selection, with what sending mode adds to it. */
 function selection(inv: ParsedArgs, fromHeader: string | null | undefined): AccountSelection {
   const sending = inv.mode === "sendmail";
   const from = inv.from ?? fromHeader;
   return {
-    ...(inv.account === undefined ? {} : { account: inv.account }),
-    ...(inv.configFile === undefined ? {} : { configFile: inv.configFile }),
-    ...(inv.configFormat === undefined ? {} : { configFormat: inv.configFormat }),
-    ...(inv.envFile === undefined ? {} : { envFile: inv.envFile }),
-    ...(inv.host === undefined ? {} : { host: inv.host }),
+    ...accountSelection(inv),
     ...(from === undefined ? {} : { from }),
-    overrides: inv.overrides,
     sending,
     requireFrom: sending && !inv.pretend,
   };
@@ -220,26 +216,11 @@ async function unlessEmpty(
   stream: ReadableStream<Uint8Array>,
 ): Promise<ReadableStream<Uint8Array> | undefined> {
   const reader = stream.getReader();
-  let first: Uint8Array | undefined;
-  while (first === undefined) {
+  for (;;) {
     const { value, done } = await reader.read();
     if (done) return undefined;
-    if (value.length > 0) first = value;
+    if (value.length > 0) return prefixedStream(value, reader);
   }
-  let pending: Uint8Array | undefined = first;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (pending !== undefined) {
-        controller.enqueue(pending);
-        pending = undefined;
-        return;
-      }
-      const { value, done } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }
 
 /**
