@@ -403,14 +403,8 @@ export class SmtpSession {
       limit,
       partial,
     );
-    if (ahead !== null && !sameLines(ahead, commands)) {
-      // not the mail announced behind the last one: the server may be waiting for that
-      // one's data, and only closing the connection ends that without a mail
-      this.#transport.close();
-      throw new SmtpIoError("network write error: the connection was given up", {
-        stage: "rset",
-      });
-    }
+    // not the mail announced behind the last one
+    if (ahead !== null && !sameLines(ahead, commands)) this.#giveUp();
     const next = this.#announce(options.next, limit);
     // RSET first: sent in front of the envelope below when pipelining, else alone now
     let rset = ahead !== null || (options.reset === true && limit > commands.length);
@@ -544,6 +538,16 @@ export class SmtpSession {
   }
 
   /**
+   * Closes the connection whose server may be waiting for the data of an envelope announced
+   * behind the last mail ({@linkcode SendOptions.next}): only closing ends that transaction
+   * without a mail.
+   */
+  #giveUp(): never {
+    this.#transport.close();
+    throw new SmtpIoError("network write error: the connection was given up", { stage: "rset" });
+  }
+
+  /**
    * `RSET`: ends any transaction so the next mail starts clean on the same connection.
    *
    * @throws {SmtpReplyError} `command RSET failed` for a reply other than 250.
@@ -551,13 +555,8 @@ export class SmtpSession {
   async reset(): Promise<Reply> {
     await this.#drain();
     if (this.#ahead !== null) {
-      // the next mail's envelope went out behind the last data: the server may be waiting
-      // for its data now, which only closing the connection ends without a mail
       this.#ahead = null;
-      this.#transport.close();
-      throw new SmtpIoError("network write error: the connection was given up", {
-        stage: "rset",
-      });
+      this.#giveUp();
     }
     const reply = await this.#command("RSET", "rset");
     if (reply.code !== 250) {
