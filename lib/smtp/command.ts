@@ -43,7 +43,9 @@ const encoder = new TextEncoder();
  * ```
  */
 export function checkCommandLength(line: string, stage: SmtpStage): string {
-  if (encoder.encode(line).length > SMTP_MAXCMDLEN) {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8, so a short line needs no encoding: that
+  // spares every RCPT of a big envelope a copy of its bytes (measured with callgrind).
+  if (line.length * 3 > SMTP_MAXCMDLEN && encoder.encode(line).length > SMTP_MAXCMDLEN) {
     throw new SmtpCommandError(
       `Cannot send command because it is longer than ${SMTP_MAXCMDLEN} characters. ` +
         "Increase SMTP_MAXCMDLEN.",
@@ -67,16 +69,24 @@ export function checkCommandLength(line: string, stage: SmtpStage): string {
  * ```
  */
 export function checkAddress(address: string, stage: SmtpStage): void {
-  // deno-lint-ignore no-control-regex
-  const control = /[\x00-\x1f\x7f]/g;
-  if (control.test(address)) {
+  if (CONTROL.test(address)) {
     const role = stage === "mail" ? "envelope from address" : "recipient address";
     throw new SmtpCommandError(
-      `invalid ${role} ${address.replace(control, "?")}: it contains a control character`,
+      `invalid ${role} ${address.replaceAll(CONTROLS, "?")}: it contains a control character`,
       stage,
     );
   }
 }
+
+/**
+ * A control character; made once, without the `g` flag, whose `lastIndex` would make `test`
+ * stateful (the check runs once or twice per recipient).
+ */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+/** Every control character, for the message. */
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x1f\x7f]/g;
 
 /**
  * Whether a string has a character outside ASCII (an address that needs SMTPUTF8).
