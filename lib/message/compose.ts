@@ -11,6 +11,13 @@
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { formatDateHeader, formatMessageId, newMsgidHex } from "./rewrite.ts";
+import {
+  charsetOfBytes,
+  charsetOfFile,
+  charsetOfString,
+  spoolText,
+  type TextCharset,
+} from "./text_charset.ts";
 
 /**
  * An address: `"Name <a@b.example>"`, a bare `a@b.example` (or a local name such as `root`),
@@ -183,8 +190,11 @@ interface NodeStreamLike {
 interface MimeNodeLike {
   getEnvelope(): { from: string | false; to: string[] };
   setHeader(key: string, value: string): void;
+  getHeader(key: string): unknown;
   messageId(): string;
   createReadStream(): NodeStreamLike;
+  childNodes: MimeNodeLike[];
+  filename?: string;
 }
 interface ParsedAddress {
   name: string;
@@ -194,6 +204,7 @@ interface ParsedAddress {
 interface MailComposerClass {
   new (mail: Record<string, unknown>): { compile(): MimeNodeLike };
 }
+type DetectMimeType = (filename: string) => string;
 
 const NAMED_ERRORS: Record<string, string> = {
   NotFound: "No such file or directory",
@@ -262,8 +273,14 @@ function normalizeAddresses(
   return out;
 }
 
-/** Turns a web stream or bytes into what MailComposer takes (Node streams and Buffers). */
-async function toNodeContent(content: ComposeContent): Promise<unknown> {
+/** What can be destroyed: the Node streams made here, closed when the mail is not read. */
+type Opened = { destroy(): void }[];
+
+/**
+ * Turns a web stream or bytes into what MailComposer takes (Node streams and Buffers); a
+ * stream made is noted in `opened`.
+ */
+async function toNodeContent(content: ComposeContent, opened: Opened): Promise<unknown> {
   if (typeof content === "string") return content;
   const { Buffer } = await import("node:buffer");
   if (content instanceof Uint8Array) {
@@ -271,26 +288,88 @@ async function toNodeContent(content: ComposeContent): Promise<unknown> {
   }
   const { Readable } = await import("node:stream");
   // deno-lint-ignore no-explicit-any
-  return Readable.fromWeb(content as any);
+  const stream = Readable.fromWeb(content as any);
+  opened.push(stream);
+  return stream;
 }
 
-async function bodyPart(
+/** A text part as MailComposer takes it, and the character set of its bytes. */
+interface TextContent {
+  content: unknown;
+  charset: TextCharset;
+}
+
+/**
+ * A text part's content and its character set. A string is UTF-8; bytes at hand and a regular
+ * file are read once to know (the file again when the mail is sent); a stream, a pipe or a
+ * device (`/dev/stdin`, `<(command)`) is read to its end into memory or a temporary file
+ * ({@linkcode spoolText}), since the label comes before the bytes.
+ */
+async function textContent(
   part: ComposeContent | { path: string },
-  what: string,
-): Promise<unknown> {
-  if (typeof part === "object" && !(part instanceof Uint8Array) && "path" in part) {
-    await checkReadable(part.path, what);
-    return { path: part.path };
+  opened: Opened,
+): Promise<TextContent> {
+  if (typeof part === "string") return { content: part, charset: charsetOfString(part) };
+  if (part instanceof Uint8Array) {
+    return { content: await toNodeContent(part, opened), charset: charsetOfBytes(part) };
   }
-  return await toNodeContent(part);
+  let stream: ReadableStream<Uint8Array>;
+  if (part instanceof ReadableStream) {
+    stream = part;
+  } else {
+    if ((await Deno.stat(part.path)).isFile) {
+      return { content: { path: part.path }, charset: await charsetOfFile(part.path) };
+    }
+    stream = (await Deno.open(part.path, { read: true })).readable;
+  }
+  const spooled = await spoolText(stream);
+  return { content: await toNodeContent(spooled.content, opened), charset: spooled.charset };
+}
+
+function isPath(part: ComposeContent | { path: string }): part is { path: string } {
+  return typeof part === "object" && !(part instanceof Uint8Array) &&
+    !(part instanceof ReadableStream) && "path" in part;
+}
+
+/**
+ * The Content-Type of a text attachment with its character set: a charset the type names is
+ * kept; else UTF-8 text is labelled `utf-8` and other 8-bit text `unknown-8bit` (ASCII needs
+ * no label: it is MIME's default).
+ */
+function withCharset(contentType: string, charset: TextCharset): string {
+  if (/;\s*charset\s*=/i.test(contentType) || charset === "us-ascii") return contentType;
+  return `${contentType}; charset=${charset}`;
+}
+
+function* mimeNodes(node: MimeNodeLike): Generator<MimeNodeLike> {
+  yield node;
+  for (const child of node.childNodes) yield* mimeNodes(child);
+}
+
+/**
+ * Labels the text or HTML body (`type`) `unknown-8bit`: MailComposer labels both utf-8,
+ * whatever their bytes. The body is the leaf of that type without a file name (attachments
+ * always have one).
+ */
+function relabelBody(root: MimeNodeLike, type: string, charset: TextCharset): void {
+  if (charset !== "unknown-8bit") return;
+  for (const node of mimeNodes(root)) {
+    const current = String(node.getHeader("Content-Type") ?? "").toLowerCase();
+    if (node.childNodes.length === 0 && !node.filename && current.startsWith(`${type};`)) {
+      node.setHeader("Content-Type", `${type}; charset=${charset}`);
+    }
+  }
 }
 
 function hasHeader(headers: ComposeOptions["headers"], name: string): boolean {
   return Object.keys(headers ?? {}).some((key) => key.toLowerCase() === name);
 }
 
-/** Pulls the Node stream only as fast as the reader of the web stream reads: no buffering. */
-function toWebStream(node: NodeStreamLike): ReadableStream<Uint8Array> {
+/**
+ * Pulls the Node stream only as fast as the reader of the web stream reads: no buffering.
+ * When the stream is cancelled or fails, `release` closes what the mail would have read.
+ */
+function toWebStream(node: NodeStreamLike, release: () => void): ReadableStream<Uint8Array> {
   const iterator = node[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>({
@@ -303,11 +382,13 @@ function toWebStream(node: NodeStreamLike): ReadableStream<Uint8Array> {
         }
         controller.enqueue(typeof value === "string" ? encoder.encode(value) : value);
       } catch (error) {
+        release();
         controller.error(error);
       }
     },
     cancel(reason) {
       node.destroy(reason instanceof Error ? reason : undefined);
+      release();
     },
   }, { highWaterMark: 0 });
 }
@@ -353,12 +434,16 @@ export async function composeMail(
     // Composition reads local files the caller named; it never fetches URLs.
     disableUrlAccess: true,
   };
-  const [{ default: MailComposer }, { default: addressParser }] = await Promise.all([
-    import("npm:nodemailer@^10.6.1/lib/mail-composer") as Promise<{
-      default: MailComposerClass;
-    }>,
-    import("npm:nodemailer@^10.6.1/lib/addressparser") as Promise<{ default: AddressParser }>,
-  ]);
+  const [{ default: MailComposer }, { default: addressParser }, { detectMimeType }] = await Promise
+    .all([
+      import("npm:nodemailer@^10.6.1/lib/mail-composer") as Promise<{
+        default: MailComposerClass;
+      }>,
+      import("npm:nodemailer@^10.6.1/lib/addressparser") as Promise<{ default: AddressParser }>,
+      import("npm:nodemailer@^10.6.1/lib/mime-funcs") as Promise<{
+        detectMimeType: DetectMimeType;
+      }>,
+    ]);
   for (const key of ["to", "cc", "bcc", "replyTo"] as const) {
     const value = mail[key];
     if (value !== undefined) options[key] = normalizeAddresses(value, addressParser, key);
@@ -370,44 +455,105 @@ export async function composeMail(
   }
   if (mail.subject !== undefined) options.subject = mail.subject;
   if (mail.headers !== undefined) options.headers = mail.headers;
-  if (mail.text !== undefined) options.text = await bodyPart(mail.text, "text file");
-  if (mail.html !== undefined) options.html = await bodyPart(mail.html, "HTML file");
-  const attachments = [];
-  for (const attachment of mail.attachments ?? []) {
-    const entry: Record<string, unknown> = {};
-    if (attachment.filename !== undefined) entry.filename = attachment.filename;
-    if (attachment.contentType !== undefined) entry.contentType = attachment.contentType;
+  // Every file is checked before any text is read: a stream read to its end (standard input)
+  // cannot be read again.
+  if (mail.text !== undefined && isPath(mail.text)) {
+    await checkReadable(mail.text.path, "text file");
+  }
+  if (mail.html !== undefined && isPath(mail.html)) {
+    await checkReadable(mail.html.path, "HTML file");
+  }
+  for (const [i, attachment] of (mail.attachments ?? []).entries()) {
     if (attachment.path !== undefined) {
       if (!attachment.path.startsWith("data:")) {
         await checkReadable(attachment.path, "attachment");
       }
-      entry.path = attachment.path;
-      // MailComposer would name an extensionless file `NAME.*`; the file's own name is right
-      if (attachment.filename === undefined && !attachment.path.startsWith("data:")) {
-        entry.filename = attachment.path.slice(attachment.path.lastIndexOf("/") + 1);
-      }
-    } else if (attachment.content !== undefined) {
-      entry.content = await toNodeContent(attachment.content);
-    } else {
+    } else if (attachment.content === undefined) {
       throw new PostieError(
-        `attachment ${attachment.filename ?? "#" + (attachments.length + 1)} has neither ` +
-          "path nor content",
+        `attachment ${attachment.filename ?? "#" + (i + 1)} has neither path nor content`,
         ExitCode.USAGE,
       );
     }
-    attachments.push(entry);
   }
-  if (attachments.length > 0) options.attachments = attachments;
 
-  const node = new MailComposer(options).compile();
-  const found = node.getEnvelope();
-  const envelope = { from: found.from === false ? "" : found.from, to: [...found.to] };
-  if (!hasHeader(mail.headers, "message-id")) {
-    const hex = newMsgidHex(context.hostname);
-    node.setHeader("Message-ID", formatMessageId(hex, envelope.from, context.hostname));
+  const opened: Opened = [];
+  const release = (): void => {
+    for (const stream of opened.splice(0)) stream.destroy();
+  };
+  try {
+    let text: TextContent | undefined;
+    let html: TextContent | undefined;
+    if (mail.text !== undefined) {
+      text = await textContent(mail.text, opened);
+      options.text = text.content;
+    }
+    if (mail.html !== undefined) {
+      html = await textContent(mail.html, opened);
+      options.html = html.content;
+    }
+    const attachments = [];
+    for (const attachment of mail.attachments ?? []) {
+      attachments.push(await attachmentEntry(attachment, detectMimeType, opened));
+    }
+    if (attachments.length > 0) options.attachments = attachments;
+
+    const node = new MailComposer(options).compile();
+    if (text) relabelBody(node, "text/plain", text.charset);
+    if (html) relabelBody(node, "text/html", html.charset);
+    const found = node.getEnvelope();
+    const envelope = { from: found.from === false ? "" : found.from, to: [...found.to] };
+    if (!hasHeader(mail.headers, "message-id")) {
+      const hex = newMsgidHex(context.hostname);
+      node.setHeader("Message-ID", formatMessageId(hex, envelope.from, context.hostname));
+    }
+    if (!hasHeader(mail.headers, "date")) {
+      node.setHeader("Date", formatDateHeader(context.date ?? new Date()));
+    }
+    return {
+      raw: toWebStream(node.createReadStream(), release),
+      envelope,
+      messageId: node.messageId(),
+    };
+  } catch (error) {
+    release();
+    throw error;
   }
-  if (!hasHeader(mail.headers, "date")) {
-    node.setHeader("Date", formatDateHeader(context.date ?? new Date()));
+}
+
+/**
+ * An attachment as MailComposer takes it. A text attachment (a `text/*` type, given or guessed
+ * from the file name, without a charset) is read to label its character set, as the body is.
+ */
+async function attachmentEntry(
+  attachment: ComposeAttachment,
+  detectMimeType: DetectMimeType,
+  opened: Opened,
+): Promise<Record<string, unknown>> {
+  const entry: Record<string, unknown> = {};
+  const path = attachment.path;
+  const isFile = path !== undefined && !path.startsWith("data:");
+  let filename = attachment.filename;
+  // MailComposer would name an extensionless file `NAME.*`; the file's own name is right
+  if (filename === undefined && isFile) filename = path.slice(path.lastIndexOf("/") + 1);
+  if (filename !== undefined) entry.filename = filename;
+  const contentType = attachment.contentType ??
+    (path !== undefined && !isFile ? undefined : detectMimeType(filename ?? "bin"));
+  if (contentType !== undefined) entry.contentType = contentType;
+  const labelled = contentType !== undefined && /^text\//i.test(contentType) &&
+    !/;\s*charset\s*=/i.test(contentType);
+  const source = isFile ? { path } : attachment.content;
+  if (labelled && source !== undefined) {
+    const text = await textContent(source, opened);
+    entry.contentType = withCharset(contentType, text.charset);
+    if (typeof text.content === "object" && text.content !== null && "path" in text.content) {
+      entry.path = path;
+    } else {
+      entry.content = text.content;
+    }
+  } else if (path !== undefined) {
+    entry.path = path;
+  } else {
+    entry.content = await toNodeContent(attachment.content!, opened);
   }
-  return { raw: toWebStream(node.createReadStream()), envelope, messageId: node.messageId() };
+  return entry;
 }
