@@ -3,7 +3,8 @@
  * MailComposer, which writes RFC 2047 encoded words, RFC 2231 file names and the multipart
  * structure. The npm package is loaded only here, when a mail is composed, so plain sendmail
  * mode never pays for it. Date and Message-ID are the ones the command line adds to a mail
- * without them (see `rewrite.ts`).
+ * without them (see `rewrite.ts`). Text parts are labelled with the character set of their bytes
+ * (see `text_charset.ts`), which MailComposer would label UTF-8 whatever they are.
  *
  * @module
  */
@@ -52,7 +53,11 @@ export type ComposeAddresses = ComposeAddress | ComposeAddress[];
 
 /**
  * The content of a text part or an attachment: the bytes themselves (a string is written as
- * UTF-8) or a stream of them, read as the mail is sent.
+ * UTF-8) or a stream of them. A stream of a text part (`text`, `html`, a `text/*` attachment)
+ * is read to its end when the mail is composed, since its character set goes in the header
+ * before it: up to 1 MiB in memory, past that in a temporary file (in `$TMPDIR`, else /tmp;
+ * removed at once, only its open handle keeps it). Any other stream is read as the mail is
+ * sent.
  *
  * @example Usage
  * ```ts
@@ -62,11 +67,26 @@ export type ComposeAddresses = ComposeAddress | ComposeAddress[];
  * const mail = await composeMail({ from: "x@example.org", text }, { hostname: "h" });
  * assert.match(await new Response(mail.raw).text(), /\r\n\r\nstreamed\r\n/);
  * ```
+ *
+ * @example Bytes that are not UTF-8 are labelled unknown-8bit, and arrive as they are
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeContent, composeMail } from "./compose.ts";
+ * const latin1: ComposeContent = ReadableStream.from([new Uint8Array([0x63, 0x61, 0x66, 0xe9])]);
+ * const mail = await composeMail({ from: "x@example.org", text: latin1 }, { hostname: "h" });
+ * const raw = await new Response(mail.raw).text();
+ * assert.match(raw, /^Content-Type: text\/plain; charset=unknown-8bit\r$/m);
+ * assert.match(raw, /^Content-Transfer-Encoding: quoted-printable\r$/m);
+ * assert.ok(raw.endsWith("\r\n\r\ncaf=E9\r\n"));
+ * ```
  */
 export type ComposeContent = string | Uint8Array | ReadableStream<Uint8Array>;
 
 /**
- * A file attached to the mail.
+ * A file attached to the mail. A text attachment (a `text/*` type, given or guessed from the
+ * file name, that names no charset) is labelled as the text is: UTF-8 `charset=utf-8`, other
+ * 8-bit bytes `charset=unknown-8bit`, ASCII with no charset (MIME's default). Its bytes are
+ * sent as they are, in base64.
  *
  * @example Usage
  * ```ts
@@ -81,11 +101,27 @@ export type ComposeContent = string | Uint8Array | ReadableStream<Uint8Array>;
  * assert.match(text, /filename\*0\*=utf-8''r%C3%A9sum%C3%A9\.csv/);
  * assert.match(text, /Content-Type: application\/x-blob/);
  * ```
+ *
+ * @example A text file that is not UTF-8
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComposeAttachment, composeMail } from "./compose.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".txt" });
+ * await Deno.writeFile(path, new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+ * const attachments: ComposeAttachment[] = [{ path, filename: "notes.txt" }];
+ * const mail = await composeMail({ from: "x@example.org", attachments }, { hostname: "h" });
+ * const text = await new Response(mail.raw).text();
+ * assert.match(text, /Content-Type: text\/plain; charset=unknown-8bit; name=notes\.txt/);
+ * await Deno.remove(path);
+ * ```
  */
 export interface ComposeAttachment {
   /** The file name the recipient sees; by default the last part of `path`. */
   filename?: string;
-  /** A file to attach, read as the mail is sent (never held whole). */
+  /**
+   * A file to attach, read as the mail is sent (never held whole); a text file is read once
+   * before, for its character set.
+   */
   path?: string;
   /** The attachment's bytes, when there is no `path`. */
   content?: ComposeContent;
@@ -400,6 +436,14 @@ function toWebStream(node: NodeStreamLike, release: () => void): ReadableStream<
  * are read while the message is streamed, so memory does not grow with their size; a file
  * that cannot be read fails here, before anything is sent.
  *
+ * The text and the HTML are labelled with the character set of their bytes: `charset=utf-8`
+ * for ASCII and UTF-8 (a string is always UTF-8), `charset=unknown-8bit` (RFC 1428: 8-bit text
+ * whose character set nothing tells) for anything else, such as Latin-1 from a legacy
+ * program. Their bytes arrive as they were given (quoted-printable or base64). Text
+ * attachments are labelled likewise (see {@linkcode ComposeAttachment}). To know the label
+ * before the body, a text given as a stream is read to its end here (see
+ * {@linkcode ComposeContent}: memory stays bounded), and a text file is read once more.
+ *
  * Date and Message-ID are generated as the command line generates them: a local-time Date and
  * `<32 hex digits.SENDER>` (`<HEX.SENDER@HOSTNAME>` when the sender has no domain).
  *
@@ -424,6 +468,7 @@ function toWebStream(node: NodeStreamLike, release: () => void): ReadableStream<
  * ```
  *
  * @throws {PostieError} EX_NOINPUT (66) when a file to attach or include cannot be read.
+ * @throws {PostieError} EX_IOERR (74) when a streamed text cannot be kept in a temporary file.
  */
 export async function composeMail(
   mail: ComposeOptions,
