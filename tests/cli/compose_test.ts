@@ -317,6 +317,37 @@ Deno.test({
   },
 });
 
+Deno.test("a text that cannot be kept in a temporary file is exit 74, one line, nothing sent", async () => {
+  const server = await startFaultServer();
+  const work = await workDir();
+  try {
+    const env = {
+      POSTIE_HOST: "127.0.0.1",
+      POSTIE_PORT: String(server.port),
+      POSTIE_FROM: "cron@box.example",
+      TMPDIR: `${work.dir}/missing`,
+    };
+    // past the 1 MiB kept in memory
+    const stdin = new TextEncoder().encode("a long report line\n".repeat(100_000));
+    const result = await run(`${work.dir}/mail`, ["-s", "report", "root"], { env, stdin });
+    assert.deepEqual([result.code, result.stderr], [
+      74,
+      "mail: cannot keep the text in a temporary file: No such file or directory\n",
+    ]);
+    assert.equal(server.sessions.length, 0, "no connection was made");
+    // within it, no file is needed
+    const small = await run(`${work.dir}/mail`, ["-s", "report", "root"], {
+      env,
+      stdin: "a short report\n",
+    });
+    assert.deepEqual([small.code, small.stderr], [0, ""]);
+    assert.equal(server.sessions.length, 1);
+  } finally {
+    await server.close();
+    await work.cleanup();
+  }
+});
+
 Deno.test("a missing or unreadable attachment is one line naming the file, exit 66, nothing sent", async () => {
   const server = await startFaultServer();
   const work = await workDir();
