@@ -22,7 +22,8 @@ export interface RunIo {
   /**
    * Standard input as pending bytes, which sendmail mode reads without any web stream
    * (Deno loads its web streams on their first use); `stdin` is read where absent. Only one
-   * of the two may be read.
+   * of the two may be read, and an I/O made from another with a `stdin` of its own must
+   * leave this out (run.ts's queue I/O does), or the mail would be read from the process.
    */
   stdinBytes?: () => PendingBytes;
   /** Writes text to standard output. */
