@@ -24,6 +24,11 @@ export interface BounceRecipient {
   diagnostic?: string;
   /** The server that gave it, when known. */
   remote?: string;
+  /**
+   * The original recipient the sender gave with `ORCPT` (`rfc822;b@example.org`), reported
+   * as `Original-Recipient` (RFC 3464 §2.3.1).
+   */
+  original?: string;
 }
 
 /** What a notification says. */
@@ -48,6 +53,8 @@ export interface BounceInput {
   retryUntil?: Date;
   /** The time of the notification; now by default. */
   now?: Date;
+  /** The sender's `ENVID`, reported as `Original-Envelope-Id` (RFC 3464 §2.2.1). */
+  envid?: string;
 }
 
 /** Printable ASCII only: DSN fields are ASCII and one line each (RFC 3464 §2.1). */
@@ -113,12 +120,14 @@ export function buildBounce(input: BounceInput): Uint8Array {
       ...list,
     ];
   const perMessage = [
+    ...(input.envid === undefined ? [] : [`Original-Envelope-Id: ${field(input.envid)}`]),
     `Reporting-MTA: dns; ${host}`,
     `X-Postie-Queue-ID: ${field(input.queueId)}`,
     `Arrival-Date: ${formatDateHeader(input.arrival)}`,
   ];
   const perRecipient = input.recipients.map((r) => {
     const lines = [
+      ...(r.original === undefined ? [] : [`Original-Recipient: ${field(r.original)}`]),
       `Final-Recipient: ${addressType(r.address)}`,
       `Action: ${input.action}`,
       `Status: ${field(r.status)}`,

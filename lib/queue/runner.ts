@@ -650,11 +650,19 @@ async function notify(
     log(`${entry.id}: no notification (${envelope.bounce ? "a notification" : "null sender"})`);
     return false;
   }
-  // RFC 3461 §4.1: NOTIFY=NEVER, or conditions without this one, ask for no notification
-  const asked = envelope.dsn?.notify?.toUpperCase().split(",").map((c) => c.trim());
+  // RFC 3461 §4.1: NOTIFY=NEVER, or conditions without this one, ask for no notification;
+  // each recipient's own NOTIFY (a relay client's) decides for that recipient
+  const dsn = envelope.dsn;
   const condition = action === "failed" ? "FAILURE" : "DELAY";
-  if (asked !== undefined && !asked.includes(condition)) {
-    log(`${entry.id}: no notification (NOTIFY=${asked.join(",")})`);
+  const refused = new Set<string>();
+  const wanted = recipients.filter((r) => {
+    const asked = dsn === undefined ? undefined : notifyOf(dsn, r.address);
+    if (asked === undefined || asked.includes(condition)) return true;
+    refused.add(asked.join(","));
+    return false;
+  });
+  if (wanted.length === 0) {
+    log(`${entry.id}: no notification (NOTIFY=${[...refused].join("; NOTIFY=")})`);
     return false;
   }
   const message = buildBounce({
@@ -663,10 +671,16 @@ async function notify(
     hostname: plan.hostname,
     queueId: entry.id,
     arrival: new Date(envelope.queued),
-    recipients,
+    recipients: wanted.map((r) => {
+      const orcpt = dsn?.recipients !== undefined && Object.hasOwn(dsn.recipients, r.address)
+        ? dsn.recipients[r.address].orcpt
+        : undefined;
+      return orcpt === undefined ? r : { ...r, original: orcpt };
+    }),
     originalHeaders: await entry.headers(),
     reason,
     now: new Date(now),
+    ...(dsn?.envid !== undefined ? { envid: dsn.envid } : {}),
     ...(retryUntil ? { retryUntil } : {}),
   });
   const id = await spool.enqueue(
@@ -683,6 +697,18 @@ async function notify(
   report.notifications.push(id);
   log(`${entry.id}: ${action === "failed" ? "bounce" : "delay warning"} queued as ${id}`);
   return true;
+}
+
+/**
+ * A recipient's NOTIFY conditions, upper case: its own (a relay client's), else the mail's;
+ * undefined when none was given (a notification is then sent, RFC 3461 §4.1).
+ */
+function notifyOf(dsn: QueueDsn, recipient: string): string[] | undefined {
+  const own = dsn.recipients !== undefined && Object.hasOwn(dsn.recipients, recipient)
+    ? dsn.recipients[recipient].notify
+    : undefined;
+  const notify = own ?? dsn.notify;
+  return notify ? notify.toUpperCase().split(",").map((c) => c.trim()) : undefined;
 }
 
 /** `5 days`, `1 hour`, `300 seconds`. */

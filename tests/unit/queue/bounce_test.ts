@@ -111,3 +111,34 @@ Deno.test({
     assert.doesNotMatch(new TextDecoder().decode(mail), /\r\nInjected: header/);
   },
 });
+
+Deno.test({
+  name:
+    "ENVID and ORCPT come back as Original-Envelope-Id and Original-Recipient (RFC 3464), first in their groups",
+  ignore: !havePython && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    const mail = buildBounce({
+      action: "failed",
+      to: "sender@example.org",
+      hostname: "mx.example.org",
+      queueId: "20261202T080000-0badc0de",
+      arrival: new Date(Date.UTC(2026, 11, 2, 8)),
+      envid: "QQ+1=x y",
+      recipients: [
+        { address: "bad@example.net", status: "5.1.1", original: "rfc822;Old+1@example.net" },
+        { address: "gone@example.net", status: "5.2.1" },
+      ],
+      originalHeaders: new TextEncoder().encode("Subject: hello\n"),
+      reason: "the server refused some recipients",
+    });
+    const parsed = await pythonParse(mail);
+    const groups = parsed.groups as Record<string, string>[];
+    assert.equal(groups[0]["Original-Envelope-Id"], "QQ+1=x y");
+    assert.equal(Object.keys(groups[0])[0], "Original-Envelope-Id");
+    assert.equal(groups[1]["Original-Recipient"], "rfc822;Old+1@example.net");
+    assert.equal(Object.keys(groups[1])[0], "Original-Recipient");
+    assert.equal(groups[1]["Final-Recipient"], "rfc822; bad@example.net");
+    assert.equal(groups[2]["Original-Recipient"], undefined);
+    assert.deepEqual(parsed.defects, []);
+  },
+});

@@ -90,7 +90,7 @@ Deno.test("with a fixed account (-a) every sender goes through it", async () => 
   }, { account: "default" });
 });
 
-Deno.test("a client's DSN is queued as optional when every recipient asked the same NOTIFY, and not at all otherwise", async () => {
+Deno.test("a client's DSN is queued as optional: a NOTIFY every recipient gave alike for the mail, different ones per recipient", async () => {
   await withSink(async (sink, spool) => {
     const same = await sink.accept(
       envelope("a@example.org", [["SUCCESS", "FAILURE"], ["SUCCESS", "FAILURE"]]),
@@ -102,10 +102,52 @@ Deno.test("a client's DSN is queued as optional when every recipient asked the s
       optional: true,
     });
     const mixed = await sink.accept(
-      envelope("a@example.org", [["NEVER"], null]),
+      envelope("a@example.org", [["NEVER"], null, ["FAILURE", "DELAY"]]),
       body("Subject: d\r\n\r\nx\r\n"),
     );
-    assert.equal((await spool.read(mixed)).envelope.dsn, undefined);
+    assert.deepEqual((await spool.read(mixed)).envelope.dsn, {
+      notify: null,
+      ret: null,
+      recipients: {
+        "r0@example.net": { notify: "NEVER" },
+        "r2@example.net": { notify: "FAILURE,DELAY" },
+      },
+      optional: true,
+    });
+    const none = await sink.accept(
+      envelope("a@example.org", [null, null]),
+      body("S: d\r\n\r\nx\r\n"),
+    );
+    assert.equal((await spool.read(none)).envelope.dsn, undefined);
+  });
+});
+
+Deno.test("ENVID and ORCPT are queued as the client gave them (decoded), with the account's own NOTIFY and RET too", async () => {
+  await withSink(async (sink, spool) => {
+    const given = {
+      ...envelope("me@work.example", [["NEVER"]]),
+      dsn: { ret: "HDRS" as const, envid: "id+1=x" },
+    };
+    given.recipients[0].orcpt = "rfc822;old+1@example.net";
+    // account "work" sets dsn_notify failure: its NOTIFY wins and the parameters are not optional
+    const id = await sink.accept(given, body("Subject: d\r\n\r\nx\r\n"));
+    assert.deepEqual((await spool.read(id)).envelope.dsn, {
+      notify: "FAILURE",
+      ret: null,
+      envid: "id+1=x",
+      recipients: { "r0@example.net": { orcpt: "rfc822;old+1@example.net" } },
+    });
+    const other = await sink.accept(
+      { ...given, from: "someone@else.example" },
+      body("Subject: d\r\n\r\nx\r\n"),
+    );
+    assert.deepEqual((await spool.read(other)).envelope.dsn, {
+      notify: "NEVER",
+      ret: "HDRS",
+      envid: "id+1=x",
+      recipients: { "r0@example.net": { orcpt: "rfc822;old+1@example.net" } },
+      optional: true,
+    });
   });
 });
 
