@@ -14,9 +14,11 @@
  * errors carry the code in their text, and the `hideENHANCEDSTATUSCODES` option is a getter
  * that is true for exactly the one reply that text goes into (see {@linkcode ReplyCodes}).
  *
- * DSN (RFC 3461) is offered: `RET`, `ENVID`, `NOTIFY` and `ORCPT` are checked here (`ENVID`
- * and the `ORCPT` address printable US-ASCII, within RFC 3461's lengths; else
- * `501 5.5.4`) and handed to the sink xtext-decoded, as smtp-server decodes them.
+ * DSN (RFC 3461) is offered unless the sink cannot pass it on (`dsn: false`): `RET`,
+ * `ENVID`, `NOTIFY` and `ORCPT` are checked here (`ENVID` and the `ORCPT` address printable
+ * US-ASCII, within RFC 3461's lengths; else `501 5.5.4`) and handed to the sink
+ * xtext-decoded, as smtp-server decodes them. They are read from the MAIL FROM and RCPT TO
+ * the relay accepted: smtp-server's `envelope.dsn` keeps those of a MAIL FROM it refused.
  *
  * @module
  */
@@ -72,6 +74,12 @@ export interface RelayOptions {
   allowFrom?: string[];
   /** Recipient patterns (fnmatch); a RCPT TO matching none is refused. Empty: any. */
   allowRcpt?: string[];
+  /**
+   * Offer DSN (RFC 3461) and take its parameters to the sink (the default). False for a sink
+   * that cannot pass them on (msmtpd's `--command`): DSN is not offered and a MAIL or RCPT
+   * with `RET`, `ENVID`, `NOTIFY` or `ORCPT` gets `555 5.5.4` (RFC 5321 §4.1.1.11).
+   */
+  dsn?: boolean;
   /** Largest message in bytes, offered as SIZE and enforced with 552. */
   maxSize: number;
   /** Recipients per mail; more get 452. */
@@ -214,6 +222,7 @@ const DUMMY_HASH = "$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$" +
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { SMTPServer } = await import("npm:smtp-server@^3.21.6");
   const codes = new ReplyCodes();
+  const dsnOffered = options.dsn !== false;
   const reply = codes.reply.bind(codes);
   const { verifyPassword } = options.users
     ? await import("./users.ts")
@@ -298,7 +307,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       get hideENHANCEDSTATUSCODES(): boolean {
         return codes.hide();
       },
-      hideDSN: false,
+      hideDSN: options.dsn === false,
       hidePIPELINING: false,
       hide8BITMIME: false,
       hideSMTPUTF8: false,
@@ -371,6 +380,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         session: Session,
         callback: (error?: Error | null) => void,
       ) {
+        const unsupported = dsnOffered ? undefined : given(address, ["RET", "ENVID"]);
+        if (unsupported !== undefined) {
+          callback(reply(555, "5.5.4", `Unsupported option: ${unsupported}`));
+          return;
+        }
         const envid = param(address, "ENVID");
         if (envid !== undefined && !validEnvid(envid)) {
           callback(reply(501, "5.5.4", "Bad ENVID parameter syntax"));
@@ -414,6 +428,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         session: Session,
         callback: (error?: Error | null) => void,
       ) {
+        const unsupported = dsnOffered ? undefined : given(address, ["NOTIFY", "ORCPT"]);
+        if (unsupported !== undefined) {
+          callback(reply(555, "5.5.4", `Unsupported option: ${unsupported}`));
+          return;
+        }
         const orcpt = param(address, "ORCPT");
         if (orcpt !== undefined && !validOrcpt(orcpt)) {
           callback(reply(501, "5.5.4", "Bad ORCPT parameter syntax"));
@@ -591,7 +610,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     options.onMail?.({
       outcome: "accepted",
       id,
-      reply: `250 ${text}`,
+      // as the client sees it: smtp-server adds DATA_OK's enhanced code
+      reply: `250 2.6.0 ${text}`,
       from: mailFrom,
       recipients,
       client: session.remoteAddress,
@@ -676,6 +696,12 @@ async function listenAll(
 function param(command: AddressCommand, name: string): string | undefined {
   const value = command.args ? command.args[name] : undefined;
   return typeof value === "string" ? value : undefined;
+}
+
+/** The first of `names` the command has as a parameter. */
+function given(command: AddressCommand, names: string[]): string | undefined {
+  const args = command.args;
+  return args ? names.find((name) => args[name] !== undefined) : undefined;
 }
 
 /** `NOTIFY=` of a RCPT TO, as upper-case conditions. */

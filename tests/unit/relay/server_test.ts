@@ -127,7 +127,7 @@ Deno.test("EHLO offers PIPELINING, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN 
 });
 
 Deno.test("a mail is answered 250 only once it is in the spool, with the relay's Received line on top", async () => {
-  await withRelay({}, async ({ port, spool, metrics }) => {
+  await withRelay({}, async ({ port, spool, metrics, events }) => {
     const c = await session(port);
     await c.send(ENVELOPE);
     assert.equal((await c.reply())?.code, 250);
@@ -135,6 +135,8 @@ Deno.test("a mail is answered 250 only once it is in the spool, with the relay's
     assert.equal((await c.reply())?.code, 354);
     const reply = await c.command("Subject: x\r\n\r\n..dot\r\nbody\r\n.");
     assert.match(reply!.text, /^250 2\.6\.0 OK queued as (\d{8}T\d{6}-[0-9a-f]{8})$/);
+    // the log line has the reply as the client got it
+    assert.deepEqual(events, [`accepted  ${reply!.text}`]);
     const id = /queued as (\S+)/.exec(reply!.text)![1];
     const [entry] = await queued(spool);
     assert.equal(entry.id, id);
@@ -304,6 +306,39 @@ Deno.test("malformed DSN parameters get 501 5.5.4 and leave the transaction as i
       recipients: { "b@example.org": { orcpt: "utf-8;b@example.org" } },
       optional: true,
     });
+    c.close();
+  });
+});
+
+Deno.test("a relay whose sink cannot pass DSN on does not offer it and refuses its parameters with 555 5.5.4", async () => {
+  await withRelay({ dsn: false }, async ({ port, spool }) => {
+    const c = await RawSmtp.connect(port);
+    await c.reply();
+    const ehlo = (await c.command("EHLO client.test"))!.text;
+    assert.doesNotMatch(ehlo, /DSN/);
+    assert.match(ehlo, /^250[- ]ENHANCEDSTATUSCODES$/m);
+    assert.equal(
+      (await c.command("MAIL FROM:<a@example.org> RET=HDRS"))?.text,
+      "555 5.5.4 Unsupported option: RET",
+    );
+    assert.equal(
+      (await c.command("MAIL FROM:<a@example.org> ENVID=x"))?.text,
+      "555 5.5.4 Unsupported option: ENVID",
+    );
+    assert.equal((await c.command("MAIL FROM:<a@example.org>"))?.code, 250);
+    assert.equal(
+      (await c.command("RCPT TO:<b@example.org> NOTIFY=NEVER"))?.text,
+      "555 5.5.4 Unsupported option: NOTIFY",
+    );
+    assert.equal(
+      (await c.command("RCPT TO:<b@example.org> ORCPT=rfc822;b@example.org"))?.text,
+      "555 5.5.4 Unsupported option: ORCPT",
+    );
+    assert.equal((await c.command("RCPT TO:<b@example.org>"))?.code, 250);
+    assert.equal((await c.command("DATA"))?.code, 354);
+    assert.equal((await c.command("Subject: d\r\n\r\nx\r\n."))?.code, 250);
+    const [entry] = await queued(spool);
+    assert.equal(entry.envelope.dsn, undefined);
     c.close();
   });
 });
