@@ -4,7 +4,8 @@
  *
  * The report is `multipart/report; report-type=delivery-status` (RFC 6522) with three
  * parts: a human-readable explanation, the `message/delivery-status` fields (one group
- * per recipient), and the original headers as `text/rfc822-headers`. The structure is
+ * per recipient), and the original headers as `text/rfc822-headers`, or the whole original
+ * as `message/rfc822` when the sender asked for it (`RET=FULL`) and it is small. The structure is
  * fixed and small, so it is written here directly rather than through a MIME composer.
  *
  * Bounce-loop rules live with the caller: no notification is made for the null sender
@@ -47,6 +48,11 @@ export interface BounceInput {
   recipients: BounceRecipient[];
   /** The original mail's header block, as stored. */
   originalHeaders: Uint8Array;
+  /**
+   * The whole original mail, to return instead of its headers (`RET=FULL`, RFC 3461 §4.3),
+   * as `message/rfc822`.
+   */
+  originalMessage?: Uint8Array;
   /** Why, in a sentence (`the mail could not be delivered within 5 days`). */
   reason: string;
   /** Until when it is retried (`delayed` only). */
@@ -67,7 +73,7 @@ function addressType(address: string): string {
   return /^[\x20-\x7e]*$/.test(address) ? `rfc822; ${address}` : `utf-8; ${field(address)}`;
 }
 
-/** The original headers with CRLF line ends, ending with one. */
+/** The original headers (or mail) with CRLF line ends, ending with one. */
 function crlfHeaders(bytes: Uint8Array): Uint8Array {
   const out: number[] = [];
   for (let i = 0; i < bytes.length; i++) {
@@ -169,8 +175,9 @@ export function buildBounce(input: BounceInput): Uint8Array {
     perRecipient.join("\r\n\r\n"),
     "",
     `--${boundary}`,
-    "Content-Description: Undelivered Message Headers",
-    "Content-Type: text/rfc822-headers",
+    ...(input.originalMessage === undefined
+      ? ["Content-Description: Undelivered Message Headers", "Content-Type: text/rfc822-headers"]
+      : ["Content-Description: Undelivered Message", "Content-Type: message/rfc822"]),
     "Content-Transfer-Encoding: 8bit",
     "",
     "",
@@ -178,7 +185,7 @@ export function buildBounce(input: BounceInput): Uint8Array {
   const tail = `\r\n--${boundary}--\r\n`;
   const encoder = new TextEncoder();
   const a = encoder.encode(head);
-  const b = crlfHeaders(input.originalHeaders);
+  const b = crlfHeaders(input.originalMessage ?? input.originalHeaders);
   const c = encoder.encode(tail);
   const out = new Uint8Array(a.length + b.length + c.length);
   out.set(a);

@@ -665,6 +665,16 @@ async function notify(
     log(`${entry.id}: no notification (NOTIFY=${[...refused].join("; NOTIFY=")})`);
     return false;
   }
+  // RET=FULL (RFC 3461 §4.3): the whole mail comes back in a bounce when it is small (the
+  // queue holds it whole in memory up to 64 KiB), else its headers, as for RET=HDRS
+  let whole: Uint8Array | null = null;
+  if (action === "failed" && dsn?.ret === "FULL") {
+    try {
+      whole = entry.bytes();
+    } catch {
+      // unreadable now: the headers go back
+    }
+  }
   const message = buildBounce({
     action,
     to: envelope.from,
@@ -678,6 +688,7 @@ async function notify(
       return orcpt === undefined ? r : { ...r, original: orcpt };
     }),
     originalHeaders: await entry.headers(),
+    ...(whole ? { originalMessage: whole } : {}),
     reason,
     now: new Date(now),
     ...(dsn?.envid !== undefined ? { envid: dsn.envid } : {}),

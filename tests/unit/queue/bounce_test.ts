@@ -18,7 +18,7 @@ print(json.dumps({
   "auto": str(msg["Auto-Submitted"]),
   "parts": parts,
   "groups": groups,
-  "headers": msg.get_payload()[2].get_content(),
+  "headers": str(msg.get_payload()[2].get_content()),
   "defects": [str(d) for d in msg.defects] + [str(d) for p in msg.walk() for d in p.defects],
 }))
 `;
@@ -140,5 +140,44 @@ Deno.test({
     assert.equal(groups[1]["Final-Recipient"], "rfc822; bad@example.net");
     assert.equal(groups[2]["Original-Recipient"], undefined);
     assert.deepEqual(parsed.defects, []);
+  },
+});
+
+Deno.test({
+  name:
+    "with the original mail given (RET=FULL) the third part is message/rfc822 holding all of it",
+  ignore: !havePython && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    const original = "Subject: hello\nMessage-ID: <m1@x>\n\nthe body\nline 2\n";
+    const mail = buildBounce({
+      action: "failed",
+      to: "sender@example.org",
+      hostname: "mx.example.org",
+      queueId: "20261202T080000-0badc0de",
+      arrival: new Date(0),
+      recipients: [{ address: "bad@example.net", status: "5.1.1" }],
+      originalHeaders: new TextEncoder().encode("Subject: hello\nMessage-ID: <m1@x>\n"),
+      originalMessage: new TextEncoder().encode(original),
+      reason: "refused",
+    });
+    const script = `
+import sys, email
+from email import policy
+msg = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.default)
+part = msg.get_payload()[2]
+inner = part.get_payload()[0]
+print(part.get_content_type(), inner["Subject"], repr(inner.get_content()))
+`;
+    const child = new Deno.Command("python3", {
+      args: ["-c", script],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(mail);
+    await w.close();
+    const out = new TextDecoder().decode((await child.output()).stdout);
+    assert.equal(out, "message/rfc822 hello 'the body\\r\\nline 2\\r\\n'\n");
+    assert.deepEqual((await pythonParse(mail)).defects, []);
   },
 });

@@ -350,6 +350,39 @@ Deno.test("each recipient's own NOTIFY decides its bounce; the bounce reports EN
   assert.deepEqual(await spool.ids(), []);
 });
 
+Deno.test("RET=FULL brings the whole mail back in a bounce when it is at most 64 KiB; RET=HDRS and bigger mails only their headers", async () => {
+  for (
+    const [ret, size, full] of [
+      ["FULL", 100, true],
+      ["HDRS", 100, false],
+      [null, 100, false],
+      ["FULL", 70_000, false],
+    ] as const
+  ) {
+    const spool = await setup();
+    await spool.enqueue(
+      {
+        from: "sender@x",
+        recipients: ["bad@x"],
+        selection: { account: "work" },
+        account: "work",
+        ...(ret ? { dsn: { notify: null, ret, optional: true } } : {}),
+      },
+      ReadableStream.from([enc.encode(`Subject: s\r\n\r\nBODY${"x".repeat(size)}\r\n`)]),
+    );
+    const fake = new FakeDeliverer();
+    let round = 0;
+    fake.script = (rcpts) => round++ === 0 ? reply(550, "rcpt") : { accepted: rcpts, rejected: [] };
+    await flushQueue(spool, fake);
+    const bounce = fake.sent.find((s) => s.from === "")!;
+    const name = `${ret} ${size}`;
+    assert.equal(bounce.body.includes("\r\nContent-Type: message/rfc822\r\n"), full, name);
+    assert.equal(bounce.body.includes("\r\nContent-Type: text/rfc822-headers\r\n"), !full, name);
+    assert.equal(bounce.body.includes("\r\nSubject: s\r\n"), true, name);
+    assert.equal(bounce.body.includes("\r\nBODYxxx"), full, name);
+  }
+});
+
 Deno.test("when every failed recipient asked for no notification, none is made", async () => {
   const spool = await setup();
   await spool.enqueue(
