@@ -71,7 +71,7 @@ export interface QueueEnvelope {
   account: string;
   /** When the mail was queued, in milliseconds since the epoch. */
   queued: number;
-  /** DSN parameters, when the account sets them. */
+  /** DSN parameters, when the account sets them or a relay client gave them. */
   dsn?: QueueDsn;
   /** True for a delivery status notification postie generated: it never bounces. */
   bounce?: boolean;
