@@ -257,8 +257,11 @@ print("sent")
 s.quit()
 `);
       assert.equal(result.code, 0, result.stderr + result.stdout);
-      assert.match(result.stdout, /^rcpt-clear 550 5\.1\.1 Relay access denied$/m);
-      assert.match(result.stdout, /^auth-clear 538 /m);
+      assert.match(result.stdout, /^rcpt-clear 550 5\.7\.1 Relay access denied$/m);
+      assert.match(
+        result.stdout,
+        /^auth-clear 538 5\.7\.11 Encryption required for requested authentication mechanism$/m,
+      );
       assert.match(result.stdout, /'auth'.*'dsn'.*'enhancedstatuscodes'.*'pipelining'.*'size'/);
       assert.match(result.stdout, /^auth-wrong 535$/m);
       assert.match(result.stdout, /^auth-ok$/m);
