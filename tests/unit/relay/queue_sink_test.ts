@@ -183,3 +183,35 @@ Deno.test("a queue that cannot be written is 'unavailable' (451) and leaves noth
     assert.deepEqual(await new Spool(`${dir}/queue`).ids(), []);
   });
 });
+
+Deno.test("a recipient an alias expanded goes without the NOTIFY and ORCPT given for the alias; the others keep theirs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "postie-sink-" });
+  try {
+    await Deno.writeTextFile(`${dir}/aliases`, "team: x@example.net, y@example.net\n");
+    await Deno.writeTextFile(
+      `${dir}/rc`,
+      `account default\nhost 127.0.0.1\nfrom relay@example.org\naliases ${dir}/aliases\n`,
+      { mode: 0o600 },
+    );
+    const spool = new Spool(`${dir}/queue`);
+    const sink = new QueueSink({
+      spool,
+      selection: { configFile: `${dir}/rc` },
+      configEnv: realEnv({ HOME: dir }),
+    });
+    const given = envelope("a@example.org", [["NEVER"], ["NEVER"]]);
+    given.recipients[0] = { address: "team", notify: ["NEVER"], orcpt: "rfc822;team" };
+    given.recipients[1].orcpt = "rfc822;r1@example.net";
+    const id = await sink.accept(given, body("Subject: d\r\n\r\nx\r\n"));
+    const { envelope: queued } = await spool.read(id);
+    assert.deepEqual(queued.recipients, ["x@example.net", "y@example.net", "r1@example.net"]);
+    assert.deepEqual(queued.dsn, {
+      notify: null,
+      ret: null,
+      recipients: { "r1@example.net": { notify: "NEVER", orcpt: "rfc822;r1@example.net" } },
+      optional: true,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
