@@ -32,6 +32,7 @@ import { type Reply, ReplyReader } from "./reply.ts";
 import { concat } from "./auth/bytes.ts";
 import type { DotStuffer } from "../message/dot_stuff.ts";
 import { writeMailData } from "./data_writer.ts";
+import type { ByteInput } from "../byte_source.ts";
 
 /** msmtp's bound on commands sent before their replies are read (SMTP_PIPELINE_LIMIT). */
 export const SMTP_PIPELINE_LIMIT = 100;
@@ -390,7 +391,7 @@ export class SmtpSession {
    */
   async send(
     envelope: Envelope,
-    data: ReadableStream<Uint8Array> | Uint8Array,
+    data: ByteInput | Uint8Array,
     options: SendOptions = {},
   ): Promise<SendResult> {
     await this.#drain();
@@ -658,7 +659,7 @@ export class SmtpSession {
    * envelope once written.
    */
   async #sendData(
-    data: ReadableStream<Uint8Array> | Uint8Array,
+    data: ByteInput | Uint8Array,
     then: string[] | null = null,
     stuffer?: DotStuffer,
   ): Promise<number> {
