@@ -115,9 +115,21 @@ export function startCaptureServer(options: CaptureServerOptions = {}): CaptureS
 
 async function serve(conn: Deno.Conn, session: CapturedSession, options: CaptureServerOptions) {
   const lines = lineReader(conn);
+  // Once a write fails the client has gone, but what it sent before going is still in the
+  // socket's receive queue: the session goes on answering (into the void) until that is
+  // read, so the transcript holds every command the client sent, not as many as the server
+  // got round to before it noticed. A client that closes with replies unread (msmtp and
+  // postie after a refused pipelined RCPT) resets the connection, and how far the server
+  // had come by then depends only on how busy the machine is.
+  let gone = false;
   const reply = async (...replies: string[]) => {
     for (const r of replies) session.transcript.push(`S: ${r}`);
-    await writeAll(conn, encoder.encode(replies.map((r) => r + "\r\n").join("")));
+    if (gone) return;
+    try {
+      await writeAll(conn, encoder.encode(replies.map((r) => r + "\r\n").join("")));
+    } catch {
+      gone = true;
+    }
   };
   await reply(
     options.greetingReply ??

@@ -13,6 +13,7 @@ import { ExitCode } from "../exit.ts";
 import { type DeliveryRecord, formatLogLine } from "../log/log_line.ts";
 import { appendLogLine, LogError } from "../log/logfile.ts";
 import { logToSyslog } from "../log/syslog.ts";
+import { type ByteInput, byteStream } from "../byte_source.ts";
 import { stuffMail } from "../message/data.ts";
 import { serverMessageLines } from "../smtp/errors.ts";
 import type { DsnOptions } from "../smtp/command.ts";
@@ -31,7 +32,7 @@ export interface DirectMail {
   from: string;
   recipients: string[];
   /** Headers, empty line, body (LF or CRLF line ends), streamed. */
-  message: ReadableStream<Uint8Array>;
+  message: ByteInput;
   dsn?: DsnOptions;
 }
 
@@ -47,7 +48,7 @@ export async function sendDirect(
 ): Promise<number> {
   const s = account.settings;
   const notes: string[] = [];
-  const payload = stuffMail(mail.message);
+  const payload = stuffMail(byteStream(mail.message));
   const result = await deliverWithoutRelay({
     settings: s,
     from: mail.from,

@@ -201,6 +201,8 @@ export async function runMsmtpd(argv: readonly string[], io: DaemonIo): Promise<
       idleTimeoutMs: 300_000,
       ratePerMinute: 0,
       sink: new CommandSink(args.command),
+      // the command gets the sender and the recipients only: no DSN parameter can reach it
+      dsn: false,
       onMail,
       ...policy,
     }).catch((error) => {

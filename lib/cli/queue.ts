@@ -8,6 +8,7 @@
 
 import type { Account } from "../config/account.ts";
 import { resolveAccount } from "../config/resolve.ts";
+import { type ByteInput, byteStream } from "../byte_source.ts";
 import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { ConfigError, PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
@@ -66,7 +67,7 @@ export function selectionOf(inv: ParsedArgs, account: Account): QueueSelection {
 export async function queueMail(
   inv: ParsedArgs,
   account: Account,
-  mail: IncomingMail,
+  mail: IncomingMail<ByteInput>,
   io: QueueIo,
 ): Promise<number> {
   const s = account.settings;
@@ -89,7 +90,7 @@ export async function queueMail(
       account: account.name,
       ...(dsn ? { dsn } : {}),
     },
-    message,
+    byteStream(message),
   );
   const print = serialPrinter(io);
   const say = inv.debug ? (line: string) => print.write(line + "\n") : () => {};

@@ -61,6 +61,8 @@ async function queueIo(io: RunIo): Promise<QueueIo> {
     // defined, not assigned: the process's I/O has both as getters
     Object.defineProperty(sub, "argv0", { value: "postie" });
     Object.defineProperty(sub, "stdin", { value: stdin });
+    // the mail is `stdin`, not the process's standard input that the parent's pending bytes read
+    Object.defineProperty(sub, "stdinBytes", { value: undefined });
     sub.invokedAs = () => "postie";
     sub.stdout = () => Promise.resolve();
     sub.stderr = (text) => Promise.resolve(void (stderr += text));

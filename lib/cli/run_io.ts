@@ -7,7 +7,7 @@
 
 import { orderedWriter } from "./output.ts";
 import { type Env, realEnv } from "../config/machine.ts";
-import { sourceStream } from "../byte_source.ts";
+import { PendingBytes, sourceStream } from "../byte_source.ts";
 
 /** What the program reads and writes. */
 export interface RunIo {
@@ -19,6 +19,13 @@ export interface RunIo {
   configEnv: Env;
   /** Standard input (the mail). */
   stdin: ReadableStream<Uint8Array>;
+  /**
+   * Standard input as pending bytes, which sendmail mode reads without any web stream
+   * (Deno loads its web streams on their first use); `stdin` is read where absent. Only one
+   * of the two may be read, and an I/O made from another with a `stdin` of its own must
+   * leave this out (run.ts's queue I/O does), or the mail would be read from the process.
+   */
+  stdinBytes?: () => PendingBytes;
   /** Writes text to standard output. */
   stdout(text: string): Promise<void>;
   /** Writes text to standard error. */
@@ -80,6 +87,7 @@ export function denoIo(invokedAs?: string): RunIo {
     get stdin(): ReadableStream<Uint8Array> {
       return stdin ??= sourceStream(Deno.stdin);
     },
+    stdinBytes: () => new PendingBytes(Deno.stdin),
     stdout: stdout.write,
     stderr: stderr.write,
     stdinIsTerminal: () => Deno.stdin.isTerminal(),

@@ -7,6 +7,7 @@
 
 import type { Account } from "../config/account.ts";
 import { accountDsn, endOfDataTimeout, SmtpConnection } from "../delivery/connection.ts";
+import type { ByteInput } from "../byte_source.ts";
 import { type IncomingMail, prepareMail } from "../delivery/prepare.ts";
 import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
@@ -53,7 +54,7 @@ function couldNotSend(account: Account, lmtp: boolean): string {
 export async function sendMail(
   inv: ParsedArgs,
   account: Account,
-  mail: IncomingMail,
+  mail: IncomingMail<ByteInput>,
   io: SendIo,
 ): Promise<number> {
   const s = account.settings;

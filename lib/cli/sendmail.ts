@@ -20,7 +20,7 @@ import {
 import { type IncomingMail, type SendIo, sendMail } from "./send.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
-import { prefixedStream } from "../message/byte_stream.ts";
+import { type ByteInput, PendingBytes, prefixedStream } from "../message/byte_stream.ts";
 import type { Account, Settings } from "../config/account.ts";
 import { programName, type RunIo } from "./run_io.ts";
 
@@ -30,8 +30,15 @@ export interface AccountState {
   settings?: Settings;
 }
 
-async function drain(stdin: ReadableStream<Uint8Array>): Promise<void> {
+async function drain(stdin: ByteInput): Promise<void> {
   // msmtp reads the whole mail even when it only pretends; a writer never sees EPIPE
+  if (stdin instanceof PendingBytes) {
+    const scratch = new Uint8Array(64 * 1024);
+    while (await stdin.read(scratch) !== null) {
+      // discarded
+    }
+    return;
+  }
   for await (const _chunk of stdin) {
     // discarded
   }
@@ -42,8 +49,8 @@ async function drain(stdin: ReadableStream<Uint8Array>): Promise<void> {
  * works out the recipients and, with `--read-envelope-from`, the From address: msmtp
  * needs both before it picks an account.
  */
-async function readMail(inv: ParsedArgs, io: RunIo): Promise<IncomingMail> {
-  const block = await readHeaderBlock(io.stdin);
+async function readMail(inv: ParsedArgs, io: RunIo): Promise<IncomingMail<ByteInput>> {
+  const block = await readHeaderBlock(io.stdinBytes?.() ?? io.stdin);
   const envelope = buildEnvelope({
     headerBlock: block.header,
     hasSeparator: block.hasSeparator,
@@ -152,7 +159,7 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | n
 async function deliver(
   inv: ParsedArgs,
   account: Account,
-  mail: IncomingMail,
+  mail: IncomingMail<ByteInput>,
   io: RunIo,
   queueIo: (io: RunIo) => Promise<QueueIo>,
 ): Promise<number> {
@@ -236,7 +243,7 @@ export async function runWithAccount(
   if (inv.compose !== undefined && inv.mode === "sendmail") {
     return await composeAndSend(inv, io, state, queueIo);
   }
-  let mail: IncomingMail | undefined;
+  let mail: IncomingMail<ByteInput> | undefined;
   if (inv.mode === "sendmail") {
     mail = await readMail(inv, io);
     // checked before any configuration file is read, as msmtp does

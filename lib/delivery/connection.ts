@@ -12,6 +12,7 @@ import { formatCertificateInfo, formatTlsParameters } from "../net/cert_info.ts"
 import { connect, type NetTransport } from "../net/connect.ts";
 import type { ReadOptions, TlsInfo, TlsOptions, Transport } from "../net/transport.ts";
 import { DotStuffer } from "../message/dot_stuff.ts";
+import type { ByteInput } from "../byte_source.ts";
 import type { Capabilities } from "../smtp/capabilities.ts";
 import type { DsnOptions } from "../smtp/command.ts";
 import { SmtpError } from "../smtp/errors.ts";
@@ -433,7 +434,7 @@ export class SmtpConnection {
    */
   async send(
     envelope: DeliveryEnvelope,
-    message: ReadableStream<Uint8Array> | Uint8Array,
+    message: ByteInput | Uint8Array,
     options: SendMailOptions = {},
   ): Promise<DeliveryResult> {
     // a mail held whole is stuffed in one go; a stream is stuffed by the session as it

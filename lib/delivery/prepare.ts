@@ -2,21 +2,22 @@
  * A mail made ready for an account, as msmtp prepares it: aliases expanded in the
  * recipients, and the header block rewritten by the account's `set_from_header`,
  * `set_date_header`, `set_msgid_header`, `remove_bcc_headers` and `undisclosed_recipients`.
- * The body stays a stream.
+ * The body stays a stream (or pending bytes: sendmail mode's standard input).
  *
  * @module
  */
 
 import type { Settings } from "../config/account.ts";
+import type { ByteInput } from "../byte_source.ts";
 import { joinMail } from "../message/data.ts";
 import type { Envelope as MailEnvelope } from "../message/envelope.ts";
 import type { HeaderBlock } from "../message/read.ts";
 import { rewriteHeaders } from "../message/rewrite.ts";
 
 /** A mail split at its header block, with what its headers tell (see `buildEnvelope`). */
-export interface IncomingMail {
+export interface IncomingMail<Body extends ByteInput = ReadableStream<Uint8Array>> {
   /** The header block and the streamed body. */
-  block: HeaderBlock;
+  block: HeaderBlock<Body>;
   /** The recipients and the From, Date and Message-ID the headers already have. */
   envelope: MailEnvelope;
 }
@@ -34,13 +35,13 @@ export interface PrepareOptions {
 }
 
 /** A mail ready for {@linkcode SmtpConnection.send}. */
-export interface PreparedMail {
+export interface PreparedMail<Body extends ByteInput = ReadableStream<Uint8Array>> {
   /** The envelope sender: the account's `from` (`""` for the null sender). */
   from: string;
   /** The envelope recipients after alias expansion. */
   recipients: string[];
   /** The rewritten header block (CRLF line ends), the separator, then the body. */
-  message: ReadableStream<Uint8Array>;
+  message: Body;
 }
 
 /**
@@ -62,11 +63,11 @@ export interface PreparedMail {
  * // "From: me@example.org\r\nSubject: hi\r\n\r\n"
  * ```
  */
-export async function prepareMail(
+export async function prepareMail<Body extends ByteInput = ReadableStream<Uint8Array>>(
   s: Settings,
-  mail: IncomingMail,
+  mail: IncomingMail<Body>,
   options: PrepareOptions,
-): Promise<PreparedMail> {
+): Promise<PreparedMail<Body>> {
   const from = s.from ?? "";
   // The aliases module loads only for an account that has an aliases file.
   const recipients = s.aliases
@@ -93,6 +94,6 @@ export async function prepareMail(
   return {
     from,
     recipients,
-    message: joinMail(header, mail.block.hasSeparator, mail.block.body),
+    message: joinMail(header, mail.block.hasSeparator, mail.block.body as ByteInput) as Body,
   };
 }

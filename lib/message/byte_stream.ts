@@ -12,9 +12,21 @@
  * @module
  */
 
-import { type ByteSource, type SourceEntry, sourceEntry } from "../byte_source.ts";
+import {
+  type ByteInput,
+  type ByteSource,
+  PendingBytes,
+  type SourceEntry,
+  sourceEntry,
+} from "../byte_source.ts";
 
-export { type ByteSource, sourceStream } from "../byte_source.ts";
+export {
+  type ByteInput,
+  type ByteSource,
+  byteStream,
+  PendingBytes,
+  sourceStream,
+} from "../byte_source.ts";
 
 /** The chunk size of a byte stream read by a reader that brings no buffer (Deno's own). */
 const AUTO_CHUNK = 64 * 1024;
@@ -92,7 +104,8 @@ export interface ChunkRead {
  * ```
  */
 export class ChunkReader {
-  readonly #reader: AnyReader;
+  /** The stream's reader; none for pending bytes. */
+  readonly #reader: AnyReader | null;
   /** The source under the reader's stream, read straight (see `sourceStream`). */
   readonly #source: ByteSource | null;
   /** A prefix still to give, of a {@linkcode prefixedStream} read from under it. */
@@ -104,7 +117,13 @@ export class ChunkReader {
    * read yet is not read through: its prefix is given, then its reader is read straight
    * (the stream stays locked), so a read costs one stream's work, not one per layer.
    */
-  constructor(stream: ReadableStream<Uint8Array>) {
+  constructor(stream: ByteInput) {
+    if (stream instanceof PendingBytes) {
+      // no stream at all: its prefix is copied into the first buffers, then the source read
+      this.#reader = null;
+      this.#source = stream;
+      return;
+    }
     const taken = takeOver(stream);
     if (taken) {
       this.#prefix = taken.prefix;
@@ -117,7 +136,7 @@ export class ChunkReader {
 
   /** Whether reads go into the caller's buffer (the stream is a byte stream). */
   get intoBuffer(): boolean {
-    return isByob(this.#reader);
+    return this.#reader === null || isByob(this.#reader);
   }
 
   /**
@@ -137,12 +156,13 @@ export class ChunkReader {
       const n = await source.read(into);
       if (n === null) {
         this.#done = true;
-        reader.releaseLock();
+        reader?.releaseLock();
         return { bytes: null, buffer: null };
       }
       if (n > 0) return { bytes: into.subarray(0, n), buffer: into.buffer as ArrayBuffer };
     }
-    while (true) {
+    // a reader without a source to read straight: a stream's
+    while (reader) {
       let result: ReadableStreamReadResult<Uint8Array>;
       let buffer: ArrayBuffer | null = null;
       if (isByob(reader)) {
@@ -160,6 +180,7 @@ export class ChunkReader {
       if (result.value.length > 0) return { bytes: result.value, buffer };
       if (buffer) into = new Uint8Array(buffer, into.byteOffset, into.length);
     }
+    throw new Error("unreachable: pending bytes are read from their source");
   }
 
   /** Stops reading: cancels the stream with `reason`. */
@@ -167,7 +188,8 @@ export class ChunkReader {
     if (this.#done) return;
     this.#done = true;
     this.#prefix = null;
-    await this.#reader.cancel(reason);
+    // pending bytes leave their source open, as a source stream's cancel does
+    await this.#reader?.cancel(reason);
   }
 }
 

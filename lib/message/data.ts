@@ -5,7 +5,7 @@
  * @module
  */
 
-import { prefixedStream } from "./byte_stream.ts";
+import { type ByteInput, PendingBytes, prefixedStream } from "./byte_stream.ts";
 import { DotStuffer } from "./dot_stuff.ts";
 
 /** A mail ready for the DATA phase. */
@@ -80,7 +80,8 @@ export function dataPayload(
  * The mail as one stream: the header block, the empty line (when the mail had one), then
  * the body, untouched. Nothing is copied but the header and the separator, and only when
  * the body is not a byte stream, its chunks. A byte stream itself: a reader that brings its
- * own buffer has the body read straight into it (see `byte_stream.ts`).
+ * own buffer has the body read straight into it (see `byte_stream.ts`). A body of pending
+ * bytes gives pending bytes, still no stream.
  *
  * @example Usage
  * ```ts
@@ -94,11 +95,20 @@ export function joinMail(
   header: Uint8Array,
   hasSeparator: boolean,
   body: ReadableStream<Uint8Array>,
-): ReadableStream<Uint8Array> {
+): ReadableStream<Uint8Array>;
+/** The mail as pending bytes: the header block, the empty line, then the body's bytes. */
+export function joinMail(
+  header: Uint8Array,
+  hasSeparator: boolean,
+  body: PendingBytes,
+): PendingBytes;
+/** The mail as the body came: a stream, or pending bytes. */
+export function joinMail(header: Uint8Array, hasSeparator: boolean, body: ByteInput): ByteInput;
+export function joinMail(header: Uint8Array, hasSeparator: boolean, body: ByteInput): ByteInput {
   const head = new Uint8Array(header.length + (hasSeparator ? 2 : 0));
   head.set(header);
   if (hasSeparator) head.set(EMPTY_LINE, header.length);
-  return prefixedStream(head, body);
+  return body instanceof PendingBytes ? body.after(head) : prefixedStream(head, body);
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { openReader, prefixedStream } from "./byte_stream.ts";
+import { type ByteInput, openReader, PendingBytes, prefixedStream } from "./byte_stream.ts";
 
 /**
  * The bound on the header block. Lines past it (a runaway producer, or 70 MB of log lines
@@ -16,7 +16,7 @@ import { openReader, prefixedStream } from "./byte_stream.ts";
 export const DEFAULT_MAX_HEADER_BYTES: number = 2 * 1024 * 1024;
 
 /** The mail split at the empty line that ends its headers. */
-export interface HeaderBlock {
+export interface HeaderBlock<Body extends ByteInput = ReadableStream<Uint8Array>> {
   /**
    * The raw header block: every byte before the empty line (the last header line keeps its
    * line ending), or up to the last whole line within the bound. All of the input when it
@@ -26,12 +26,13 @@ export interface HeaderBlock {
   /** The empty line was found (the body, possibly empty, follows it). */
   hasSeparator: boolean;
   /**
-   * The raw bytes after the header block, untouched, as a stream: after the empty line when
-   * there is one, else from where the bound cut the block (no empty line is added). A byte
-   * stream: when the input is one (standard input is), a reader that brings its own buffer
-   * has the input read straight into that buffer.
+   * The raw bytes after the header block, untouched, as the input came (a stream, or
+   * pending bytes): after the empty line when there is one, else from where the bound cut
+   * the block (no empty line is added). A stream is a byte stream: when the input is one
+   * (standard input is), a reader that brings its own buffer has the input read straight
+   * into that buffer.
    */
-  body: ReadableStream<Uint8Array>;
+  body: Body;
 }
 
 /** Options of {@linkcode readHeaderBlock}. */
@@ -77,7 +78,8 @@ function onlyCRs(bytes: Uint8Array, start: number, end: number): boolean {
 }
 
 /**
- * Reads the header block of a mail and returns it with the rest as a stream.
+ * Reads the header block of a mail and returns it with the rest as the input came: a
+ * stream, or pending bytes (sendmail mode's standard input, read without any web stream).
  *
  * The block ends at the first empty line (LF, CRLF and mixed line endings are accepted, as
  * msmtp does; like msmtp, lines that do not look like headers do not end it). A mail without
@@ -94,50 +96,114 @@ function onlyCRs(bytes: Uint8Array, start: number, end: number): boolean {
  * console.log(new TextDecoder().decode(header), hasSeparator); // "Subject: hi\n" true
  * await body.cancel();
  * ```
+ *
+ * @example Pending bytes
+ * ```ts
+ * import { readHeaderBlock } from "./read.ts";
+ * import { PendingBytes } from "./byte_stream.ts";
+ * const source = { read: () => Promise.resolve(null) };
+ * const mail = new PendingBytes(source, new TextEncoder().encode("Subject: hi\n\nbody\n"));
+ * const { header, body } = await readHeaderBlock(mail);
+ * const rest = new Uint8Array(16);
+ * console.log(new TextDecoder().decode(header), await body.read(rest)); // "Subject: hi\n" 5
+ * ```
  */
-export async function readHeaderBlock(
+export function readHeaderBlock(
   stream: ReadableStream<Uint8Array>,
+  options?: ReadHeaderOptions,
+): Promise<HeaderBlock>;
+/** Reads the header block of pending bytes; the body is the pending bytes after it. */
+export function readHeaderBlock(
+  input: PendingBytes,
+  options?: ReadHeaderOptions,
+): Promise<HeaderBlock<PendingBytes>>;
+/** Reads the header block of a stream or of pending bytes; the body comes as the input. */
+export function readHeaderBlock(
+  input: ByteInput,
+  options?: ReadHeaderOptions,
+): Promise<HeaderBlock<ByteInput>>;
+export async function readHeaderBlock(
+  input: ByteInput,
   options: ReadHeaderOptions = {},
-): Promise<HeaderBlock> {
+): Promise<HeaderBlock<ByteInput>> {
   const max = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-  const reader = openReader(stream);
+  if (input instanceof PendingBytes) {
+    const scratch = new Uint8Array(HEADER_READ_SIZE);
+    return await splitHeader<PendingBytes>(max, {
+      next: async () => {
+        const n = await input.read(scratch);
+        return n === null ? null : scratch.subarray(0, n);
+      },
+      rest: (bytes) => input.after(bytes),
+      end: () => new PendingBytes(NO_BYTES),
+    });
+  }
+  const reader = openReader(input);
   // a byte stream (standard input) is read into one scratch buffer, Deno's chunk size
-  let scratch: ArrayBuffer | null = reader instanceof ReadableStreamBYOBReader
-    ? new ArrayBuffer(HEADER_READ_SIZE)
-    : null;
+  const byob = reader instanceof ReadableStreamBYOBReader;
+  let scratch: ArrayBuffer | null = byob ? new ArrayBuffer(HEADER_READ_SIZE) : null;
+  return await splitHeader<ReadableStream<Uint8Array>>(max, {
+    next: async () => {
+      while (true) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        if (byob) {
+          result = await reader.read(new Uint8Array(scratch!));
+          if (result.value) scratch = result.value.buffer as ArrayBuffer;
+        } else {
+          result = await reader.read();
+        }
+        if (result.done) {
+          reader.releaseLock();
+          return null;
+        }
+        if (result.value.length > 0) return result.value;
+      }
+    },
+    rest: (bytes) => prefixedStream(bytes, reader),
+    end: () => bytesStream(new Uint8Array(0)),
+  });
+}
+
+/** A source at its end. */
+const NO_BYTES = { read: () => Promise.resolve(null) };
+
+/** How {@linkcode splitHeader} reads its input and makes the body. */
+interface HeaderInput<Body> {
+  /** The next bytes (valid until the next call), or null at the end. */
+  next(): Promise<Uint8Array | null>;
+  /** The body: `bytes` (read past the header, the caller's own), then the unread input. */
+  rest(bytes: Uint8Array): Body;
+  /** The body of an input that ended within its header. */
+  end(): Body;
+}
+
+async function splitHeader<Body extends ByteInput>(
+  max: number,
+  input: HeaderInput<Body>,
+): Promise<HeaderBlock<Body>> {
   const buf = new GrowableBytes();
   let lineStart = 0;
-  const bodyFrom = (bytes: Uint8Array, at: number): HeaderBlock => ({
-    header: bytes.slice(0, at),
-    hasSeparator: false,
-    body: prefixedStream(bytes.slice(at), reader),
-  });
-
   while (true) {
     const bytes = buf.view();
     let lf = bytes.indexOf(LF, lineStart);
     while (lf >= 0) {
       if (onlyCRs(bytes, lineStart, lf)) {
         const header = bytes.slice(0, lineStart);
-        const rest = bytes.slice(lf + 1);
-        return { header, hasSeparator: true, body: prefixedStream(rest, reader) };
+        return { header, hasSeparator: true, body: input.rest(bytes.slice(lf + 1)) };
       }
       lineStart = lf + 1;
       lf = bytes.indexOf(LF, lineStart);
     }
-    if (bytes.length > max) return bodyFrom(bytes, lineStart);
-    let result: ReadableStreamReadResult<Uint8Array>;
-    if (reader instanceof ReadableStreamBYOBReader) {
-      result = await reader.read(new Uint8Array(scratch!));
-      if (result.value) scratch = result.value.buffer as ArrayBuffer;
-    } else {
-      result = await reader.read();
+    if (bytes.length > max) {
+      return {
+        header: bytes.slice(0, lineStart),
+        hasSeparator: false,
+        body: input.rest(bytes.slice(lineStart)),
+      };
     }
-    if (result.done) {
-      reader.releaseLock();
-      return { header: bytes.slice(), hasSeparator: false, body: bytesStream(new Uint8Array(0)) };
-    }
-    if (result.value.length > 0) buf.append(result.value);
+    const chunk = await input.next();
+    if (chunk === null) return { header: bytes.slice(), hasSeparator: false, body: input.end() };
+    buf.append(chunk);
   }
 }
 

@@ -4,7 +4,8 @@
  *
  * The report is `multipart/report; report-type=delivery-status` (RFC 6522) with three
  * parts: a human-readable explanation, the `message/delivery-status` fields (one group
- * per recipient), and the original headers as `text/rfc822-headers`. The structure is
+ * per recipient), and the original headers as `text/rfc822-headers`, or the whole original
+ * as `message/rfc822` when the sender asked for it (`RET=FULL`) and it is small. The structure is
  * fixed and small, so it is written here directly rather than through a MIME composer.
  *
  * Bounce-loop rules live with the caller: no notification is made for the null sender
@@ -24,6 +25,11 @@ export interface BounceRecipient {
   diagnostic?: string;
   /** The server that gave it, when known. */
   remote?: string;
+  /**
+   * The original recipient the sender gave with `ORCPT` (`rfc822;b@example.org`), reported
+   * as `Original-Recipient` (RFC 3464 §2.3.1).
+   */
+  original?: string;
 }
 
 /** What a notification says. */
@@ -42,12 +48,19 @@ export interface BounceInput {
   recipients: BounceRecipient[];
   /** The original mail's header block, as stored. */
   originalHeaders: Uint8Array;
+  /**
+   * The whole original mail, to return instead of its headers (`RET=FULL`, RFC 3461 §4.3),
+   * as `message/rfc822`.
+   */
+  originalMessage?: Uint8Array;
   /** Why, in a sentence (`the mail could not be delivered within 5 days`). */
   reason: string;
   /** Until when it is retried (`delayed` only). */
   retryUntil?: Date;
   /** The time of the notification; now by default. */
   now?: Date;
+  /** The sender's `ENVID`, reported as `Original-Envelope-Id` (RFC 3464 §2.2.1). */
+  envid?: string;
 }
 
 /** Printable ASCII only: DSN fields are ASCII and one line each (RFC 3464 §2.1). */
@@ -60,7 +73,7 @@ function addressType(address: string): string {
   return /^[\x20-\x7e]*$/.test(address) ? `rfc822; ${address}` : `utf-8; ${field(address)}`;
 }
 
-/** The original headers with CRLF line ends, ending with one. */
+/** The original headers (or mail) with CRLF line ends, ending with one. */
 function crlfHeaders(bytes: Uint8Array): Uint8Array {
   const out: number[] = [];
   for (let i = 0; i < bytes.length; i++) {
@@ -113,12 +126,14 @@ export function buildBounce(input: BounceInput): Uint8Array {
       ...list,
     ];
   const perMessage = [
+    ...(input.envid === undefined ? [] : [`Original-Envelope-Id: ${field(input.envid)}`]),
     `Reporting-MTA: dns; ${host}`,
     `X-Postie-Queue-ID: ${field(input.queueId)}`,
     `Arrival-Date: ${formatDateHeader(input.arrival)}`,
   ];
   const perRecipient = input.recipients.map((r) => {
     const lines = [
+      ...(r.original === undefined ? [] : [`Original-Recipient: ${field(r.original)}`]),
       `Final-Recipient: ${addressType(r.address)}`,
       `Action: ${input.action}`,
       `Status: ${field(r.status)}`,
@@ -160,8 +175,9 @@ export function buildBounce(input: BounceInput): Uint8Array {
     perRecipient.join("\r\n\r\n"),
     "",
     `--${boundary}`,
-    "Content-Description: Undelivered Message Headers",
-    "Content-Type: text/rfc822-headers",
+    ...(input.originalMessage === undefined
+      ? ["Content-Description: Undelivered Message Headers", "Content-Type: text/rfc822-headers"]
+      : ["Content-Description: Undelivered Message", "Content-Type: message/rfc822"]),
     "Content-Transfer-Encoding: 8bit",
     "",
     "",
@@ -169,7 +185,7 @@ export function buildBounce(input: BounceInput): Uint8Array {
   const tail = `\r\n--${boundary}--\r\n`;
   const encoder = new TextEncoder();
   const a = encoder.encode(head);
-  const b = crlfHeaders(input.originalHeaders);
+  const b = crlfHeaders(input.originalMessage ?? input.originalHeaders);
   const c = encoder.encode(tail);
   const out = new Uint8Array(a.length + b.length + c.length);
   out.set(a);

@@ -32,12 +32,24 @@ export interface QueueSelection {
   configFormat?: "msmtprc" | "toml";
 }
 
+/** DSN parameters (RFC 3461) of one recipient, as a relay client gave them. */
+export interface QueueRecipientDsn {
+  /** `NEVER` or conditions joined by `,`, for this recipient; absent = the mail's `notify`. */
+  notify?: string;
+  /** `ORCPT`: `TYPE;ADDRESS`, the address xtext-decoded (`rfc822;b@example.org`). */
+  orcpt?: string;
+}
+
 /** DSN parameters of the mail (RFC 3461), as the account set them or a relay client gave them. */
 export interface QueueDsn {
-  /** `NEVER` or conditions joined by `,`; null = not sent. */
+  /** `NEVER` or conditions joined by `,`, for every recipient without its own; null = none. */
   notify: string | null;
   /** `HDRS` or `FULL`; null = not sent. */
   ret: "HDRS" | "FULL" | null;
+  /** `ENVID`, xtext-decoded; absent = not sent. */
+  envid?: string;
+  /** Per-recipient parameters by envelope recipient; a recipient not listed has none. */
+  recipients?: Record<string, QueueRecipientDsn>;
   /**
    * The parameters came from a relay's client, not from the account: they are dropped
    * when the server does not offer DSN (an account's own are an error there, as in msmtp).
@@ -59,7 +71,7 @@ export interface QueueEnvelope {
   account: string;
   /** When the mail was queued, in milliseconds since the epoch. */
   queued: number;
-  /** DSN parameters, when the account sets them. */
+  /** DSN parameters, when the account sets them or a relay client gave them. */
   dsn?: QueueDsn;
   /** True for a delivery status notification postie generated: it never bounces. */
   bounce?: boolean;
@@ -154,7 +166,29 @@ export function decodeEnvelope(line: string): QueueEnvelope {
   if (typeof value.queued !== "number" || !Number.isFinite(value.queued)) {
     throw new QueueFormatError("the queue time is missing");
   }
+  if (value.dsn !== undefined) checkDsn(value.dsn);
   return value as unknown as QueueEnvelope;
+}
+
+const optionalString = (value: unknown): boolean =>
+  value === undefined || typeof value === "string";
+
+/**
+ * The DSN fields must have their types: they become SMTP parameters and report fields.
+ * Entries without `envid` or `recipients` (all entries of earlier versions) are fine.
+ */
+function checkDsn(dsn: unknown): void {
+  const bad = (what: string) => new QueueFormatError(`the DSN parameters are malformed (${what})`);
+  if (!isRecord(dsn)) throw bad("not an object");
+  if (dsn.notify !== null && !optionalString(dsn.notify)) throw bad("notify");
+  if (!optionalString(dsn.envid)) throw bad("envid");
+  if (dsn.recipients === undefined) return;
+  if (!isRecord(dsn.recipients)) throw bad("recipients");
+  for (const one of Object.values(dsn.recipients)) {
+    if (!isRecord(one) || !optionalString(one.notify) || !optionalString(one.orcpt)) {
+      throw bad("recipients");
+    }
+  }
 }
 
 /** The state file's text. */

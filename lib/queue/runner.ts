@@ -650,12 +650,30 @@ async function notify(
     log(`${entry.id}: no notification (${envelope.bounce ? "a notification" : "null sender"})`);
     return false;
   }
-  // RFC 3461 §4.1: NOTIFY=NEVER, or conditions without this one, ask for no notification
-  const asked = envelope.dsn?.notify?.toUpperCase().split(",").map((c) => c.trim());
+  // RFC 3461 §4.1: NOTIFY=NEVER, or conditions without this one, ask for no notification;
+  // each recipient's own NOTIFY (a relay client's) decides for that recipient
+  const dsn = envelope.dsn;
   const condition = action === "failed" ? "FAILURE" : "DELAY";
-  if (asked !== undefined && !asked.includes(condition)) {
-    log(`${entry.id}: no notification (NOTIFY=${asked.join(",")})`);
+  const refused = new Set<string>();
+  const wanted = recipients.filter((r) => {
+    const asked = dsn === undefined ? undefined : notifyOf(dsn, r.address);
+    if (asked === undefined || asked.includes(condition)) return true;
+    refused.add(asked.join(","));
     return false;
+  });
+  if (wanted.length === 0) {
+    log(`${entry.id}: no notification (NOTIFY=${[...refused].join("; NOTIFY=")})`);
+    return false;
+  }
+  // RET=FULL (RFC 3461 §4.3): the whole mail comes back in a bounce when it is small (the
+  // queue holds it whole in memory up to 64 KiB), else its headers, as for RET=HDRS
+  let whole: Uint8Array | null = null;
+  if (action === "failed" && dsn?.ret === "FULL") {
+    try {
+      whole = entry.bytes();
+    } catch {
+      // unreadable now: the headers go back
+    }
   }
   const message = buildBounce({
     action,
@@ -663,10 +681,17 @@ async function notify(
     hostname: plan.hostname,
     queueId: entry.id,
     arrival: new Date(envelope.queued),
-    recipients,
+    recipients: wanted.map((r) => {
+      const orcpt = dsn?.recipients !== undefined && Object.hasOwn(dsn.recipients, r.address)
+        ? dsn.recipients[r.address].orcpt
+        : undefined;
+      return orcpt === undefined ? r : { ...r, original: orcpt };
+    }),
     originalHeaders: await entry.headers(),
+    ...(whole ? { originalMessage: whole } : {}),
     reason,
     now: new Date(now),
+    ...(dsn?.envid !== undefined ? { envid: dsn.envid } : {}),
     ...(retryUntil ? { retryUntil } : {}),
   });
   const id = await spool.enqueue(
@@ -683,6 +708,18 @@ async function notify(
   report.notifications.push(id);
   log(`${entry.id}: ${action === "failed" ? "bounce" : "delay warning"} queued as ${id}`);
   return true;
+}
+
+/**
+ * A recipient's NOTIFY conditions, upper case: its own (a relay client's), else the mail's;
+ * undefined when none was given (a notification is then sent, RFC 3461 §4.1).
+ */
+function notifyOf(dsn: QueueDsn, recipient: string): string[] | undefined {
+  const own = dsn.recipients !== undefined && Object.hasOwn(dsn.recipients, recipient)
+    ? dsn.recipients[recipient].notify
+    : undefined;
+  const notify = own ?? dsn.notify;
+  return notify ? notify.toUpperCase().split(",").map((c) => c.trim()) : undefined;
 }
 
 /** `5 days`, `1 hour`, `300 seconds`. */

@@ -60,17 +60,24 @@ export function startScheduler(spool: Spool, options: SchedulerOptions): QueueSc
   controller.signal.addEventListener("abort", () => wakeUp?.());
 
   let watcher: Deno.FsWatcher | undefined;
+  // The first run waits for the watcher: a mail another process queues after that run has
+  // listed the queue, and before the watch was set, would wait for the interval.
+  let watchSet = (): void => {};
+  const watchReady = new Promise<void>((resolve) => watchSet = resolve);
   const watching = (async () => {
-    if (options.watch === false) return;
     try {
+      if (options.watch === false) return;
       await spool.ensure();
       watcher = Deno.watchFs(spool.mailDir, { recursive: false });
+      watchSet();
       if (controller.signal.aborted) watcher.close();
       for await (const event of watcher) {
         if (event.kind === "create" || event.kind === "modify" || event.kind === "rename") wake();
       }
     } catch {
       // closed, or no watching here: the interval still runs the queue
+    } finally {
+      watchSet();
     }
   })();
 
@@ -97,6 +104,7 @@ export function startScheduler(spool: Spool, options: SchedulerOptions): QueueSc
     });
 
   const loop = (async () => {
+    await watchReady;
     while (!controller.signal.aborted) {
       woken = false;
       let next: number | undefined;

@@ -116,23 +116,15 @@ export class SmtpDeliverer implements Deliverer {
 
 /** The runner's view of an open {@linkcode SmtpConnection}. */
 function connectionFor(connection: SmtpConnection): DeliveryConnection {
-  /** The envelope as it goes to this server: a relay client's DSN wish only where offered. */
-  const wire = (envelope: OutgoingEnvelope): DeliveryEnvelope => {
-    let dsn = envelope.dsn;
-    if (dsn?.optional) {
-      try {
-        connection.checkDsn({ notify: dsn.notify, ret: dsn.ret });
-      } catch {
-        // a relay client's wish, not the account's: the mail goes without it
-        dsn = undefined;
-      }
-    }
-    return {
-      from: envelope.from,
-      recipients: envelope.recipients,
-      ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
-    };
-  };
+  /**
+   * The envelope as it goes to this server; a relay client's DSN parameters (`optional`) go
+   * only where the server offers DSN, which the session decides.
+   */
+  const wire = (envelope: OutgoingEnvelope): DeliveryEnvelope => ({
+    from: envelope.from,
+    recipients: envelope.recipients,
+    ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
+  });
   return {
     async send(envelope, message, options = {}): Promise<SendOutcome> {
       const result = await connection.send(wire(envelope), message, {
@@ -192,7 +184,7 @@ async function directConnection(
         payload: stuffMail(message instanceof Uint8Array ? ReadableStream.from([message]) : message)
           .stream,
         done,
-        ...(dsn ? { dsn: { notify: dsn.notify, ret: dsn.ret } } : {}),
+        ...(dsn ? { dsn } : {}),
         ...(options.debug ? { debug: options.debug } : {}),
       });
       const failed = result.outcomes.filter((o) => o.status !== "delivered");

@@ -16,7 +16,7 @@ import { PostieError } from "../errors.ts";
 import { ExitCode } from "../exit.ts";
 import { buildEnvelope } from "../message/envelope.ts";
 import { readHeaderBlock } from "../message/read.ts";
-import type { QueueDsn, QueueSelection } from "../queue/format.ts";
+import type { QueueDsn, QueueRecipientDsn, QueueSelection } from "../queue/format.ts";
 import { QueueError, type Spool } from "../queue/spool.ts";
 import { checkAddress } from "../smtp/command.ts";
 import { type MailSink, type RelayEnvelope, SinkError } from "./sink.ts";
@@ -36,17 +36,45 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The DSN parameters to queue: the account's own, else the client's (dropped if unsupported). */
-function dsnOf(account: Account, envelope: RelayEnvelope): QueueDsn | undefined {
+/**
+ * The DSN parameters to queue. `NOTIFY` and `RET`: the account's own (`dsn_notify`,
+ * `dsn_return`) when it sets either, else the client's. `ENVID` and `ORCPT`: the client's.
+ * The client's alone are `optional` (sent only where the upstream offers DSN). A `NOTIFY`
+ * every recipient gave alike is the mail's; different ones are kept per recipient, with
+ * `ORCPT`, for the recipients the mail goes to as the client named them (an alias a
+ * recipient expanded to has none).
+ */
+function dsnOf(
+  account: Account,
+  envelope: RelayEnvelope,
+  recipients: readonly string[],
+): QueueDsn | undefined {
   const s = account.settings;
-  if (s.dsn_notify !== null || s.dsn_return !== null) {
-    return { notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(), ret: s.dsn_return };
+  const own = s.dsn_notify !== null || s.dsn_return !== null;
+  const given = new Map(envelope.recipients.map((r) => [r.address, r]));
+  const kept = recipients.flatMap((address) => {
+    const r = given.get(address);
+    return r === undefined ? [] : [r];
+  });
+  const notifies = kept.map((r) => (r.notify ?? []).join(","));
+  const same = !own && kept.length === recipients.length && notifies.length > 0 &&
+    notifies.every((n) => n === notifies[0]);
+  const perRecipient: Record<string, QueueRecipientDsn> = {};
+  for (const [i, r] of kept.entries()) {
+    const one: QueueRecipientDsn = {};
+    if (!own && !same && notifies[i] !== "") one.notify = notifies[i];
+    if (r.orcpt !== null) one.orcpt = r.orcpt;
+    if (one.notify !== undefined || one.orcpt !== undefined) perRecipient[r.address] = one;
   }
-  // one NOTIFY for the whole mail, so only when every recipient asked the same
-  const notify = envelope.recipients.map((r) => (r.notify ?? []).join(","));
-  const same = notify[0] !== "" && notify.every((n) => n === notify[0]);
-  if (!same && envelope.dsn.ret === null) return undefined;
-  return { notify: same ? notify[0] : null, ret: envelope.dsn.ret, optional: true };
+  const dsn: QueueDsn = own
+    ? { notify: s.dsn_notify === null ? null : s.dsn_notify.toUpperCase(), ret: s.dsn_return }
+    : { notify: same && notifies[0] !== "" ? notifies[0] : null, ret: envelope.dsn.ret };
+  if (envelope.dsn.envid !== null) dsn.envid = envelope.dsn.envid;
+  if (Object.keys(perRecipient).length > 0) dsn.recipients = perRecipient;
+  if (own) return dsn;
+  const any = dsn.notify !== null || dsn.ret !== null || dsn.envid !== undefined ||
+    dsn.recipients !== undefined;
+  return any ? { ...dsn, optional: true } : undefined;
 }
 
 /**
@@ -129,7 +157,7 @@ export class QueueSink implements MailSink {
       const code = error instanceof PostieError ? error.exitCode : ExitCode.DATAERR;
       throw new SinkError(code === ExitCode.DATAERR ? "rejected" : "unavailable", message(error));
     }
-    const dsn = dsnOf(account, envelope);
+    const dsn = dsnOf(account, envelope, mail.recipients);
     try {
       return await spool.enqueue({
         from: mail.from,

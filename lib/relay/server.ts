@@ -7,9 +7,18 @@
  * authenticated user. AUTH (PLAIN, LOGIN) is offered when a users file is configured and
  * accepted only under TLS, except from trusted networks.
  *
- * smtp-server picks the enhanced status code from the reply code alone, so a refusal's
- * enhanced code is the generic one of its reply code (a relay refusal reads
- * `550 5.1.1 Relay access denied`).
+ * Every refusal of the relay carries its own enhanced status code (RFC 3463, RFC 5248):
+ * `550 5.7.1 Relay access denied`, `552 5.3.4` for a mail too big, `452 4.3.1` for a full
+ * disk. smtp-server gives a handler's error the enhanced code of its reply code alone
+ * (550 → 5.1.1, "mailbox unavailable"), and offers no way to name another; so the relay's
+ * errors carry the code in their text, and the `hideENHANCEDSTATUSCODES` option is a getter
+ * that is true for exactly the one reply that text goes into (see {@linkcode ReplyCodes}).
+ *
+ * DSN (RFC 3461) is offered unless the sink cannot pass it on (`dsn: false`): `RET`,
+ * `ENVID`, `NOTIFY` and `ORCPT` are checked here (`ENVID` and the `ORCPT` address printable
+ * US-ASCII, within RFC 3461's lengths; else `501 5.5.4`) and handed to the sink
+ * xtext-decoded, as smtp-server decodes them. They are read from the MAIL FROM and RCPT TO
+ * the relay accepted: smtp-server's `envelope.dsn` keeps those of a MAIL FROM it refused.
  *
  * @module
  */
@@ -22,6 +31,7 @@ import { type MailSink, type RelayEnvelope, SinkError } from "./sink.ts";
 import type { Users } from "./users.ts";
 import { fnmatch } from "../config/fnmatch.ts";
 import { formatDateHeader } from "../message/rewrite.ts";
+import { encodeXtext, formatOrcpt } from "../smtp/command.ts";
 
 /** An address the relay listens on. */
 export interface ListenAddress {
@@ -64,6 +74,12 @@ export interface RelayOptions {
   allowFrom?: string[];
   /** Recipient patterns (fnmatch); a RCPT TO matching none is refused. Empty: any. */
   allowRcpt?: string[];
+  /**
+   * Offer DSN (RFC 3461) and take its parameters to the sink (the default). False for a sink
+   * that cannot pass them on (msmtpd's `--command`): DSN is not offered and a MAIL or RCPT
+   * with `RET`, `ENVID`, `NOTIFY` or `ORCPT` gets `555 5.5.4` (RFC 5321 §4.1.1.11).
+   */
+  dsn?: boolean;
   /** Largest message in bytes, offered as SIZE and enforced with 552. */
   maxSize: number;
   /** Recipients per mail; more get 452. */
@@ -117,10 +133,48 @@ export interface Relay {
   close(graceMs?: number): Promise<void>;
 }
 
-/** An error smtp-server turns into a reply. */
-function reply(code: number, message: string): Error & { responseCode: number } {
-  return Object.assign(new Error(message), { responseCode: code });
+/**
+ * The relay's replies with their own enhanced status codes. smtp-server writes a handler's
+ * error as `CODE ENHANCED MESSAGE`, ENHANCED looked up from CODE, unless its option
+ * `hideENHANCEDSTATUSCODES` is true when the reply is written; it reads the error's
+ * `message` just before. So an error made here carries its enhanced code in its message,
+ * whose getter arms a flag; the option is a getter that reads (and clears) that flag, so
+ * only that reply goes without the looked-up code. The flag is also cleared at the next
+ * microtask, in case smtp-server reads a message without writing it: nothing else loses
+ * its code.
+ */
+class ReplyCodes {
+  #armed = false;
+
+  /** The value of the `hideENHANCEDSTATUSCODES` option at each read. */
+  hide(): boolean {
+    const armed = this.#armed;
+    this.#armed = false;
+    return armed;
+  }
+
+  /** An error smtp-server answers with `CODE ENHANCED TEXT`. */
+  reply(code: number, enhanced: string, text: string): Error & { responseCode: number } {
+    const error = Object.assign(new Error(text), { responseCode: code });
+    const message = `${enhanced} ${text}`;
+    Object.defineProperty(error, "message", {
+      get: () => {
+        this.#armed = true;
+        queueMicrotask(() => this.#armed = false);
+        return message;
+      },
+    });
+    return error;
+  }
 }
+
+/** The most characters of an `ENVID`, xtext-encoded (RFC 3461 §4.4). */
+const MAX_ENVID = 100;
+/** The most characters of an `ORCPT` value, xtext-encoded (RFC 3461 §4.2). */
+const MAX_ORCPT = 500;
+
+/** Printable US-ASCII, what an `ENVID` and an `ORCPT` address must be (RFC 3461 §4). */
+const PRINTABLE = /^[\x20-\x7e]+$/;
 
 /** The parts of smtp-server's session this module reads. */
 interface Session {
@@ -137,6 +191,12 @@ interface Session {
     smtpUtf8?: boolean;
   };
   transmissionType?: string;
+}
+
+/** MAIL FROM or RCPT TO as smtp-server parsed it (parameter values xtext-decoded). */
+interface AddressCommand {
+  address: string;
+  args: Record<string, unknown> | false;
 }
 
 /** What the relay remembers about one connection. */
@@ -161,6 +221,9 @@ const DUMMY_HASH = "$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$" +
  */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { SMTPServer } = await import("npm:smtp-server@^3.21.6");
+  const codes = new ReplyCodes();
+  const dsnOffered = options.dsn !== false;
+  const reply = codes.reply.bind(codes);
   const { verifyPassword } = options.users
     ? await import("./users.ts")
     : { verifyPassword: undefined };
@@ -203,6 +266,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     session: Session,
     reason: RefusalReason,
     code: number,
+    enhanced: string,
     text: string,
     recipients?: string[],
   ): Error => {
@@ -211,13 +275,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     options.onMail?.({
       outcome: "refused",
       reason,
-      reply: `${code} ${text}`,
+      reply: `${code} ${enhanced} ${text}`,
       from: mailFrom ? mailFrom.address : null,
       recipients: recipients ?? session.envelope.rcptTo.map((r) => r.address),
       client: session.remoteAddress,
       user: user(session),
     });
-    return reply(code, text);
+    return reply(code, enhanced, text);
   };
   const rateKey = (session: Session): string => user(session) ?? session.remoteAddress;
   const mailsInLastMinute = (key: string): number => {
@@ -239,8 +303,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       allowInsecureAuth: true,
       ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : { hideSTARTTLS: true }),
       hideREQUIRETLS: true,
-      hideENHANCEDSTATUSCODES: false,
-      hideDSN: false,
+      // false but for the one reply that carries its own enhanced code (ReplyCodes)
+      get hideENHANCEDSTATUSCODES(): boolean {
+        return codes.hide();
+      },
+      hideDSN: options.dsn === false,
       hidePIPELINING: false,
       hide8BITMIME: false,
       hideSMTPUTF8: false,
@@ -270,11 +337,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           !session.secure && !trusted(session) &&
           !inNetworks(session.remoteAddress, options.clearAuth ?? [])
         ) {
-          callback(reply(538, "Encryption required for requested authentication mechanism"));
+          // RFC 4954 §6
+          callback(
+            reply(538, "5.7.11", "Encryption required for requested authentication mechanism"),
+          );
           return;
         }
         if (recentAuthFailures(session.remoteAddress) >= maxPerClient) {
-          callback(reply(454, "Too many failed authentications from your address; try later"));
+          callback(
+            reply(454, "4.7.0", "Too many failed authentications from your address; try later"),
+          );
           return;
         }
         const name = auth.username ?? "";
@@ -295,17 +367,29 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           metrics?.refuse("auth_failed");
           await new Promise((resolve) => setTimeout(resolve, authFailureDelayMs));
           if (s.authFailures >= maxAuthFailures) {
-            callback(reply(421, "Too many failed authentications; closing connection"));
+            callback(reply(421, "4.7.0", "Too many failed authentications; closing connection"));
           } else {
-            callback(reply(535, "Authentication credentials invalid"));
+            callback(reply(535, "5.7.8", "Authentication credentials invalid"));
           }
-        })().catch((error) => callback(reply(454, `Temporary authentication failure: ${error}`)));
+        })().catch((error) =>
+          callback(reply(454, "4.7.0", `Temporary authentication failure: ${error}`))
+        );
       },
       onMailFrom(
-        address: { address: string },
+        address: AddressCommand,
         session: Session,
         callback: (error?: Error | null) => void,
       ) {
+        const unsupported = dsnOffered ? undefined : given(address, ["RET", "ENVID"]);
+        if (unsupported !== undefined) {
+          callback(reply(555, "5.5.4", `Unsupported option: ${unsupported}`));
+          return;
+        }
+        const envid = param(address, "ENVID");
+        if (envid !== undefined && !validEnvid(envid)) {
+          callback(reply(501, "5.5.4", "Bad ENVID parameter syntax"));
+          return;
+        }
         if (
           options.ratePerMinute > 0 && mailsInLastMinute(rateKey(session)) >= options.ratePerMinute
         ) {
@@ -314,6 +398,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
               session,
               "rate_limited",
               451,
+              "4.7.0",
               "Too many mails from you; try again in a minute",
               [],
             ),
@@ -327,37 +412,51 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           options.onMail?.({
             outcome: "refused",
             reason: "sender_denied",
-            reply: "553 Sender address not allowed",
+            reply: "553 5.7.1 Sender address not allowed",
             from: address.address,
             recipients: [],
             client: session.remoteAddress,
             user: user(session),
           });
-          callback(reply(553, "Sender address not allowed"));
+          callback(reply(553, "5.7.1", "Sender address not allowed"));
           return;
         }
         callback();
       },
       onRcptTo(
-        address: { address: string },
+        address: AddressCommand,
         session: Session,
         callback: (error?: Error | null) => void,
       ) {
+        const unsupported = dsnOffered ? undefined : given(address, ["NOTIFY", "ORCPT"]);
+        if (unsupported !== undefined) {
+          callback(reply(555, "5.5.4", `Unsupported option: ${unsupported}`));
+          return;
+        }
+        const orcpt = param(address, "ORCPT");
+        if (orcpt !== undefined && !validOrcpt(orcpt)) {
+          callback(reply(501, "5.5.4", "Bad ORCPT parameter syntax"));
+          return;
+        }
         if (session.envelope.rcptTo.length >= options.maxRecipients) {
           // RFC 5321 §4.5.3.1.10: 452, and the client sends the rest in another mail
-          callback(reply(452, "Too many recipients"));
+          callback(reply(452, "4.5.3", "Too many recipients"));
           metrics?.refuse("too_many_recipients");
           return;
         }
         if (!trusted(session) && user(session) === null) {
-          callback(refuse(session, "relay_denied", 550, "Relay access denied", [address.address]));
+          callback(
+            refuse(session, "relay_denied", 550, "5.7.1", "Relay access denied", [
+              address.address,
+            ]),
+          );
           return;
         }
         if (
           options.allowRcpt?.length && !options.allowRcpt.some((p) => fnmatch(p, address.address))
         ) {
           callback(
-            refuse(session, "recipient_denied", 550, "Recipient address not allowed", [
+            refuse(session, "recipient_denied", 550, "5.7.1", "Recipient address not allowed", [
               address.address,
             ]),
           );
@@ -372,7 +471,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       ) {
         receive(stream, session).then(
           (result) => callback(result.error ?? null, result.message),
-          (error) => callback(reply(451, `Local error in processing: ${error}`)),
+          (error) => callback(reply(451, "4.3.0", `Local error in processing: ${error}`)),
         );
       },
     } as unknown as ConstructorParameters<typeof SMTPServer>[0],
@@ -392,6 +491,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   ): Promise<{ error?: Error; message?: string }> {
     const env = session.envelope;
     const mailFrom = env.mailFrom ? env.mailFrom.address : "";
+    // the parameters of the MAIL FROM that was accepted: smtp-server's envelope.dsn and
+    // bodyType keep those of a MAIL FROM the relay refused
+    const mailArgs = env.mailFrom ? env.mailFrom : { address: "", args: false as const };
+    const ret = param(mailArgs, "RET")?.toUpperCase();
+    const envid = param(mailArgs, "ENVID");
     const recipients = env.rcptTo.map((r) => r.address);
     const check = new BareNewlineCheck();
     const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
@@ -434,17 +538,15 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       from: mailFrom,
       recipients: env.rcptTo.map((r) => ({
         address: r.address,
-        notify: dsnNotify(r.args),
-        orcpt: typeof (r.args || {}).ORCPT === "string"
-          ? (r.args as { ORCPT: string }).ORCPT
-          : null,
+        notify: dsnNotify(r),
+        orcpt: param(r, "ORCPT") ?? null,
       })),
       dsn: {
-        ret: env.dsn?.ret === "FULL" || env.dsn?.ret === "HDRS" ? env.dsn.ret : null,
-        envid: env.dsn?.envid ?? null,
+        ret: ret === "FULL" || ret === "HDRS" ? ret : null,
+        envid: envid ?? null,
       },
-      eightBit: (env.bodyType ?? "").toLowerCase() === "8bitmime",
-      smtpUtf8: env.smtpUtf8 === true,
+      eightBit: param(mailArgs, "BODY")?.toUpperCase() === "8BITMIME",
+      smtpUtf8: mailArgs.args !== false && mailArgs.args.SMTPUTF8 === true,
       clientAddress: session.remoteAddress,
       clientHelo: session.hostNameAppearsAs || "",
       user: user(session),
@@ -455,13 +557,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       id = await options.sink.accept(envelope, message);
     } catch (error) {
       if (refusal === "too_big") {
-        // smtp-server answers 552 itself for an oversized message
-        refuse(session, "too_big", 552, "Message exceeds fixed maximum message size", recipients);
-        return { error: reply(552, "Message exceeds fixed maximum message size") };
+        const text = "Message exceeds fixed maximum message size";
+        return { error: refuse(session, "too_big", 552, "5.3.4", text, recipients) };
       }
       if (refusal === "bare_newline") {
         const text = "Message refused: bare CR or LF in the message; lines must end with CRLF";
-        return { error: refuse(session, "bare_newline", 554, text, recipients) };
+        return { error: refuse(session, "bare_newline", 554, "5.6.0", text, recipients) };
       }
       await drain().catch(() => {});
       if (error instanceof SinkError && error.trouble === "rejected") {
@@ -470,6 +571,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
             session,
             "rejected",
             554,
+            "5.3.0",
             `Mail not accepted: ${error.message}`,
             recipients,
           ),
@@ -481,6 +583,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
             session,
             "queue_trouble",
             452,
+            "4.3.1",
             "Insufficient system storage; try again later",
             recipients,
           ),
@@ -491,6 +594,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           session,
           "queue_trouble",
           451,
+          "4.3.0",
           "Local error in processing; try again later",
           recipients,
         ),
@@ -506,7 +610,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     options.onMail?.({
       outcome: "accepted",
       id,
-      reply: `250 ${text}`,
+      // as the client sees it: smtp-server adds DATA_OK's enhanced code
+      reply: `250 2.6.0 ${text}`,
       from: mailFrom,
       recipients,
       client: session.remoteAddress,
@@ -587,11 +692,39 @@ async function listenAll(
   return out;
 }
 
+/** A parameter's value (xtext-decoded by smtp-server), if given with one. */
+function param(command: AddressCommand, name: string): string | undefined {
+  const value = command.args ? command.args[name] : undefined;
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The first of `names` the command has as a parameter. */
+function given(command: AddressCommand, names: string[]): string | undefined {
+  const args = command.args;
+  return args ? names.find((name) => args[name] !== undefined) : undefined;
+}
+
 /** `NOTIFY=` of a RCPT TO, as upper-case conditions. */
-function dsnNotify(args: Record<string, unknown> | false): string[] | null {
-  const notify = args ? args.NOTIFY : undefined;
-  if (typeof notify !== "string") return null;
+function dsnNotify(command: AddressCommand): string[] | null {
+  const notify = param(command, "NOTIFY");
+  if (notify === undefined) return null;
   return notify.toUpperCase().split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** Whether a decoded `ENVID` is printable US-ASCII and not too long once encoded. */
+function validEnvid(envid: string): boolean {
+  return PRINTABLE.test(envid) && encodeXtext(envid).length <= MAX_ENVID;
+}
+
+/**
+ * Whether a decoded `ORCPT` is `TYPE;ADDRESS` with a type of letters, digits and hyphens
+ * (`rfc822`, `utf-8`), the address printable US-ASCII, not too long once encoded.
+ */
+function validOrcpt(orcpt: string): boolean {
+  const semi = orcpt.indexOf(";");
+  if (semi <= 0 || !/^[A-Za-z0-9-]+$/.test(orcpt.slice(0, semi))) return false;
+  const address = orcpt.slice(semi + 1);
+  return PRINTABLE.test(address) && formatOrcpt(orcpt).length <= MAX_ORCPT;
 }
 
 /**

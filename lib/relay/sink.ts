@@ -12,7 +12,7 @@
 export interface RelayDsn {
   /** `RET=FULL|HDRS` of MAIL FROM. */
   ret: "FULL" | "HDRS" | null;
-  /** `ENVID=` of MAIL FROM (xtext as received). */
+  /** `ENVID=` of MAIL FROM, xtext-decoded (printable US-ASCII). */
   envid: string | null;
 }
 
@@ -22,7 +22,7 @@ export interface RelayRecipient {
   address: string;
   /** `NOTIFY=` conditions, upper case (`SUCCESS`, `FAILURE`, `DELAY`, `NEVER`). */
   notify: string[] | null;
-  /** `ORCPT=` as received. */
+  /** `ORCPT=` as `TYPE;ADDRESS`, the address xtext-decoded (`rfc822;b@example.org`). */
   orcpt: string | null;
 }
 

@@ -12,20 +12,50 @@ import { SmtpCommandError, type SmtpStage } from "./errors.ts";
  */
 export const SMTP_MAXCMDLEN = 4094;
 
-/** DSN parameters (RFC 3461), already in their wire form. */
+/** DSN parameters (RFC 3461) of one recipient. */
+export interface RecipientDsn {
+  /** `NOTIFY=` value for this recipient, e.g. `FAILURE,DELAY` or `NEVER`. */
+  notify?: string | null;
+  /**
+   * `ORCPT=` as `TYPE;ADDRESS` with the address decoded (`rfc822;b@example.org`); it goes out
+   * xtext-encoded.
+   */
+  orcpt?: string | null;
+}
+
+/** DSN parameters (RFC 3461). */
 export interface DsnOptions {
-  /** `NOTIFY=` value, e.g. `FAILURE,DELAY` or `NEVER`. */
+  /** `NOTIFY=` value, e.g. `FAILURE,DELAY` or `NEVER`, for every recipient without its own. */
   notify?: string | null;
   /** `RET=` value. */
   ret?: "HDRS" | "FULL" | null;
+  /** `ENVID=`, decoded; it goes out xtext-encoded. */
+  envid?: string | null;
+  /** Parameters of single recipients, by envelope address; they win over `notify`. */
+  recipients?: Readonly<Record<string, RecipientDsn>>;
+  /**
+   * Send the parameters only when the server offers DSN, and the mail without them otherwise
+   * (a relay client's wish). Without it a server lacking DSN fails the mail, as in msmtp.
+   */
+  optional?: boolean;
 }
 
 /** Options of {@linkcode formatMailFrom}. */
 export interface MailFromOptions {
   /** `RET=` value. */
   ret?: "HDRS" | "FULL" | null;
+  /** `ENVID=` value, decoded (it is xtext-encoded here). */
+  envid?: string | null;
   /** Append ` SMTPUTF8` (RFC 6531). */
   smtputf8?: boolean;
+}
+
+/** Options of {@linkcode formatRcptTo}. */
+export interface RcptToOptions {
+  /** `NOTIFY=` value. */
+  notify?: string | null;
+  /** `ORCPT=` as `TYPE;ADDRESS`, the address decoded (it is xtext-encoded here). */
+  orcpt?: string | null;
 }
 
 const encoder = new TextEncoder();
@@ -118,7 +148,47 @@ export function reversePath(from: string): string {
 }
 
 /**
- * `MAIL FROM:<addr>[ RET=…][ SMTPUTF8]`. Never `SIZE=` or `BODY=`: msmtp sends none.
+ * Encodes a parameter value as xtext (RFC 3461 §4): the characters `!` to `~` stand for
+ * themselves except `+` and `=`, every other octet (of the UTF-8 form) is `+` and two upper
+ * case hex digits. The result never holds a space or a control character.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeXtext } from "./command.ts";
+ * console.log(encodeXtext("a+b=c d")); // "a+2Bb+3Dc+20d"
+ * ```
+ */
+export function encodeXtext(text: string): string {
+  let out = "";
+  for (const byte of encoder.encode(text)) {
+    out += byte >= 0x21 && byte <= 0x7e && byte !== 0x2b && byte !== 0x3d
+      ? String.fromCharCode(byte)
+      : `+${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/**
+ * An `ORCPT=` value for the wire: `TYPE;` then the address xtext-encoded (`rfc822;` when
+ * `orcpt` names no type).
+ *
+ * @example Usage
+ * ```ts
+ * import { formatOrcpt } from "./command.ts";
+ * console.log(formatOrcpt("rfc822;a+b@example.org")); // "rfc822;a+2Bb@example.org"
+ * ```
+ */
+export function formatOrcpt(orcpt: string): string {
+  const semi = orcpt.indexOf(";");
+  const type = semi > 0 && /^[A-Za-z0-9-]+$/.test(orcpt.slice(0, semi)) ? orcpt.slice(0, semi) : "";
+  return type === ""
+    ? `rfc822;${encodeXtext(orcpt)}`
+    : `${type};${encodeXtext(orcpt.slice(semi + 1))}`;
+}
+
+/**
+ * `MAIL FROM:<addr>[ RET=…][ ENVID=…][ SMTPUTF8]`. Never `SIZE=` or `BODY=`: msmtp sends
+ * none.
  *
  * @example Usage
  * ```ts
@@ -130,12 +200,13 @@ export function formatMailFrom(from: string, options: MailFromOptions = {}): str
   checkAddress(from, "mail");
   let line = `MAIL FROM:<${reversePath(from)}>`;
   if (options.ret) line += ` RET=${options.ret}`;
+  if (options.envid) line += ` ENVID=${encodeXtext(options.envid)}`;
   if (options.smtputf8) line += " SMTPUTF8";
   return checkCommandLength(line, "mail");
 }
 
 /**
- * `RCPT TO:<addr>[ NOTIFY=…]`.
+ * `RCPT TO:<addr>[ NOTIFY=…][ ORCPT=…]`.
  *
  * @example Usage
  * ```ts
@@ -143,11 +214,44 @@ export function formatMailFrom(from: string, options: MailFromOptions = {}): str
  * console.log(formatRcptTo("b@example.org", { notify: "FAILURE" })); // "RCPT TO:<b@example.org> NOTIFY=FAILURE"
  * ```
  */
-export function formatRcptTo(recipient: string, options: { notify?: string | null } = {}): string {
+export function formatRcptTo(recipient: string, options: RcptToOptions = {}): string {
   checkAddress(recipient, "rcpt");
   let line = `RCPT TO:<${recipient}>`;
   if (options.notify) line += ` NOTIFY=${options.notify}`;
+  if (options.orcpt) line += ` ORCPT=${formatOrcpt(options.orcpt)}`;
   return checkCommandLength(line, "rcpt");
+}
+
+/**
+ * The DSN parameters of one recipient: its own, else the mail's `notify`.
+ *
+ * @example Usage
+ * ```ts
+ * import { recipientDsn } from "./command.ts";
+ * const dsn = { notify: "FAILURE", recipients: { "b@x.example": { notify: "NEVER" } } };
+ * console.log(recipientDsn(dsn, "b@x.example").notify, recipientDsn(dsn, "c@x.example").notify); // NEVER FAILURE
+ * ```
+ */
+export function recipientDsn(dsn: DsnOptions, recipient: string): RecipientDsn {
+  const own = dsn.recipients !== undefined && Object.hasOwn(dsn.recipients, recipient)
+    ? dsn.recipients[recipient]
+    : undefined;
+  return { notify: own?.notify ?? dsn.notify ?? null, orcpt: own?.orcpt ?? null };
+}
+
+/**
+ * Whether DSN parameters hold anything to send (and so need the server's DSN).
+ *
+ * @example Usage
+ * ```ts
+ * import { hasDsn } from "./command.ts";
+ * console.log(hasDsn({ notify: null, ret: null }), hasDsn({ envid: "x" })); // false true
+ * ```
+ */
+export function hasDsn(dsn: DsnOptions | undefined): boolean {
+  if (dsn === undefined) return false;
+  if (dsn.notify || dsn.ret || dsn.envid) return true;
+  return Object.values(dsn.recipients ?? {}).some((r) => Boolean(r.notify || r.orcpt));
 }
 
 /**
@@ -187,12 +291,14 @@ export function envelopeCommands(
   const commands = [
     formatMailFrom(from, {
       ret: dsn.ret,
+      envid: dsn.envid,
       smtputf8: needsSmtputf8(from, recipients, smtputf8Offered),
     }),
   ];
   // a loop rather than spreading a map: no iterator and no second array per envelope
-  const rcpt = { notify: dsn.notify };
-  for (const recipient of recipients) commands.push(formatRcptTo(recipient, rcpt));
+  for (const recipient of recipients) {
+    commands.push(formatRcptTo(recipient, recipientDsn(dsn, recipient)));
+  }
   commands.push("DATA");
   return commands;
 }

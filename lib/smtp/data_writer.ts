@@ -13,6 +13,7 @@
  */
 
 import { ChunkReader } from "../message/byte_stream.ts";
+import type { ByteInput } from "../byte_source.ts";
 import { type DotStuffer, maxStuffedLength } from "../message/dot_stuff.ts";
 import type { SmtpStage } from "./errors.ts";
 
@@ -83,7 +84,7 @@ const decoder = new TextDecoder();
  * ```
  */
 export async function writeMailData(
-  data: ReadableStream<Uint8Array> | Uint8Array,
+  data: ByteInput | Uint8Array,
   write: DataWrite,
   options: MailDataOptions = {},
 ): Promise<number> {

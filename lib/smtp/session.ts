@@ -16,7 +16,7 @@ import { ExitCode } from "../exit.ts";
 import type { TlsInfo, TlsOptions, Transport } from "../net/transport.ts";
 import { describeOsError } from "../os_error.ts";
 import { type Capabilities, noCapabilities, parseCapabilities } from "./capabilities.ts";
-import { checkCommandLength, type DsnOptions, envelopeCommands } from "./command.ts";
+import { checkCommandLength, type DsnOptions, envelopeCommands, hasDsn } from "./command.ts";
 import {
   LmtpDeliveryError,
   type LmtpFailure,
@@ -32,6 +32,7 @@ import { type Reply, ReplyReader } from "./reply.ts";
 import { concat } from "./auth/bytes.ts";
 import type { DotStuffer } from "../message/dot_stuff.ts";
 import { writeMailData } from "./data_writer.ts";
+import type { ByteInput } from "../byte_source.ts";
 
 /** msmtp's bound on commands sent before their replies are read (SMTP_PIPELINE_LIMIT). */
 export const SMTP_PIPELINE_LIMIT = 100;
@@ -57,7 +58,10 @@ export interface Envelope {
   from: string;
   /** The envelope recipients, in order. */
   recipients: readonly string[];
-  /** DSN parameters (`dsn_notify`, `dsn_return`); they require the DSN capability. */
+  /**
+   * DSN parameters (`dsn_notify`, `dsn_return`, or a relay client's); they require the DSN
+   * capability unless `optional`.
+   */
   dsn?: DsnOptions;
 }
 
@@ -288,15 +292,21 @@ export class SmtpSession {
   }
 
   /**
-   * Requires the DSN capability when DSN parameters are set (msmtp checks this before
-   * authenticating).
+   * Requires the DSN capability when DSN parameters are set and not `optional` (msmtp
+   * checks this before authenticating).
    *
    * @throws {SmtpUnsupportedError} `the server does not support DSN`
    */
   checkDsn(dsn: DsnOptions | undefined): void {
-    if ((dsn?.notify || dsn?.ret) && !this.#caps.dsn) {
+    if (hasDsn(dsn) && !dsn?.optional && !this.#caps.dsn) {
       throw new SmtpUnsupportedError("the server does not support DSN", "mail");
     }
+  }
+
+  /** The DSN parameters that go out: none for optional ones the server does not offer. */
+  #wireDsn(dsn: DsnOptions | undefined): DsnOptions {
+    this.checkDsn(dsn);
+    return dsn === undefined || !this.#caps.dsn ? {} : dsn;
   }
 
   /**
@@ -381,18 +391,17 @@ export class SmtpSession {
    */
   async send(
     envelope: Envelope,
-    data: ReadableStream<Uint8Array> | Uint8Array,
+    data: ByteInput | Uint8Array,
     options: SendOptions = {},
   ): Promise<SendResult> {
     await this.#drain();
     const ahead = this.#ahead;
     this.#ahead = null;
-    this.checkDsn(envelope.dsn);
     const partial = options.partial ?? false;
     const commands = envelopeCommands(
       envelope.from,
       envelope.recipients,
-      envelope.dsn ?? {},
+      this.#wireDsn(envelope.dsn),
       this.#caps.smtputf8,
     );
     const limit = this.#caps.pipelining ? this.#pipelineLimit : 1;
@@ -526,11 +535,10 @@ export class SmtpSession {
   #announce(next: Envelope | undefined, limit: number): string[] | null {
     if (next === undefined || this.#lmtp || !this.#caps.pipelining) return null;
     try {
-      this.checkDsn(next.dsn);
       const commands = envelopeCommands(
         next.from,
         next.recipients,
-        next.dsn ?? {},
+        this.#wireDsn(next.dsn),
         this.#caps.smtputf8,
       );
       return commands.length < limit ? commands : null;
@@ -653,7 +661,7 @@ export class SmtpSession {
    * envelope once written.
    */
   async #sendData(
-    data: ReadableStream<Uint8Array> | Uint8Array,
+    data: ByteInput | Uint8Array,
     then: string[] | null = null,
     stuffer?: DotStuffer,
   ): Promise<number> {

@@ -224,6 +224,130 @@ Deno.test("mail -E sends nothing for an empty standard input, and sends any othe
   }
 });
 
+/** `text` in ISO-8859-1: one byte per character. */
+function latin1(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+/** A decoded text part with CRLF line ends back to LF, as a recipient's program stores it. */
+function unixLines(bytes: Uint8Array): Uint8Array {
+  return bytes.filter((byte, i) => !(byte === 0x0d && bytes[i + 1] === 0x0a));
+}
+
+Deno.test({
+  name:
+    "--subject: a Latin-1 text, HTML and text attachment are labelled unknown-8bit, bytes intact",
+  ignore: ignorePython,
+  async fn() {
+    const server = await startFaultServer();
+    const work = await workDir();
+    try {
+      const text = latin1("Grüße aus Köln.\nDie Sicherung ist fehlgeschlagen: 3 Fehler.\n");
+      const html = latin1("<p>Prüfbericht: <b>fehlgeschlagen</b></p>\n");
+      const notes = latin1("Bemerkung: Datenträger zu 99 % voll.\n");
+      await Deno.writeFile(`${work.dir}/notes.txt`, notes);
+      await Deno.writeFile(`${work.dir}/report-latin1.html`, html);
+      // the HTML through a pipe (bash's process substitution): a path that reads only once
+      const result = await run("bash", [
+        "-c",
+        'exec "$0" "$@" --html=<(cat "$HTML")',
+        POSTIE,
+        "--host=127.0.0.1",
+        `--port=${server.port}`,
+        "-f",
+        "backup@example.org",
+        "--subject=Sicherung",
+        `--attach=${work.dir}/notes.txt`,
+        "root@example.org",
+      ], { stdin: text, env: { HTML: `${work.dir}/report-latin1.html` } });
+      assert.deepEqual([result.code, result.stderr], [0, ""]);
+      const mail = await parseWithPython(received(server.sessions[0]));
+      assert.deepEqual(mail.defects, []);
+      assert.equal(
+        mail.structure,
+        "multipart/mixed(multipart/alternative(text/plain,text/html),text/plain)",
+      );
+      const [plain, rich, attachment] = mail.parts;
+      assert.deepEqual([plain.charset, rich.charset, attachment.charset], [
+        "unknown-8bit",
+        "unknown-8bit",
+        "unknown-8bit",
+      ]);
+      assert.deepEqual(unixLines(plain.bytes), text);
+      assert.deepEqual(unixLines(rich.bytes), html);
+      assert.equal(attachment.filename, "notes.txt");
+      assert.deepEqual(attachment.bytes, notes);
+    } finally {
+      await server.close();
+      await work.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "mail -s: 200 KB of ASCII then a Latin-1 byte is labelled unknown-8bit; UTF-8 stays utf-8",
+  ignore: ignorePython,
+  async fn() {
+    const server = await startFaultServer();
+    const work = await workDir();
+    try {
+      const env = {
+        POSTIE_HOST: "127.0.0.1",
+        POSTIE_PORT: String(server.port),
+        POSTIE_FROM: "cron@box.example",
+      };
+      // standard input arrives in chunks of at most 64 KiB: the 0xE9 is in a late one
+      const ascii = "backup of /srv/data: file list follows, all plain ASCII\n".repeat(3700);
+      assert.ok(ascii.length > 200_000);
+      const legacy = latin1(ascii + "caf\xe9 fertig\n");
+      const utf8 = new TextEncoder().encode(ascii + "café fertig ✓\n");
+      for (const [stdin, charset] of [[legacy, "unknown-8bit"], [utf8, "utf-8"]] as const) {
+        const result = await run(`${work.dir}/mail`, ["-s", "nightly", "root"], { env, stdin });
+        assert.deepEqual([result.code, result.stderr], [0, ""]);
+        const session = server.sessions.at(-1)!;
+        const mail = await parseWithPython(received(session));
+        assert.equal(mail.structure, "text/plain");
+        assert.equal(mail.parts[0].charset, charset);
+        assert.deepEqual(unixLines(mail.parts[0].bytes), stdin);
+      }
+    } finally {
+      await server.close();
+      await work.cleanup();
+    }
+  },
+});
+
+Deno.test("a text that cannot be kept in a temporary file is exit 74, one line, nothing sent", async () => {
+  const server = await startFaultServer();
+  const work = await workDir();
+  try {
+    const env = {
+      POSTIE_HOST: "127.0.0.1",
+      POSTIE_PORT: String(server.port),
+      POSTIE_FROM: "cron@box.example",
+      TMPDIR: `${work.dir}/missing`,
+    };
+    // past the 1 MiB kept in memory
+    const stdin = new TextEncoder().encode("a long report line\n".repeat(100_000));
+    const result = await run(`${work.dir}/mail`, ["-s", "report", "root"], { env, stdin });
+    assert.deepEqual([result.code, result.stderr], [
+      74,
+      "mail: cannot keep the text in a temporary file: No such file or directory\n",
+    ]);
+    assert.equal(server.sessions.length, 0, "no connection was made");
+    // within it, no file is needed
+    const small = await run(`${work.dir}/mail`, ["-s", "report", "root"], {
+      env,
+      stdin: "a short report\n",
+    });
+    assert.deepEqual([small.code, small.stderr], [0, ""]);
+    assert.equal(server.sessions.length, 1);
+  } finally {
+    await server.close();
+    await work.cleanup();
+  }
+});
+
 Deno.test("a missing or unreadable attachment is one line naming the file, exit 66, nothing sent", async () => {
   const server = await startFaultServer();
   const work = await workDir();
@@ -382,6 +506,59 @@ async function sendAttachment(
   assert.ok(rss, result.stderr);
   return { rssKb: Number(rss[1]), log: result.stdout };
 }
+
+/** Sends a composed mail whose `size`-byte text (a Latin-1 byte last) comes on stdin. */
+async function sendText(sinkPort: number, size: number): Promise<{ rssKb: number; log: string }> {
+  const text = new Uint8Array(size);
+  const line = new TextEncoder().encode("a line of a big report, ASCII only so far\n");
+  for (let i = 0; i < size; i += line.length) text.set(line.subarray(0, size - i), i);
+  text[size - 2] = 0xe9;
+  const result = await run("/usr/bin/time", [
+    "-f",
+    "maxrss=%M",
+    POSTIE,
+    "--host=127.0.0.1",
+    `--port=${sinkPort}`,
+    "-f",
+    "a@example.org",
+    "--logfile=-",
+    "--subject=big",
+    "b@example.org",
+  ], { stdin: text });
+  assert.equal(result.code, 0, result.stderr);
+  const rss = /maxrss=(\d+)\n?$/.exec(result.stderr);
+  assert.ok(rss, result.stderr);
+  return { rssKb: Number(rss[1]), log: result.stdout };
+}
+
+Deno.test({
+  name: "a 100 MB text on stdin is read to its end, not held: peak memory is that of a 1 MB one",
+  ignore: !(() => {
+    try {
+      return Deno.statSync("/usr/bin/time").isFile;
+    } catch {
+      return false;
+    }
+  })() && Deno.env.get("CI") !== "true",
+  async fn() {
+    const sink = await startSink();
+    try {
+      const small = await sendText(sink.port, 1_000_000);
+      const big = await sendText(sink.port, 100_000_000);
+      assert.match(big.log, /exitcode=EX_OK/);
+      const size = Number(/mailsize=(\d+)/.exec(big.log)?.[1]);
+      assert.ok(size > 100_000_000, big.log);
+      // Holding the text would add 100 MB; the spool keeps 1 MiB and a temporary file.
+      const growth = big.rssKb - small.rssKb;
+      assert.ok(
+        growth < 80 * 1024,
+        `peak RSS ${small.rssKb} kB for 1 MB, ${big.rssKb} kB for 100 MB`,
+      );
+    } finally {
+      await sink.stop();
+    }
+  },
+});
 
 Deno.test({
   name: "a 100 MB attachment is streamed: peak memory is that of a 1 MB one",

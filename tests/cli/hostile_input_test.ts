@@ -308,8 +308,20 @@ Deno.test("a 1 MB header line is sent unchanged", async (t) => {
 const MANY = 100_000;
 const manyRecipients = Array.from({ length: MANY }, (_, i) => `r${i}@x.io`);
 
-/** Runs postie under /usr/bin/time to learn its peak memory (kB), if time is installed. */
-async function sendMeasured(args: string[], stdin: string): Promise<Seen & { rssKb?: number }> {
+/**
+ * What one run cost postie: its CPU time (user + system, from bash's `time`), and its peak
+ * memory in kB when GNU time is installed.
+ */
+interface Cost {
+  cpuMs: number;
+  rssKb?: number;
+}
+
+/**
+ * Runs postie and measures its {@linkcode Cost}: bash's `time` reports the CPU time of the
+ * process it waited for (postie, or GNU time and postie under it); GNU time, the peak memory.
+ */
+async function sendMeasured(args: string[], stdin: string): Promise<Seen & Cost> {
   let haveTime = false;
   try {
     haveTime = Deno.statSync("/usr/bin/time").isFile;
@@ -325,20 +337,27 @@ async function sendMeasured(args: string[], stdin: string): Promise<Seen & { rss
       `account default\nhost 127.0.0.1\nport ${server.port}\nfrom sender@example.com\n`,
       { mode: 0o600 },
     );
-    const argv = ["-C", rc, ...args];
-    const result = haveTime
-      ? await run("/usr/bin/time", ["-f", "maxrss=%M", POSTIE, ...argv], {
-        env: { HOME: dir },
-        stdin,
-      })
-      : await runPostie(argv, { env: { HOME: dir }, stdin });
-    const rss = /maxrss=(\d+)\n?$/.exec(result.stderr);
+    const command = [
+      ...(haveTime ? ["/usr/bin/time", "-f", "maxrss=%M"] : []),
+      POSTIE,
+      "-C",
+      rc,
+      ...args,
+    ];
+    const result = await run(
+      "bash",
+      ["-c", 'TIMEFORMAT="cpu=%3U+%3S"; time "$@"', "bash", ...command],
+      { env: { HOME: dir }, stdin },
+    );
+    const measured = /(?:maxrss=(\d+)\n)?cpu=([\d.]+)\+([\d.]+)\n$/.exec(result.stderr);
+    assert.ok(measured, `no measurement in: ${result.stderr.slice(-200)}`);
     return {
       ...result,
-      stderr: result.stderr.replace(/maxrss=\d+\n?$/, ""),
+      stderr: result.stderr.slice(0, measured.index),
       sessions: server.sessions,
       rc,
-      ...(rss ? { rssKb: Number(rss[1]) } : {}),
+      cpuMs: (Number(measured[2]) + Number(measured[3])) * 1000,
+      ...(measured[1] ? { rssKb: Number(measured[1]) } : {}),
     };
   } finally {
     await server.close();
@@ -346,29 +365,36 @@ async function sendMeasured(args: string[], stdin: string): Promise<Seen & { rss
   }
 }
 
-function assertManySent(seen: Seen & { rssKb?: number }, ms: number): void {
+/**
+ * Postie's own work for 100 000 recipients is bounded in CPU time, which a loaded machine does
+ * not stretch as it stretches the wall clock: on a quiet machine the whole run took 3–5 s
+ * (about 2 s of it postie's CPU), under load 55 s (the server runs in this test process, and
+ * both wait for a processor), which a wall-clock bound of 15 s failed. How fast recipients go
+ * out on the wire is for the benchmarks (scripts/bench.sh, one mail to 1 000 recipients).
+ */
+const MANY_CPU_MS = 15_000;
+
+function assertManySent(seen: Seen & Cost): void {
   assert.equal(seen.code, 0, seen.stderr);
   assert.equal(seen.stderr, "");
   const rcpts = seen.sessions[0].lines.filter((l) => l.startsWith("RCPT TO:"));
   assert.equal(rcpts.length, MANY);
   assert.equal(rcpts[MANY - 1], `RCPT TO:<r${MANY - 1}@x.io>`);
   assert.ok(seen.sessions[0].delivered);
-  assert.ok(ms < 15_000, `took ${Math.round(ms)} ms`);
+  assert.ok(seen.cpuMs < MANY_CPU_MS, `postie used ${Math.round(seen.cpuMs)} ms of CPU`);
   if (seen.rssKb !== undefined) {
     assert.ok(seen.rssKb < 512 * 1024, `peak memory ${seen.rssKb} kB`);
   }
 }
 
 Deno.test("100 000 recipients on the command line are sent in bounded time and memory", async () => {
-  const start = performance.now();
-  const seen = await sendMeasured(manyRecipients, MAIL);
-  assertManySent(seen, performance.now() - start);
+  assertManySent(await sendMeasured(manyRecipients, MAIL));
 });
 
 Deno.test("100 000 recipients in a To header with -t are sent in bounded time and memory", async () => {
-  const start = performance.now();
-  const seen = await sendMeasured(["-t"], `To: ${manyRecipients.join(", ")}\nSubject: x\n\nb\n`);
-  assertManySent(seen, performance.now() - start);
+  assertManySent(
+    await sendMeasured(["-t"], `To: ${manyRecipients.join(", ")}\nSubject: x\n\nb\n`),
+  );
 });
 
 // ---- configuration files that cannot be read

@@ -33,14 +33,15 @@ function received(server: CaptureServer): number[] {
 
 /**
  * Runs postie with `args`, feeding `stdin`, and SIGKILLs it after `killAfterMs`. The test's
- * own environment is inherited, so Deno's module cache is the warm one.
+ * own environment is inherited, so Deno's module cache is the warm one. `ms`: from start to end.
  */
 async function runAndKill(
   args: string[],
   env: Record<string, string>,
   stdin: Uint8Array,
   killAfterMs: number,
-): Promise<{ code: number | null; killed: boolean }> {
+): Promise<{ code: number | null; killed: boolean; ms: number }> {
+  const started = performance.now();
   const child = new Deno.Command(POSTIE, {
     args,
     env,
@@ -63,7 +64,43 @@ async function runAndKill(
   await writer.close().catch(() => {});
   const status = await child.status;
   clearTimeout(timer);
-  return { code: status.signal === null ? status.code : null, killed: killed && !status.success };
+  return {
+    code: status.signal === null ? status.code : null,
+    killed: killed && !status.success,
+    ms: performance.now() - started,
+  };
+}
+
+/**
+ * Kill instants that span a whole run on this machine, however its load changes while the test
+ * runs: up to 1.3 times the last run that ended unkilled, and half as long again after five
+ * kills in a row (the machine has become slower than that run). A span fixed by one run at the
+ * start kills every later run once the machine is 1.3 times slower than it was then, and then
+ * no mail is acknowledged and "kills hit both sides" fails.
+ */
+class KillSpan {
+  #ms: number;
+  #killedInARow = 0;
+
+  constructor(runMs: number) {
+    this.#ms = Math.ceil(runMs * 1.3);
+  }
+
+  /** The instant to kill the next run at, in ms after its start. */
+  next(random: Random): number {
+    return random.int(this.#ms);
+  }
+
+  /** Learns from how a run ended. */
+  ended(result: { killed: boolean; ms: number }): void {
+    if (!result.killed) {
+      this.#ms = Math.ceil(result.ms * 1.3);
+      this.#killedInARow = 0;
+    } else if (++this.#killedInARow >= 5) {
+      this.#ms = Math.ceil(this.#ms * 1.5);
+      this.#killedInARow = 0;
+    }
+  }
 }
 
 Deno.test("SIGKILL at random instants while queueing: every mail acknowledged with exit 0 is in the queue, whole, and gets delivered", async () => {
@@ -81,7 +118,7 @@ Deno.test("SIGKILL at random instants while queueing: every mail acknowledged wi
     bodies.set(-1, probe.subarray(probe.indexOf(0x0a, probe.indexOf(0x3e)) + 2));
     const calibration = await q.postie(["rcpt@example.net"], probe);
     assert.equal(calibration.code, 0, calibration.stderr);
-    const span = Math.ceil((performance.now() - started) * 1.3);
+    const span = new KillSpan(performance.now() - started);
     for (let n = 0; n < iterations; n++) {
       const size = random.pick([200, 4096, 200_000, 1_000_000]);
       const mail = numberedMail(n, size);
@@ -90,8 +127,9 @@ Deno.test("SIGKILL at random instants while queueing: every mail acknowledged wi
         ["-C", q.rc, "rcpt@example.net"],
         env,
         mail,
-        random.int(span),
+        span.next(random),
       );
+      span.ended(result);
       if (result.code === 0) acknowledged.add(n);
       else assert.equal(result.code, null, `mail ${n} exited with ${result.code}`);
     }

@@ -106,6 +106,33 @@ Deno.test("msmtpd --command pipes the mail with %F and the recipients, answering
   }
 });
 
+Deno.test("msmtpd --command does not offer DSN, which the command could not get: its parameters are refused with 555 5.5.4", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "postie-msmtpd-" });
+  const d = await startMsmtpd([`--command=${await captureCommand(dir)}`], dir);
+  try {
+    const r = await python(`
+import smtplib
+s = smtplib.SMTP("127.0.0.1", ${d.port}, timeout=20)
+s.ehlo("client.example")
+print(s.has_extn("dsn"), s.has_extn("enhancedstatuscodes"))
+print(*s.mail("a@example.org", ["RET=HDRS"]))
+print(*s.mail("a@example.org"))
+print(*s.rcpt("b@example.net", ["NOTIFY=FAILURE"]))
+s.quit()
+`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trimEnd().split("\n"), [
+      "False True",
+      "555 b'5.5.4 Unsupported option: RET'",
+      "250 b'2.1.0 Accepted'",
+      "555 b'5.5.4 Unsupported option: NOTIFY'",
+    ]);
+  } finally {
+    await d.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("msmtpd --command: exit 75 is 451 (try again), exit 1 is 554", async () => {
   for (const [code, reply] of [[75, 451], [1, 554]]) {
     const dir = await Deno.makeTempDir({ prefix: "postie-msmtpd-" });

@@ -257,8 +257,11 @@ print("sent")
 s.quit()
 `);
       assert.equal(result.code, 0, result.stderr + result.stdout);
-      assert.match(result.stdout, /^rcpt-clear 550 5\.1\.1 Relay access denied$/m);
-      assert.match(result.stdout, /^auth-clear 538 /m);
+      assert.match(result.stdout, /^rcpt-clear 550 5\.7\.1 Relay access denied$/m);
+      assert.match(
+        result.stdout,
+        /^auth-clear 538 5\.7\.11 Encryption required for requested authentication mechanism$/m,
+      );
       assert.match(result.stdout, /'auth'.*'dsn'.*'enhancedstatuscodes'.*'pipelining'.*'size'/);
       assert.match(result.stdout, /^auth-wrong 535$/m);
       assert.match(result.stdout, /^auth-ok$/m);
@@ -707,7 +710,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "DSN passes through: NOTIFY=SUCCESS given to the relay makes Postfix send the sender a success notice",
+    "DSN passes through: NOTIFY=SUCCESS given to the relay makes Postfix send the sender a success notice with the client's ENVID and ORCPT",
   ignore,
   async fn() {
     const postfix = await startPostfix({ tls: false });
@@ -720,7 +723,8 @@ s = smtplib.SMTP("127.0.0.1", ${relay.port}, timeout=20)
 s.ehlo("dsn.example")
 assert s.has_extn("dsn")
 s.sendmail("sender@example.org", ["user@postie.test"], ${JSON.stringify(mail)}.encode(),
-           mail_options=["RET=HDRS", "ENVID=relay-test-1"], rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+           mail_options=["RET=HDRS", "ENVID=relay+2Btest=1"],
+           rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;Original+2BUser@postie.test"])
 s.quit()
 `);
       assert.equal(r.code, 0, r.stderr);
@@ -729,6 +733,9 @@ s.quit()
       const [notice] = await postfix.mailbox("sender@example.org", { timeoutMs: 20_000 });
       assert.match(notice, /^Subject: Successful Mail Delivery Report$/m);
       assert.match(notice, /^Action: delivered$/m);
+      // ENVID and ORCPT went through the relay's queue to Postfix, which reports them
+      assert.match(notice, /^Original-Envelope-Id: relay\+test=1$/m);
+      assert.match(notice, /^Original-Recipient: rfc822; ?Original\+User@postie\.test$/m);
     } finally {
       await relay.stop();
       await postfix.stop();

@@ -80,6 +80,12 @@ export interface FaultSession {
   silentAt?: number;
   /** When the client hung up after the server fell silent (same clock). */
   hungUpAt?: number;
+  /**
+   * When the server began its last write to the client (same clock); undefined while it has
+   * written nothing. A client waiting for the answer to a command started its timer after
+   * this: it sent the command only once it had read what the server last said.
+   */
+  lastSaidAt?: number;
 }
 
 /** A running fault server. */
@@ -233,6 +239,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
   ): Promise<void> => {
     const say = async (reply: string | Uint8Array): Promise<void> => {
       const bytes = bytesOf(reply);
+      session.lastSaidAt = performance.now();
       try {
         if (!options.bytewise) {
           for (let o = 0; o < bytes.length;) o += await conn.write(bytes.subarray(o));

@@ -8,6 +8,8 @@
 export interface ParsedPart {
   /** `text/plain`, `application/pdf`, … */
   contentType: string;
+  /** The `charset` parameter, in lower case, or null without one. */
+  charset: string | null;
   /** The decoded file name, when the part has one. */
   filename: string | null;
   /** `attachment`, `inline`, or null. */
@@ -52,6 +54,7 @@ for part in msg.walk():
         continue
     leaves.append({
         "contentType": part.get_content_type(),
+        "charset": part.get_content_charset(),
         "filename": part.get_filename(),
         "disposition": part.get_content_disposition(),
         "bytes": base64.b64encode(part.get_payload(decode=True) or b"").decode(),

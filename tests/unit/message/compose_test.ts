@@ -191,14 +191,24 @@ Deno.test("every line of a composed mail ends in CRLF, whatever the text's line 
   }
 });
 
-Deno.test("a text body given as a stream is read as the mail is read", async () => {
+Deno.test("a text body given as a stream is read to its end when the mail is composed", async () => {
+  // the charset label comes before the text: the whole text is seen before the header is made
   const chunks = ["first ", "second\n", "third\n"].map((s) => new TextEncoder().encode(s));
+  let ended = false;
+  const source = ReadableStream.from(chunks).pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      flush() {
+        ended = true;
+      },
+    }),
+  );
   const mail = await composeMail({
     from: "a@example.org",
     to: "b@example.org",
     subject: "stream",
-    text: ReadableStream.from(chunks),
+    text: source,
   }, { hostname: "h" });
+  assert.ok(ended, "the stream was read to its end");
   const text = new TextDecoder().decode(await rawText(mail.raw));
   assert.ok(text.includes("first second\r\nthird\r\n"), text);
 });
@@ -313,5 +323,144 @@ Deno.test({
     assert.ok(raw.every((byte) => byte < 0x80), "7-bit on the wire");
     const parsed = await parseWithPython(raw);
     assert.equal(new TextDecoder().decode(parsed.parts[0].bytes).replaceAll("\r\n", "\n"), text);
+  },
+});
+
+/** `text` in ISO-8859-1: one byte per character. */
+function latin1(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => {
+    assert.ok(c.charCodeAt(0) < 0x100);
+    return c.charCodeAt(0);
+  });
+}
+
+/** The decoded part with CRLF line ends back to LF, as a recipient's program stores it. */
+function unixLines(bytes: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    if (!(bytes[i] === 0x0d && bytes[i + 1] === 0x0a)) out.push(bytes[i]);
+  }
+  return new Uint8Array(out);
+}
+
+/** `bytes` in chunks of 64 KiB, as standard input gives them. */
+function chunked(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  const chunks = [];
+  for (let i = 0; i < bytes.length; i += 65_536) chunks.push(bytes.slice(i, i + 65_536));
+  return ReadableStream.from(chunks);
+}
+
+Deno.test({
+  name: "text and HTML that are not UTF-8 are labelled unknown-8bit and come back byte for byte",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "postie_compose_" });
+    try {
+      // 200 KB of ASCII first: the Latin-1 bytes come long after the first chunk
+      const ascii = "an ASCII line of a long report, nothing but plain letters\n".repeat(3500);
+      assert.ok(ascii.length > 200_000);
+      const text = latin1(ascii + "Grüße aus Köln: 21 °C, trüb.\n");
+      const html = latin1("<p>" + ascii + "Ça coûte 5 €?</p>\n".replace("€", "¤"));
+      await Deno.writeFile(`${dir}/text.txt`, text);
+      await Deno.writeFile(`${dir}/page.html`, html);
+      const forms: [string, () => Promise<Parameters<typeof composeMail>[0]>][] = [
+        ["bytes", () => Promise.resolve({ text, html })],
+        ["streams", () => Promise.resolve({ text: chunked(text), html: chunked(html) })],
+        [
+          "files",
+          () =>
+            Promise.resolve({
+              text: { path: `${dir}/text.txt` },
+              html: { path: `${dir}/page.html` },
+            }),
+        ],
+      ];
+      for (const [form, parts] of forms) {
+        const mail = await composeMail({
+          from: "a@example.org",
+          to: "b@example.org",
+          subject: `Latin-1 as ${form}`,
+          ...await parts(),
+        }, { hostname: "h" });
+        const raw = await rawText(mail.raw);
+        assert.ok(raw.every((byte) => byte < 0x80), `${form}: 7-bit on the wire`);
+        const parsed = await parseWithPython(raw);
+        assert.deepEqual(parsed.defects, [], form);
+        assert.equal(parsed.structure, "multipart/alternative(text/plain,text/html)", form);
+        const [plain, rich] = parsed.parts;
+        assert.equal(plain.charset, "unknown-8bit", form);
+        assert.equal(rich.charset, "unknown-8bit", form);
+        assert.deepEqual(unixLines(plain.bytes), text, form);
+        assert.deepEqual(unixLines(rich.bytes), html, form);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "ASCII and UTF-8 texts keep their utf-8 label in every form",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "postie_compose_" });
+    try {
+      for (const source of ["plain ASCII\n", "Grüße — ✓ 🚀\n"]) {
+        const bytes = new TextEncoder().encode(source);
+        await Deno.writeFile(`${dir}/text.txt`, bytes);
+        for (const text of [source, bytes, chunked(bytes), { path: `${dir}/text.txt` }]) {
+          const mail = await composeMail({ from: "a@example.org", text }, { hostname: "h" });
+          const parsed = await parseWithPython(await rawText(mail.raw));
+          assert.equal(parsed.parts[0].charset, "utf-8");
+          assert.deepEqual(unixLines(parsed.parts[0].bytes), bytes);
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a text attachment is labelled by its bytes; a charset given or a binary type is kept",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "postie_compose_" });
+    try {
+      const legacy = latin1("Prüfung bestanden: 98 %\n");
+      const utf8 = new TextEncoder().encode("name,city\nZoë,Zürich\n");
+      const ascii = new TextEncoder().encode("all good\n");
+      await Deno.writeFile(`${dir}/legacy.txt`, legacy);
+      await Deno.writeFile(`${dir}/people.csv`, utf8);
+      await Deno.writeFile(`${dir}/run.log`, ascii);
+      await Deno.writeFile(`${dir}/blob.bin`, legacy);
+      const mail = await composeMail({
+        from: "a@example.org",
+        text: "see attached\n",
+        attachments: [
+          { path: `${dir}/legacy.txt` },
+          { path: `${dir}/people.csv` },
+          { path: `${dir}/run.log` },
+          { path: `${dir}/blob.bin` },
+          { filename: "streamed.txt", content: chunked(legacy) },
+          { filename: "given.txt", content: legacy, contentType: "text/plain; charset=iso-8859-1" },
+        ],
+      }, { hostname: "h" });
+      const parsed = await parseWithPython(await rawText(mail.raw));
+      assert.deepEqual(parsed.defects, []);
+      const parts = parsed.parts.slice(1).map((p) => [p.filename, p.contentType, p.charset]);
+      assert.deepEqual(parts, [
+        ["legacy.txt", "text/plain", "unknown-8bit"],
+        ["people.csv", "text/csv", "utf-8"],
+        ["run.log", "text/plain", null],
+        ["blob.bin", "application/octet-stream", null],
+        ["streamed.txt", "text/plain", "unknown-8bit"],
+        ["given.txt", "text/plain", "iso-8859-1"],
+      ]);
+      const bytes = parsed.parts.slice(1).map((p) => p.bytes);
+      assert.deepEqual(bytes, [legacy, utf8, ascii, legacy, legacy, legacy]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

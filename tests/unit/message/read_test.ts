@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readHeaderBlock } from "../../../lib/message/read.ts";
+import { type ByteSource, PendingBytes } from "../../../lib/byte_source.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -8,9 +9,46 @@ function streamOf(...parts: string[]): ReadableStream<Uint8Array> {
   return ReadableStream.from(parts.map((p) => enc.encode(p)));
 }
 
+/** A source giving each part in one read (or several, when the reader's buffer is smaller). */
+function sourceOf(...parts: string[]): ByteSource {
+  const left = parts.map((p) => enc.encode(p));
+  return {
+    read(into: Uint8Array): Promise<number | null> {
+      const part = left.shift();
+      if (part === undefined) return Promise.resolve(null);
+      const n = Math.min(into.length, part.length);
+      into.set(part.subarray(0, n));
+      if (n < part.length) left.unshift(part.subarray(n));
+      return Promise.resolve(n);
+    },
+  };
+}
+
+/** Everything pending bytes still give, read 7 bytes at a time. */
+async function textOf(bytes: PendingBytes): Promise<string> {
+  const into = new Uint8Array(7);
+  let text = "";
+  for (let n = await bytes.read(into); n !== null; n = await bytes.read(into)) {
+    text += dec.decode(into.subarray(0, n), { stream: true });
+  }
+  return text + dec.decode();
+}
+
+/**
+ * The header, the separator and the body of a mail given in `parts`: read from a stream, and
+ * read from pending bytes (sendmail mode's standard input), which must split it the same way.
+ */
 async function split(...parts: string[]): Promise<[string, boolean, string]> {
   const b = await readHeaderBlock(streamOf(...parts));
-  return [dec.decode(b.header), b.hasSeparator, await new Response(b.body).text()];
+  const fromStream: [string, boolean, string] = [
+    dec.decode(b.header),
+    b.hasSeparator,
+    await new Response(b.body).text(),
+  ];
+  const p = await readHeaderBlock(new PendingBytes(sourceOf(...parts)));
+  const fromPending = [dec.decode(p.header), p.hasSeparator, await textOf(p.body)];
+  assert.deepEqual(fromPending, fromStream, "pending bytes split as the stream");
+  return fromStream;
 }
 
 Deno.test("the header ends at the first empty line, the body is the rest untouched", async () => {
@@ -118,4 +156,33 @@ Deno.test("one endless header line is cut at the bound and sent as body", async 
   const reader = block.body.getReader();
   assert.equal(dec.decode((await reader.read()).value).slice(0, 3), "aaa");
   await reader.cancel();
+});
+
+Deno.test("pending bytes with a prefix: the prefix, then the source, split at the empty line", async () => {
+  for (let cut = 0; cut <= 30; cut++) {
+    const mail = "From: a@example.org\nSubject: x\n\nbody line\n";
+    const pending = new PendingBytes(sourceOf(mail.slice(cut)), enc.encode(mail.slice(0, cut)));
+    const block = await readHeaderBlock(pending);
+    assert.equal(dec.decode(block.header), "From: a@example.org\nSubject: x\n", `cut at ${cut}`);
+    assert.equal(await textOf(block.body), "body line\n", `cut at ${cut}`);
+  }
+});
+
+Deno.test("pending bytes: 5 MB without an empty line stop at the bound, the rest is the body", async () => {
+  const line = "2026-12-02 07:00:00 backup[4242]: copied /var/lib/thing, 97% done\n";
+  const count = Math.ceil(5e6 / line.length);
+  const parts = Array.from(
+    { length: Math.ceil(count / 500) },
+    (_, i) => line.repeat(Math.min(500, count - i * 500)),
+  );
+  const block = await readHeaderBlock(new PendingBytes(sourceOf(...parts)), {
+    maxHeaderBytes: 64 * 1024,
+  });
+  assert.equal(block.hasSeparator, false);
+  assert.ok(block.header.length <= 2 * 64 * 1024 + line.length, `${block.header.length}`);
+  assert.equal(block.header.length % line.length, 0);
+  const into = new Uint8Array(65536);
+  let rest = 0;
+  for (let n = await block.body.read(into); n !== null; n = await block.body.read(into)) rest += n;
+  assert.equal(block.header.length + rest, count * line.length);
 });

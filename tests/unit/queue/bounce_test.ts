@@ -18,7 +18,7 @@ print(json.dumps({
   "auto": str(msg["Auto-Submitted"]),
   "parts": parts,
   "groups": groups,
-  "headers": msg.get_payload()[2].get_content(),
+  "headers": str(msg.get_payload()[2].get_content()),
   "defects": [str(d) for d in msg.defects] + [str(d) for p in msg.walk() for d in p.defects],
 }))
 `;
@@ -109,5 +109,75 @@ Deno.test({
     assert.equal(parsed.subject, "Delayed Mail (still being retried)");
     // a reason with line breaks cannot inject header fields
     assert.doesNotMatch(new TextDecoder().decode(mail), /\r\nInjected: header/);
+  },
+});
+
+Deno.test({
+  name:
+    "ENVID and ORCPT come back as Original-Envelope-Id and Original-Recipient (RFC 3464), first in their groups",
+  ignore: !havePython && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    const mail = buildBounce({
+      action: "failed",
+      to: "sender@example.org",
+      hostname: "mx.example.org",
+      queueId: "20261202T080000-0badc0de",
+      arrival: new Date(Date.UTC(2026, 11, 2, 8)),
+      envid: "QQ+1=x y",
+      recipients: [
+        { address: "bad@example.net", status: "5.1.1", original: "rfc822;Old+1@example.net" },
+        { address: "gone@example.net", status: "5.2.1" },
+      ],
+      originalHeaders: new TextEncoder().encode("Subject: hello\n"),
+      reason: "the server refused some recipients",
+    });
+    const parsed = await pythonParse(mail);
+    const groups = parsed.groups as Record<string, string>[];
+    assert.equal(groups[0]["Original-Envelope-Id"], "QQ+1=x y");
+    assert.equal(Object.keys(groups[0])[0], "Original-Envelope-Id");
+    assert.equal(groups[1]["Original-Recipient"], "rfc822;Old+1@example.net");
+    assert.equal(Object.keys(groups[1])[0], "Original-Recipient");
+    assert.equal(groups[1]["Final-Recipient"], "rfc822; bad@example.net");
+    assert.equal(groups[2]["Original-Recipient"], undefined);
+    assert.deepEqual(parsed.defects, []);
+  },
+});
+
+Deno.test({
+  name:
+    "with the original mail given (RET=FULL) the third part is message/rfc822 holding all of it",
+  ignore: !havePython && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    const original = "Subject: hello\nMessage-ID: <m1@x>\n\nthe body\nline 2\n";
+    const mail = buildBounce({
+      action: "failed",
+      to: "sender@example.org",
+      hostname: "mx.example.org",
+      queueId: "20261202T080000-0badc0de",
+      arrival: new Date(0),
+      recipients: [{ address: "bad@example.net", status: "5.1.1" }],
+      originalHeaders: new TextEncoder().encode("Subject: hello\nMessage-ID: <m1@x>\n"),
+      originalMessage: new TextEncoder().encode(original),
+      reason: "refused",
+    });
+    const script = `
+import sys, email
+from email import policy
+msg = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.default)
+part = msg.get_payload()[2]
+inner = part.get_payload()[0]
+print(part.get_content_type(), inner["Subject"], repr(inner.get_content()))
+`;
+    const child = new Deno.Command("python3", {
+      args: ["-c", script],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(mail);
+    await w.close();
+    const out = new TextDecoder().decode((await child.output()).stdout);
+    assert.equal(out, "message/rfc822 hello 'the body\\r\\nline 2\\r\\n'\n");
+    assert.deepEqual((await pythonParse(mail)).defects, []);
   },
 });

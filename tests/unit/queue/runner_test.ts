@@ -292,6 +292,126 @@ Deno.test("NOTIFY without FAILURE (a relay client's NEVER or SUCCESS) makes no b
   }
 });
 
+Deno.test("each recipient's own NOTIFY decides its bounce; the bounce reports ENVID and ORCPT as Original-Envelope-Id and Original-Recipient", async () => {
+  const spool = await setup();
+  await spool.enqueue(
+    {
+      from: "sender@x",
+      recipients: ["b@x", "c@x", "d@x", "e@x"],
+      selection: { account: "work" },
+      account: "work",
+      dsn: {
+        notify: null,
+        ret: "HDRS",
+        envid: "env+1=x",
+        recipients: {
+          "b@x": { notify: "FAILURE", orcpt: "rfc822;B+old@x" },
+          "c@x": { notify: "NEVER", orcpt: "rfc822;C@x" },
+          "e@x": { notify: "SUCCESS" },
+        },
+        optional: true,
+      },
+    },
+    ReadableStream.from([enc.encode("Subject: s\r\n\r\nx\r\n")]),
+  );
+  const fake = new FakeDeliverer();
+  let round = 0;
+  fake.script = (rcpts) => {
+    if (round++ > 0) return { accepted: rcpts, rejected: [] };
+    return {
+      accepted: [],
+      rejected: rcpts.map((address) => ({
+        address,
+        code: 550,
+        text: "550 5.1.1 no such user",
+        enhanced: "5.1.1",
+      })),
+    };
+  };
+  const report = await flushQueue(spool, fake);
+  assert.equal(report.notifications.length, 1);
+  const bounce = fake.sent.find((s) => s.from === "")!;
+  assert.deepEqual(bounce.recipients, ["sender@x"]);
+  // b asked for FAILURE, d asked nothing (RFC 3461 §4.1: a notification); c NEVER, e SUCCESS
+  assert.deepEqual(
+    [...bounce.body.matchAll(/^Final-Recipient: (.*)\r$/gm)].map((m) => m[1]),
+    ["rfc822; b@x", "rfc822; d@x"],
+  );
+  assert.match(
+    bounce.body,
+    /\r\nOriginal-Envelope-Id: env\+1=x\r\nReporting-MTA: dns; host\.example\r\n/,
+  );
+  assert.match(
+    bounce.body,
+    /\r\n\r\nOriginal-Recipient: rfc822;B\+old@x\r\nFinal-Recipient: rfc822; b@x\r\n/,
+  );
+  assert.match(bounce.body, /\r\n\r\nFinal-Recipient: rfc822; d@x\r\n/);
+  assert.doesNotMatch(bounce.body, /Original-Recipient: rfc822;C@x/);
+  assert.deepEqual(await spool.ids(), []);
+});
+
+Deno.test("RET=FULL brings the whole mail back in a bounce when it is at most 64 KiB; RET=HDRS and bigger mails only their headers", async () => {
+  for (
+    const [ret, size, full] of [
+      ["FULL", 100, true],
+      ["HDRS", 100, false],
+      [null, 100, false],
+      ["FULL", 70_000, false],
+    ] as const
+  ) {
+    const spool = await setup();
+    await spool.enqueue(
+      {
+        from: "sender@x",
+        recipients: ["bad@x"],
+        selection: { account: "work" },
+        account: "work",
+        ...(ret ? { dsn: { notify: null, ret, optional: true } } : {}),
+      },
+      ReadableStream.from([enc.encode(`Subject: s\r\n\r\nBODY${"x".repeat(size)}\r\n`)]),
+    );
+    const fake = new FakeDeliverer();
+    let round = 0;
+    fake.script = (rcpts) => round++ === 0 ? reply(550, "rcpt") : { accepted: rcpts, rejected: [] };
+    await flushQueue(spool, fake);
+    const bounce = fake.sent.find((s) => s.from === "")!;
+    const name = `${ret} ${size}`;
+    assert.equal(bounce.body.includes("\r\nContent-Type: message/rfc822\r\n"), full, name);
+    assert.equal(bounce.body.includes("\r\nContent-Type: text/rfc822-headers\r\n"), !full, name);
+    assert.equal(bounce.body.includes("\r\nSubject: s\r\n"), true, name);
+    assert.equal(bounce.body.includes("\r\nBODYxxx"), full, name);
+  }
+});
+
+Deno.test("when every failed recipient asked for no notification, none is made", async () => {
+  const spool = await setup();
+  await spool.enqueue(
+    {
+      from: "sender@x",
+      recipients: ["b@x", "c@x"],
+      selection: { account: "work" },
+      account: "work",
+      dsn: {
+        notify: null,
+        ret: null,
+        recipients: { "b@x": { notify: "NEVER" }, "c@x": { notify: "SUCCESS,DELAY" } },
+        optional: true,
+      },
+    },
+    ReadableStream.from([enc.encode("Subject: s\r\n\r\nx\r\n")]),
+  );
+  const fake = new FakeDeliverer();
+  fake.script = () => reply(550, "end-of-data");
+  const lines: string[] = [];
+  const report = await flushQueue(spool, fake, { log: (l) => lines.push(l) });
+  assert.deepEqual(report.notifications, []);
+  assert.ok(
+    lines.some((l) => l.endsWith("no notification (NOTIFY=NEVER; NOTIFY=SUCCESS,DELAY)")),
+    lines.join("\n"),
+  );
+  assert.deepEqual(await spool.ids(), []);
+});
+
 Deno.test("a run reports when the earliest mail it left waiting is due", async () => {
   const spool = await setup();
   await queue(spool, "sender@x", ["a@x"]);

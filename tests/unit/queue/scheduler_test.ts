@@ -105,3 +105,48 @@ Deno.test("the scheduler sees a mail another process queued (the directory is wa
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/**
+ * A queue whose directory is slow to prepare (so the watch on it is set late) and on which
+ * another process queues a mail right after the first run has listed it.
+ */
+class QueuedBehindTheListing extends Spool {
+  #listed = false;
+
+  override async ensure(): Promise<void> {
+    await delay(200);
+    await super.ensure();
+  }
+
+  override async ids(): Promise<string[]> {
+    const ids = await super.ids();
+    if (!this.#listed) {
+      this.#listed = true;
+      // another process: the plain queue, which commits at once
+      await enqueue(new Spool(this.dir), "late@example.org");
+    }
+    return ids;
+  }
+}
+
+Deno.test("a mail queued right after the first run listed the queue goes out at once, however late the watch is set", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "postie-sched-" });
+  await new Spool(dir).ensure();
+  const spool = new QueuedBehindTheListing(dir);
+  const { state, deliverer } = fakeServer({
+    backoffMin: 300,
+    backoffMax: 4000,
+    lifetime: 3600,
+    warn: null,
+  });
+  state.up = true;
+  const scheduler = startScheduler(spool, { deliverer: () => deliverer, intervalMs: 600_000 });
+  try {
+    // the next run would be the interval's, 10 minutes away, had the watch missed the mail
+    await until(() => state.sent.length === 1);
+    assert.deepEqual(state.sent, [["late@example.org"]]);
+  } finally {
+    await scheduler.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -12,6 +12,7 @@ import { realEnv } from "../../../lib/config/resolve.ts";
 import { flushQueue } from "../../../lib/queue/runner.ts";
 import { SmtpDeliverer } from "../../../lib/queue/smtp_deliverer.ts";
 import { Spool } from "../../../lib/queue/spool.ts";
+import { newQueueId } from "../../../lib/queue/format.ts";
 import { listenScriptedPeer, type ScriptedPeer } from "../../support/scripted_peer.ts";
 
 const enc = new TextEncoder();
@@ -187,4 +188,105 @@ Deno.test("a server answering 421 to the next mail's RSET costs a new connection
   assert.deepEqual(dialogue(peers[1]), [...ENVELOPE("b@x.example"), ".", "QUIT"]);
   assert.deepEqual(report.deferred, []);
   assert.deepEqual(left, []);
+});
+
+/**
+ * Writes queue entries as files, the envelope line given as text (as an earlier version
+ * wrote it), flushes them to a scripted server with `capabilities`, returns its dialogue.
+ */
+async function flushEntries(
+  lines: ((rc: string, queued: number) => string)[],
+  capabilities: string[],
+): Promise<{ dialogue: string[]; left: number }> {
+  const server = listenScriptedPeer({ capabilities });
+  const dir = await Deno.makeTempDir({ prefix: "postie-flush-" });
+  try {
+    const rc = `${dir}/rc`;
+    await Deno.writeTextFile(
+      rc,
+      `account default\nhost 127.0.0.1\nport ${server.port}\nfrom q@example.org\ntimeout 10\n`,
+      { mode: 0o600 },
+    );
+    const spool = new Spool(`${dir}/queue`);
+    await spool.ensure();
+    for (const [i, line] of lines.entries()) {
+      const queued = new Date(Date.now() + i * 1000);
+      const id = newQueueId(queued);
+      await Deno.writeTextFile(
+        `${dir}/queue/mail/${id}`,
+        `${line(rc, queued.getTime())}\nSubject: ${i}\n\nbody ${i}\n`,
+        { mode: 0o600 },
+      );
+    }
+    const deliverer = new SmtpDeliverer({ configEnv: realEnv({ HOME: dir }) });
+    const report = await flushQueue(spool, deliverer, { force: true });
+    assert.deepEqual(report.problems, []);
+    return {
+      dialogue: server.peers.flatMap((p) => p.commands.slice(1)),
+      left: (await spool.ids()).length,
+    };
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** An entry as the queue wrote it before ENVID and ORCPT were kept: a relay client's NOTIFY. */
+const OLD_ENTRY = (rc: string, queued: number) =>
+  `{"v":1,"from":"s@x.example","recipients":["a@x.example"],"selection":{"configFile":"${rc}"},` +
+  `"account":"default","queued":${queued},"dsn":{"notify":"FAILURE","ret":"HDRS","optional":true}}`;
+
+/** An entry with ENVID and per-recipient NOTIFY and ORCPT. */
+const NEW_ENTRY = (rc: string, queued: number) =>
+  JSON.stringify({
+    v: 1,
+    from: "s@x.example",
+    recipients: ["b@x.example", "c@x.example"],
+    selection: { configFile: rc },
+    account: "default",
+    queued,
+    dsn: {
+      notify: null,
+      ret: "FULL",
+      envid: "env 1+x",
+      recipients: {
+        "b@x.example": { notify: "FAILURE,DELAY", orcpt: "rfc822;B+old@x.example" },
+        "c@x.example": { notify: "NEVER" },
+      },
+      optional: true,
+    },
+  });
+
+Deno.test("an entry written before ENVID and ORCPT were kept goes out as before; a new one carries them, per recipient", async () => {
+  const { dialogue, left } = await flushEntries([OLD_ENTRY, NEW_ENTRY], ["DSN"]);
+  assert.deepEqual(dialogue, [
+    "MAIL FROM:<s@x.example> RET=HDRS",
+    "RCPT TO:<a@x.example> NOTIFY=FAILURE",
+    "DATA",
+    ".",
+    "MAIL FROM:<s@x.example> RET=FULL ENVID=env+201+2Bx",
+    "RCPT TO:<b@x.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;B+2Bold@x.example",
+    "RCPT TO:<c@x.example> NOTIFY=NEVER",
+    "DATA",
+    ".",
+    "QUIT",
+  ]);
+  assert.equal(left, 0);
+});
+
+Deno.test("a relay client's DSN parameters are left out, old entry or new, where the server does not offer DSN", async () => {
+  const { dialogue, left } = await flushEntries([OLD_ENTRY, NEW_ENTRY], []);
+  assert.deepEqual(dialogue, [
+    "MAIL FROM:<s@x.example>",
+    "RCPT TO:<a@x.example>",
+    "DATA",
+    ".",
+    "MAIL FROM:<s@x.example>",
+    "RCPT TO:<b@x.example>",
+    "RCPT TO:<c@x.example>",
+    "DATA",
+    ".",
+    "QUIT",
+  ]);
+  assert.equal(left, 0);
 });

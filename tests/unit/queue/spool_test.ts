@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { QueueError, Spool } from "../../../lib/queue/spool.ts";
-import { isQueueId, QueueFormatError } from "../../../lib/queue/format.ts";
+import { decodeEnvelope, isQueueId, QueueFormatError } from "../../../lib/queue/format.ts";
 
 const enc = new TextEncoder();
 
@@ -249,4 +249,37 @@ Deno.test("readStates() settles the states of held entries with one listing: sav
   assert.deepEqual(held[1]!.state.done, ["z@x.example"]);
   for (const e of held) e!.release();
   await Deno.remove(spool.dir, { recursive: true });
+});
+
+Deno.test("envelope lines with and without the DSN fields are read; DSN fields of the wrong type are not", () => {
+  const base = `"v":1,"from":"a@x","recipients":["b@x"],"selection":{},"account":"d","queued":1`;
+  // as earlier versions wrote them: no dsn, an account's, a relay client's NOTIFY and RET
+  assert.equal(decodeEnvelope(`{${base}}`).dsn, undefined);
+  assert.deepEqual(decodeEnvelope(`{${base},"dsn":{"notify":"FAILURE","ret":null}}`).dsn, {
+    notify: "FAILURE",
+    ret: null,
+  });
+  assert.deepEqual(
+    decodeEnvelope(`{${base},"dsn":{"notify":null,"ret":"HDRS","optional":true}}`).dsn,
+    { notify: null, ret: "HDRS", optional: true },
+  );
+  const full = {
+    notify: null,
+    ret: "FULL",
+    envid: "e",
+    recipients: { "b@x": { notify: "NEVER", orcpt: "rfc822;b@x" } },
+    optional: true,
+  };
+  assert.deepEqual(decodeEnvelope(`{${base},"dsn":${JSON.stringify(full)}}`).dsn, full);
+  for (
+    const bad of [
+      `"dsn":"FAILURE"`,
+      `"dsn":{"notify":1,"ret":null}`,
+      `"dsn":{"notify":null,"ret":null,"envid":7}`,
+      `"dsn":{"notify":null,"ret":null,"recipients":["b@x"]}`,
+      `"dsn":{"notify":null,"ret":null,"recipients":{"b@x":{"orcpt":["x"]}}}`,
+    ]
+  ) {
+    assert.throws(() => decodeEnvelope(`{${base},${bad}}`), QueueFormatError, bad);
+  }
 });

@@ -90,7 +90,7 @@ Deno.test("with a fixed account (-a) every sender goes through it", async () => 
   }, { account: "default" });
 });
 
-Deno.test("a client's DSN is queued as optional when every recipient asked the same NOTIFY, and not at all otherwise", async () => {
+Deno.test("a client's DSN is queued as optional: a NOTIFY every recipient gave alike for the mail, different ones per recipient", async () => {
   await withSink(async (sink, spool) => {
     const same = await sink.accept(
       envelope("a@example.org", [["SUCCESS", "FAILURE"], ["SUCCESS", "FAILURE"]]),
@@ -102,10 +102,52 @@ Deno.test("a client's DSN is queued as optional when every recipient asked the s
       optional: true,
     });
     const mixed = await sink.accept(
-      envelope("a@example.org", [["NEVER"], null]),
+      envelope("a@example.org", [["NEVER"], null, ["FAILURE", "DELAY"]]),
       body("Subject: d\r\n\r\nx\r\n"),
     );
-    assert.equal((await spool.read(mixed)).envelope.dsn, undefined);
+    assert.deepEqual((await spool.read(mixed)).envelope.dsn, {
+      notify: null,
+      ret: null,
+      recipients: {
+        "r0@example.net": { notify: "NEVER" },
+        "r2@example.net": { notify: "FAILURE,DELAY" },
+      },
+      optional: true,
+    });
+    const none = await sink.accept(
+      envelope("a@example.org", [null, null]),
+      body("S: d\r\n\r\nx\r\n"),
+    );
+    assert.equal((await spool.read(none)).envelope.dsn, undefined);
+  });
+});
+
+Deno.test("ENVID and ORCPT are queued as the client gave them (decoded), with the account's own NOTIFY and RET too", async () => {
+  await withSink(async (sink, spool) => {
+    const given = {
+      ...envelope("me@work.example", [["NEVER"]]),
+      dsn: { ret: "HDRS" as const, envid: "id+1=x" },
+    };
+    given.recipients[0].orcpt = "rfc822;old+1@example.net";
+    // account "work" sets dsn_notify failure: its NOTIFY wins and the parameters are not optional
+    const id = await sink.accept(given, body("Subject: d\r\n\r\nx\r\n"));
+    assert.deepEqual((await spool.read(id)).envelope.dsn, {
+      notify: "FAILURE",
+      ret: null,
+      envid: "id+1=x",
+      recipients: { "r0@example.net": { orcpt: "rfc822;old+1@example.net" } },
+    });
+    const other = await sink.accept(
+      { ...given, from: "someone@else.example" },
+      body("Subject: d\r\n\r\nx\r\n"),
+    );
+    assert.deepEqual((await spool.read(other)).envelope.dsn, {
+      notify: "NEVER",
+      ret: "HDRS",
+      envid: "id+1=x",
+      recipients: { "r0@example.net": { orcpt: "rfc822;old+1@example.net" } },
+      optional: true,
+    });
   });
 });
 
@@ -140,4 +182,36 @@ Deno.test("a queue that cannot be written is 'unavailable' (451) and leaves noth
     assert.match(b.message, /^no account for <a@example\.org>: .*rc.*line 2/);
     assert.deepEqual(await new Spool(`${dir}/queue`).ids(), []);
   });
+});
+
+Deno.test("a recipient an alias expanded goes without the NOTIFY and ORCPT given for the alias; the others keep theirs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "postie-sink-" });
+  try {
+    await Deno.writeTextFile(`${dir}/aliases`, "team: x@example.net, y@example.net\n");
+    await Deno.writeTextFile(
+      `${dir}/rc`,
+      `account default\nhost 127.0.0.1\nfrom relay@example.org\naliases ${dir}/aliases\n`,
+      { mode: 0o600 },
+    );
+    const spool = new Spool(`${dir}/queue`);
+    const sink = new QueueSink({
+      spool,
+      selection: { configFile: `${dir}/rc` },
+      configEnv: realEnv({ HOME: dir }),
+    });
+    const given = envelope("a@example.org", [["NEVER"], ["NEVER"]]);
+    given.recipients[0] = { address: "team", notify: ["NEVER"], orcpt: "rfc822;team" };
+    given.recipients[1].orcpt = "rfc822;r1@example.net";
+    const id = await sink.accept(given, body("Subject: d\r\n\r\nx\r\n"));
+    const { envelope: queued } = await spool.read(id);
+    assert.deepEqual(queued.recipients, ["x@example.net", "y@example.net", "r1@example.net"]);
+    assert.deepEqual(queued.dsn, {
+      notify: null,
+      ret: null,
+      recipients: { "r1@example.net": { notify: "NEVER", orcpt: "rfc822;r1@example.net" } },
+      optional: true,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sourceStream } from "../../../lib/message/byte_stream.ts";
+import { PendingBytes, sourceStream } from "../../../lib/message/byte_stream.ts";
 import { DotStuffer } from "../../../lib/message/dot_stuff.ts";
 import { writeMailData } from "../../../lib/smtp/data_writer.ts";
 import type { SmtpStage } from "../../../lib/smtp/errors.ts";
@@ -91,6 +91,28 @@ Deno.test("a big mail from a source: the reference's bytes, in few writes no big
     assert.ok(r.writes.length <= 2 + (2 * reference(mail).length) / bufferSize);
     assert.ok(r.writes.slice(0, -1).every((w) => w.stage === "data"));
     assert.equal(r.writes.at(-1)!.stage, "end-of-data");
+  }
+});
+
+Deno.test("pending bytes (a prefix, then a source): the reference's bytes, the same as a stream's", async () => {
+  const line = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=+*/abcdefg\n";
+  const body = (".x\n" + line.repeat(15)).repeat(Math.ceil(3_000_000 / (16 * line.length)));
+  const mail = "Subject: big\r\n\r\n" + body + ".\n.";
+  // the split between prefix and source anywhere: in the header, at a line start, in the body
+  for (const cut of [0, 5, 18, 20, 100_000]) {
+    for (const step of [Infinity, 1000]) {
+      const r = recorder();
+      const stuffer = new DotStuffer();
+      const pending = new PendingBytes(
+        source(mail.slice(cut), step),
+        enc.encode(mail.slice(0, cut)),
+      );
+      const bytes = await writeMailData(pending, r.write, { stuffer, bufferSize: 256 * 1024 });
+      assert.equal(r.wire(), reference(mail) + ".\r\n", `cut at ${cut}, reads of ${step}`);
+      assert.equal(bytes, reference(mail).length);
+      assert.equal(stuffer.mailsize, mail.length - 2 + 1);
+      for (const w of r.writes) assert.ok(w.bytes.length <= 256 * 1024);
+    }
   }
 });
 

@@ -443,6 +443,38 @@ Deno.test("DSN parameters go on MAIL and RCPT when the server offers DSN", async
   ]);
 });
 
+Deno.test("a relay client's DSN parameters (optional) go out where the server offers DSN and are left out where not", async () => {
+  const dsn = {
+    notify: null,
+    ret: "HDRS" as const,
+    envid: "id+1",
+    recipients: { "rcpt@example.org": { notify: "NEVER", orcpt: "rfc822;old=1@example.org" } },
+    optional: true,
+  };
+  const offered = new ScriptedPeer({ capabilities: ["DSN"] });
+  await (await ready(offered)).send({ ...MAIL, dsn }, body("x\r\n"));
+  assert.deepEqual(offered.commands.slice(1, 3), [
+    "MAIL FROM:<sender@example.com> RET=HDRS ENVID=id+2B1",
+    "RCPT TO:<rcpt@example.org> NOTIFY=NEVER ORCPT=rfc822;old+3D1@example.org",
+  ]);
+  const lacking = new ScriptedPeer();
+  await (await ready(lacking)).send({ ...MAIL, dsn }, body("x\r\n"));
+  assert.deepEqual(lacking.commands.slice(1, 3), [
+    "MAIL FROM:<sender@example.com>",
+    "RCPT TO:<rcpt@example.org>",
+  ]);
+  // not optional (an account's own): the server must offer DSN
+  const strict = new ScriptedPeer();
+  await rejects(
+    (await ready(strict)).send({ ...MAIL, dsn: { ...dsn, optional: false } }, body("x\r\n")),
+    {
+      type: SmtpUnsupportedError,
+      message: "the server does not support DSN",
+      exitCode: 69,
+    },
+  );
+});
+
 Deno.test("an address with CRLF never reaches the wire", async () => {
   const peer = new ScriptedPeer({ capabilities: ["PIPELINING"] });
   const session = await ready(peer);
