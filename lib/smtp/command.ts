@@ -73,7 +73,9 @@ const encoder = new TextEncoder();
  * ```
  */
 export function checkCommandLength(line: string, stage: SmtpStage): string {
-  if (encoder.encode(line).length > SMTP_MAXCMDLEN) {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8, so a short line needs no encoding: that
+  // spares every RCPT of a big envelope a copy of its bytes (measured with callgrind).
+  if (line.length * 3 > SMTP_MAXCMDLEN && encoder.encode(line).length > SMTP_MAXCMDLEN) {
     throw new SmtpCommandError(
       `Cannot send command because it is longer than ${SMTP_MAXCMDLEN} characters. ` +
         "Increase SMTP_MAXCMDLEN.",
@@ -97,16 +99,24 @@ export function checkCommandLength(line: string, stage: SmtpStage): string {
  * ```
  */
 export function checkAddress(address: string, stage: SmtpStage): void {
-  // deno-lint-ignore no-control-regex
-  const control = /[\x00-\x1f\x7f]/g;
-  if (control.test(address)) {
+  if (CONTROL.test(address)) {
     const role = stage === "mail" ? "envelope from address" : "recipient address";
     throw new SmtpCommandError(
-      `invalid ${role} ${address.replace(control, "?")}: it contains a control character`,
+      `invalid ${role} ${address.replaceAll(CONTROLS, "?")}: it contains a control character`,
       stage,
     );
   }
 }
+
+/**
+ * A control character; made once, without the `g` flag, whose `lastIndex` would make `test`
+ * stateful (the check runs once or twice per recipient).
+ */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+/** Every control character, for the message. */
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x1f\x7f]/g;
 
 /**
  * Whether a string has a character outside ASCII (an address that needs SMTPUTF8).
@@ -278,13 +288,17 @@ export function envelopeCommands(
   dsn: DsnOptions,
   smtputf8Offered: boolean,
 ): string[] {
-  return [
+  const commands = [
     formatMailFrom(from, {
       ret: dsn.ret,
       envid: dsn.envid,
       smtputf8: needsSmtputf8(from, recipients, smtputf8Offered),
     }),
-    ...recipients.map((r) => formatRcptTo(r, recipientDsn(dsn, r))),
-    "DATA",
   ];
+  // a loop rather than spreading a map: no iterator and no second array per envelope
+  for (const recipient of recipients) {
+    commands.push(formatRcptTo(recipient, recipientDsn(dsn, recipient)));
+  }
+  commands.push("DATA");
+  return commands;
 }

@@ -53,7 +53,16 @@ export interface ReplyReaderOptions {
  * ```
  */
 export class ReplyReader {
+  /** Received bytes; those before `#start` are framed into replies already. */
   #buffer: Uint8Array = new Uint8Array(0);
+  #start = 0;
+  /**
+   * The text of `#buffer` from `#textFrom` to `#textEnd` (complete lines), decoded in one
+   * call, or null when a byte there is not one UTF-16 code unit of it (see `#decode`).
+   */
+  #text: string | null = null;
+  #textFrom = 0;
+  #textEnd = 0;
   #pending: { raw: string[]; lines: string[] } = { raw: [], lines: [] };
   #onLine: ((line: string) => void) | undefined;
   #decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
@@ -65,12 +74,12 @@ export class ReplyReader {
 
   /** Whether bytes were received that no returned reply accounts for. */
   get hasBufferedData(): boolean {
-    return this.#buffer.length > 0 || this.#pending.raw.length > 0;
+    return this.#buffer.length > this.#start || this.#pending.raw.length > 0;
   }
 
   /** The number of received bytes not yet framed into a returned reply. */
   get bufferedBytes(): number {
-    return this.#buffer.length;
+    return this.#buffer.length - this.#start;
   }
 
   /**
@@ -81,15 +90,18 @@ export class ReplyReader {
     if (chunk.length === 0) return;
     const tail = this.#tailLength();
     if (tail >= MAX_LINE) return;
-    const merged = new Uint8Array(this.#buffer.length + chunk.length);
-    merged.set(this.#buffer);
-    merged.set(chunk, this.#buffer.length);
+    const kept = this.#buffer.subarray(this.#start);
+    const merged = new Uint8Array(kept.length + chunk.length);
+    merged.set(kept);
+    merged.set(chunk, kept.length);
     const lf = merged.lastIndexOf(LF);
     // An endless line from a hostile server must not grow the buffer: one byte beyond
     // the limit is enough to know the line is invalid.
     this.#buffer = merged.length - (lf + 1) > MAX_LINE
       ? merged.slice(0, lf + 2 + MAX_LINE)
       : merged;
+    this.#start = 0;
+    this.#textEnd = 0;
   }
 
   /**
@@ -101,19 +113,24 @@ export class ReplyReader {
    */
   next(stage: SmtpStage = "greeting"): Reply | undefined {
     while (true) {
-      const lf = this.#buffer.indexOf(LF);
+      // A line is framed in place (its bytes are not copied out) and cut from text decoded
+      // for the whole read (#decode): a pipelined batch brings up to a hundred replies in
+      // one read. Together about 6 000 instructions less per reply (callgrind, 1 000
+      // recipients) than a copy and a TextDecoder call per line.
+      const buffer = this.#buffer;
+      const start = this.#start;
+      const lf = buffer.indexOf(LF, start);
       if (lf < 0) {
-        if (this.#buffer.length >= MAX_LINE) throw invalid(stage);
+        if (buffer.length - start >= MAX_LINE) throw invalid(stage);
         return undefined;
       }
-      const length = lf + 1;
-      if (length > MAX_LINE) throw invalid(stage);
-      const bytes = this.#buffer.subarray(0, length);
-      this.#buffer = this.#buffer.slice(length);
-      if (!isReplyLine(bytes)) throw invalid(stage);
-      const line = this.#decoder.decode(bytes);
+      const end = lf + 1;
+      if (end - start > MAX_LINE) throw invalid(stage);
+      this.#start = end;
+      if (!isReplyLine(buffer, start, end)) throw invalid(stage);
+      const line = this.#decode(start, end);
       this.#onLine?.("<-- " + line);
-      const body = bytes.length >= 2 && bytes[bytes.length - 2] === CR
+      const body = end - start >= 2 && buffer[end - 2] === CR
         ? line.slice(0, -2)
         : line.slice(0, -1);
       this.#pending.raw.push(body);
@@ -125,7 +142,7 @@ export class ReplyReader {
           { stage },
         );
       }
-      if (bytes[3] === 0x20) {
+      if (buffer[start + 3] === 0x20) {
         const { raw, lines } = this.#pending;
         this.#pending = { raw: [], lines: [] };
         return makeReply(raw, lines);
@@ -141,7 +158,7 @@ export class ReplyReader {
    * before a reply began, `the server sent an invalid reply` when it ended inside one.
    */
   end(stage: SmtpStage = "greeting"): never {
-    const empty = this.#buffer.length === 0 && this.#pending.raw.length === 0;
+    const empty = this.#buffer.length === this.#start && this.#pending.raw.length === 0;
     throw new SmtpProtocolError(
       empty ? "the server sent an empty reply" : "the server sent an invalid reply",
       { stage },
@@ -151,12 +168,36 @@ export class ReplyReader {
   /** Drops every byte not yet framed, unparsed. */
   discard(): void {
     this.#buffer = new Uint8Array(0);
+    this.#start = 0;
+    this.#textEnd = 0;
     this.#pending = { raw: [], lines: [] };
   }
 
   #tailLength(): number {
+    // framed lines end with LF, so the last LF is never before #start
     const lf = this.#buffer.lastIndexOf(LF);
-    return this.#buffer.length - (lf + 1);
+    return this.#buffer.length - Math.max(lf + 1, this.#start);
+  }
+
+  /**
+   * The line of `#buffer` from `start` to `end` (its line ending included) as UTF-8, invalid
+   * bytes as U+FFFD. Every complete line received is decoded in one TextDecoder call rather
+   * than one call per line, and the line is cut from that text. Both give the same
+   * text: an LF is never part of a UTF-8 sequence. Cutting at byte offsets needs each byte
+   * to be one UTF-16 code unit of the text (ASCII, or an invalid byte's own U+FFFD); no
+   * UTF-8 sequence gives more code units than it has bytes, so equal lengths say so.
+   * Otherwise the lines are decoded one by one.
+   */
+  #decode(start: number, end: number): string {
+    if (end > this.#textEnd) {
+      const last = this.#buffer.lastIndexOf(LF) + 1;
+      const text = this.#decoder.decode(this.#buffer.subarray(start, last));
+      this.#text = text.length === last - start ? text : null;
+      this.#textFrom = start;
+      this.#textEnd = last;
+    }
+    if (this.#text === null) return this.#decoder.decode(this.#buffer.subarray(start, end));
+    return this.#text.slice(start - this.#textFrom, end - this.#textFrom);
   }
 }
 
@@ -183,15 +224,19 @@ function isDigit(b: number | undefined): boolean {
   return b !== undefined && b >= 0x30 && b <= 0x39;
 }
 
-function isReplyLine(bytes: Uint8Array): boolean {
-  return bytes.length >= 5 && isDigit(bytes[0]) && isDigit(bytes[1]) && isDigit(bytes[2]) &&
-    (bytes[3] === 0x20 || bytes[3] === 0x2d);
+/** Whether `bytes[start, end)` is `NNN ` or `NNN-` and at least one more byte. */
+function isReplyLine(bytes: Uint8Array, start: number, end: number): boolean {
+  return end - start >= 5 && isDigit(bytes[start]) && isDigit(bytes[start + 1]) &&
+    isDigit(bytes[start + 2]) && (bytes[start + 3] === 0x20 || bytes[start + 3] === 0x2d);
 }
+
+/** An RFC 3463 enhanced status code at the start of a reply's text. */
+const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
 
 function makeReply(raw: string[], lines: string[]): Reply {
   const code = Number(raw[0].slice(0, 3));
   const reply: Reply = { code, lines, raw };
-  const m = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/.exec(lines[0]);
+  const m = ENHANCED.exec(lines[0]);
   if (m && m[1] === raw[0][0]) reply.enhanced = `${m[1]}.${m[2]}.${m[3]}`;
   return reply;
 }

@@ -137,3 +137,55 @@ Deno.test("an enhanced code must match the reply class", () => {
   assert.equal(parseReplies("250 Ok 2.0.0\r\n")[0].enhanced, undefined);
   assert.equal(parseReplies("250 2.0.0\r\n")[0].enhanced, "2.0.0");
 });
+
+Deno.test("replies arriving together read as when they arrive line by line, whatever their bytes", () => {
+  // ASCII, a two-byte character, a four-byte one, invalid bytes (one U+FFFD each, and one for
+  // a cut sequence), a BOM, then ASCII again: the reader decodes the lines of one chunk
+  // together and cuts them out only while each byte is one code unit of the text
+  const bytes = new Uint8Array([
+    ...enc("250-first\r\n250-Empfänger\r\n250-😀 x\r\n250-"),
+    0xff,
+    0x80,
+    ...enc(" bad\r\n250-cut "),
+    0xe2,
+    0x82,
+    ...enc("\r\n250-\uFEFFbom\r\n250 last\r\n220 next\n"),
+  ]);
+  const expected = {
+    lines: ["first", "Empfänger", "😀 x", "\uFFFD\uFFFD bad", "cut \uFFFD", "\uFEFFbom", "last"],
+    debug: [
+      "<-- 250-first\r\n",
+      "<-- 250-Empfänger\r\n",
+      "<-- 250-😀 x\r\n",
+      "<-- 250-\uFFFD\uFFFD bad\r\n",
+      "<-- 250-cut \uFFFD\r\n",
+      "<-- 250-\uFEFFbom\r\n",
+      "<-- 250 last\r\n",
+      "<-- 220 next\n",
+    ],
+  };
+  for (const size of [bytes.length, 1, 7]) {
+    const seen: string[] = [];
+    const reader = new ReplyReader({ onLine: (l) => seen.push(l) });
+    const replies = [];
+    for (let i = 0; i < bytes.length; i += size) {
+      reader.push(bytes.slice(i, i + size));
+      for (let r = reader.next(); r; r = reader.next()) replies.push(r);
+    }
+    assert.deepEqual(replies.map((r) => r.lines), [expected.lines, ["next"]], `chunks of ${size}`);
+    assert.deepEqual(seen, expected.debug, `chunks of ${size}`);
+    assert.equal(reader.hasBufferedData, false);
+  }
+});
+
+Deno.test("an ASCII batch after a non-ASCII one is framed from its own bytes", () => {
+  const reader = new ReplyReader();
+  reader.push(enc("250 Empfänger ok\r\n250 a"));
+  assert.deepEqual(reader.next()?.lines, ["Empfänger ok"]);
+  assert.equal(reader.next(), undefined);
+  reader.push(enc("ll good\r\n250 Straße\r\n250 done\r\n"));
+  assert.deepEqual(reader.next()?.lines, ["all good"]);
+  assert.deepEqual(reader.next()?.lines, ["Straße"]);
+  assert.deepEqual(reader.next()?.lines, ["done"]);
+  assert.equal(reader.next(), undefined);
+});
